@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/tubelake/tubelake/internal/importer"
+	"github.com/tubelake/tubelake/internal/yt"
+)
+
+func importCmd(g *globals) *cobra.Command {
+	var nf nodeFlags
+	var onError, observed string
+	cmd := &cobra.Command{
+		Use:   "import FILE...",
+		Short: "Import videos from JSONL (videos.list items) or Kaggle trending CSV through the stream into the lake and index",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, files []string) error {
+			ctx := cmd.Context()
+			if onError != "skip" && onError != "fail" {
+				return fmt.Errorf("--on-error: want skip or fail, got %q", onError)
+			}
+			var obs time.Time
+			if observed != "" {
+				t, err := time.Parse(time.RFC3339, observed)
+				if err != nil {
+					return fmt.Errorf("--observed-at: %w", err)
+				}
+				obs = t
+			}
+			for _, f := range files {
+				if _, err := os.Stat(f); err != nil {
+					return err
+				}
+			}
+			log := g.logger()
+			n, err := nf.open(ctx, log, nil)
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
+			runErr := make(chan error, 1)
+			go func() { runErr <- n.Run(runCtx) }()
+			var total importer.Stats
+			var importErr error
+			for _, f := range files {
+				st, _ := os.Stat(f)
+				bar := progressbar.NewOptions64(st.Size(), progressbar.OptionSetWriter(g.stderr), progressbar.OptionShowBytes(true),
+					progressbar.OptionSetDescription(f), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionShowCount(),
+					progressbar.OptionOnCompletion(func() { fmt.Fprintln(g.stderr) }))
+				opts := importer.Options{OnError: importer.OnError(onError), ObservedAt: obs, Logger: log,
+					Progress: func(b int64) { _ = bar.Set64(b) }}
+				if opts.ObservedAt.IsZero() {
+					opts.ObservedAt = st.ModTime()
+				}
+				s, err := importer.ReadFile(ctx, f, opts, func(ctx context.Context, batch []yt.Record) error {
+					return n.Publish(ctx, batch...)
+				})
+				_ = bar.Finish()
+				total.Records += s.Records
+				total.Skipped += s.Skipped
+				for _, e := range s.Errors {
+					fmt.Fprintf(g.stderr, "skipped %s\n", e.Error())
+				}
+				if int64(len(s.Errors)) < s.Skipped {
+					fmt.Fprintf(g.stderr, "... and %d more skipped lines in %s\n", s.Skipped-int64(len(s.Errors)), f)
+				}
+				fmt.Fprintf(g.stdout, "%s: format %s, %d records published, %d lines skipped\n", f, s.Format, s.Records, s.Skipped)
+				if err != nil {
+					importErr = err
+					break
+				}
+			}
+			// Let both sinks make everything durable before exiting.
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
+			werr := n.WaitIdle(wctx)
+			cancel()
+			stopRun()
+			if err := <-runErr; err != nil {
+				return err
+			}
+			if werr != nil {
+				return fmt.Errorf("waiting for the sinks: %w", werr)
+			}
+			fmt.Fprintf(g.stdout, "imported %d records (%d skipped) into %s\n", total.Records, total.Skipped, n.DataDir())
+			return importErr
+		},
+	}
+	nf.register(cmd)
+	cmd.Flags().StringVar(&onError, "on-error", "skip", "what to do with a malformed line: skip (report it and go on) or fail (stop at it)")
+	cmd.Flags().StringVar(&observed, "observed-at", "", "observation time for records that carry none (default: the file's modification time), RFC 3339")
+	return cmd
+}

@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/tubelake/tubelake/internal/api"
+	"github.com/tubelake/tubelake/internal/pipeline"
+)
+
+type nodeFlags struct {
+	data         string
+	streamURL    string
+	streamListen string
+}
+
+func (f *nodeFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.data, "data", "./tubelake-data", "data directory (stream/, lake/, index/)")
+	cmd.Flags().StringVar(&f.streamURL, "stream", "", `stream engine: "" for embedded JetStream, or nats://host:port for an external NATS cluster`)
+	cmd.Flags().StringVar(&f.streamListen, "stream-listen", "", "expose the embedded JetStream on host:port so `tubelake collect` in other processes can publish to it")
+}
+
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+func (f *nodeFlags) open(ctx context.Context, log *slog.Logger, reg prometheus.Registerer) (*pipeline.Node, error) {
+	return pipeline.Open(ctx, pipeline.Config{DataDir: f.data, StreamURL: f.streamURL, StreamListen: f.streamListen, Logger: log, Registerer: reg})
+}
+
+// listen binds addr and returns the listener and the URL it serves.
+func listen(addr string) (net.Listener, string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("listen %s: %w", addr, err)
+	}
+	return ln, "http://" + ln.Addr().String(), nil
+}
+
+// serveHTTP serves h on ln until ctx is done, then shuts down gracefully.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func apiHandler(n *pipeline.Node, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
+	return api.New(api.Config{
+		Index:      n.Index,
+		Status:     api.StatusFunc(func(ctx context.Context) (any, error) { return n.Status(ctx) }),
+		Gatherer:   reg,
+		Registerer: reg,
+		Logger:     log.With("component", "api"),
+	})
+}
+
+func serveCmd(g *globals) *cobra.Command {
+	var nf nodeFlags
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the search API and UI over a data directory, while the sinks keep consuming the stream",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			log := g.logger()
+			reg := newRegistry()
+			n, err := nf.open(ctx, log, reg)
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			h, err := apiHandler(n, reg, log)
+			if err != nil {
+				return err
+			}
+			ln, url, err := listen(addr)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			runErr := make(chan error, 1)
+			go func() { runErr <- n.Run(ctx) }()
+			fmt.Fprintf(g.stdout, "tubelake serving %s over %s\n  search: %s/v1/videos/search?q=%%EC%%98%%81%%EC%%96%%B4&sort=views\n  UI:     %s/\n  metrics: %s/metrics\n", url, n.DataDir(), url, url, url)
+			if u := n.Stream.ClientURL(); u != "" {
+				fmt.Fprintf(g.stdout, "  stream: %s\n", u)
+			}
+			httpErr := serveHTTP(ctx, ln, h, log)
+			cancel()
+			if err := <-runErr; err != nil {
+				return err
+			}
+			return httpErr
+		},
+	}
+	nf.register(cmd)
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "HTTP listen address")
+	return cmd
+}

@@ -1,0 +1,39 @@
+// Package collect owns crawling YouTube: it turns seed channel ids into
+// channel and video snapshots (yt.Record) handed to a Publisher, spending as
+// little API quota and wall time as possible.
+//
+// The bound is latency (100-500 ms a call) and quota (10,000 units per key
+// per day), not CPU, so a Collector keeps many requests in flight:
+//
+//	channels.list (50 ids)  ->  playlistItems.list (uploads, 50 a page, all pages)
+//	                        ->  videos.list (exactly up to 50 ids, packed across channels)
+//
+// All three stages share one bounded worker pool (Config.Workers) fed by a
+// priority queue (video batches first, then playlist pages, then channel
+// batches), so the pipeline overlaps: video batches are sent as soon as 50
+// ids are known, while other playlists are still being walked. Video ids are
+// packed across channels, so a crawl spends ceil(videos/50) videos.list calls.
+// Ids that a videos.list (or channels.list) response lacks (deleted, private)
+// become tombstone events: nothing requested is silently dropped.
+//
+// Calls go through the official google.golang.org/api/youtube/v3 client. Each
+// API key has its own *youtube.Service whose HTTP client adds the key to the
+// request (option.WithAPIKey is ignored by the library when
+// option.WithHTTPClient is given), a token-bucket rate limiter, and a bucket
+// in a quota.Ledger: the cost of a call is reserved before it is sent, so a
+// key is never used past its local budget. quotaExceeded parks the key until
+// the next midnight America/Los_Angeles and the work moves to the other keys;
+// keyInvalid disables the key; when no key is left Collect stops with
+// ErrQuotaExhausted or ErrNoUsableKey. 5xx, timeouts, truncated bodies and
+// rate limiting are retried with exponential backoff with jitter, without
+// holding a worker while waiting; other 4xx are not retried.
+//
+// Every error is classified by reason into Stats.Errors and Prometheus
+// counters. API keys never appear in logs, errors or metrics: errors are
+// rebuilt as *APIError from scrubbed text, and keys are named by
+// quota.KeyID fingerprints.
+//
+// Discover polls the channels' RSS feeds (zero quota) with conditional GETs
+// and returns video ids not seen in the previous poll; FetchVideos turns ids
+// into snapshots or tombstones.
+package collect

@@ -1,0 +1,52 @@
+package collect
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the collector's Prometheus series. Labels carry key
+// fingerprints (quota.KeyID), never secrets. A nil *metrics is a no-op.
+type metrics struct {
+	calls     *prometheus.CounterVec // op, key
+	units     *prometheus.CounterVec // key
+	errors    *prometheus.CounterVec // op, reason
+	retries   *prometheus.CounterVec // op
+	records   *prometheus.CounterVec // kind (video, channel, tombstone)
+	latency   *prometheus.HistogramVec
+	inflight  prometheus.Gauge
+	parked    *prometheus.CounterVec // key
+	feedPolls *prometheus.CounterVec // status (200, 304, error)
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	if reg == nil {
+		return nil, nil
+	}
+	m := &metrics{
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "tubelake", Subsystem: "collect",
+			Name: "api_calls_total", Help: "YouTube Data API calls sent, by method and key fingerprint."}, []string{"op", "key"}),
+		units: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "tubelake", Subsystem: "collect",
+			Name: "quota_units_total", Help: "Quota units spent, by key fingerprint (local ledger)."}, []string{"key"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "tubelake", Subsystem: "collect",
+			Name: "errors_total", Help: "Failed calls, by method and classified reason."}, []string{"op", "reason"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "tubelake", Subsystem: "collect",
+			Name: "retries_total", Help: "Calls sent again after a failure, by method."}, []string{"op"}),
+		records: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "tubelake", Subsystem: "collect",
+			Name: "records_total", Help: "Records published, by kind (video, channel, tombstone)."}, []string{"kind"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "tubelake", Subsystem: "collect",
+			Name: "api_call_seconds", Help: "Latency of API calls, by method.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 12)}, []string{"op"}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "tubelake", Subsystem: "collect",
+			Name: "api_calls_in_flight", Help: "API calls currently in flight."}),
+		parked: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "tubelake", Subsystem: "collect",
+			Name: "keys_parked_total", Help: "Times a key was parked after quotaExceeded, by key fingerprint."}, []string{"key"}),
+		feedPolls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "tubelake", Subsystem: "collect",
+			Name: "feed_polls_total", Help: "RSS feed polls, by outcome (200, 304, error)."}, []string{"status"}),
+	}
+	for _, c := range []prometheus.Collector{m.calls, m.units, m.errors, m.retries, m.records, m.latency, m.inflight, m.parked, m.feedPolls} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,71 @@
+// Package index is tubelake's search engine: exact substring keyword search
+// over video titles, tags, channel titles and descriptions, sorted by views,
+// recency or relevance, in about a millisecond. It owns the latest state of
+// every video and channel it has seen (applied from the stream, idempotently)
+// and its own on-disk snapshot.
+//
+// # Text
+//
+// Every field is normalized (Normalize: width folding, NFKC, Unicode case
+// folding, control/format characters dropped, white space collapsed). Hangul
+// stays one rune per syllable, so Korean, English, Japanese and emoji are all
+// just runes. The inverted index maps grams to roaring bitmaps of doc ids, per
+// field: every rune (unigram) and every adjacent rune pair (bigram, spaces
+// included, never across two tags), plus "initials" grams (the initial
+// consonant of each Hangul syllable, single and paired) for ㅊㄷㅇㅇ-style
+// queries. A one- or two-character term is answered by a single posting list
+// exactly (this is why 영어 and 먹방 are cheap, unlike with trigrams). Longer
+// terms take the intersection of their bigrams as candidates and every
+// candidate that may be returned or counted is VERIFIED against the stored
+// normalized text (strings.Index), so results are exact substring matches.
+//
+// # Queries
+//
+// Terms are ANDed, each matching in at least one of the selected fields; a
+// "quoted phrase" is one substring. Filters on channel, category and language
+// are bitmaps intersected with the candidates; published-at range and minimum
+// views are checked on the columns. Options Initials and Layout add
+// alternative patterns to a term (initial-consonant matching; QWERTY <->
+// 2-beolsik keyboard conversion, both directions).
+//
+// # Top-k without sorting every match
+//
+// Counts and published_at live in columns (slices indexed by doc id) next to
+// the postings: a statistics refresh updates the columns in place and never
+// touches a posting list. Two rank orders (views desc, published desc) cut the
+// doc ids into blocks of 128 with an upper and lower bound of the current key
+// of their docs. A key update only widens the bound of its block (O(1)), so
+// the bounds stay correct and top-k stays exact; a background rebuild re-sorts
+// when bounds got loose (Stats.Rebuilds). A query with many candidates walks
+// the blocks in order and skips every block whose bound cannot beat the k-th
+// best hit so far (block-max early termination): a query matching millions
+// verifies about as many docs as one matching fifty. Relevance (field weight x
+// match position x popularity prior 1+log10(1+views)) uses the views order
+// with the bound maxWeight x prior(blockMax). Queries with few candidates
+// (<= 4096) simply verify them all. Totals are exact up to TotalCap (10,000)
+// and then reported as "gte", like Elasticsearch's track_total_hits, unless
+// Query.ExactTotal; a term of one or two characters without column filters
+// gets its exact total from the bitmap cardinality for free.
+//
+// Cursor pagination is search_after: the cursor is the opaque base64 of the
+// sort key and video id of the last hit; ties break on video id, so pages
+// never repeat or skip a doc while the data is unchanged.
+//
+// # Updates and concurrency
+//
+// Apply takes the write lock per chunk of 256 records, so searches (read
+// lock) never wait behind a large batch. A video snapshot is applied only if
+// its FetchedAt is newer than the stored one (and newer than any tombstone),
+// a text change updates only the grams that differ, a channel snapshot
+// updates the channel field of its videos, and a video tombstone removes the
+// doc from every posting list (its slot is kept to reject late replays).
+//
+// # Persistence
+//
+// Flush writes one snapshot file (temp file, fsync, rename, fsync dir) with
+// the docs, channels, serialized posting lists, a checkpoint (the caller's
+// last applied stream sequence) and a CRC-32C; Open loads it and derives the
+// filters and rank orders. The format is a first step towards immutable,
+// mmap-friendly segments (sorted gram dictionary + roaring blobs + columnar
+// docs) with an in-memory buffer segment and background merges.
+package index

@@ -1,0 +1,62 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"unicode/utf8"
+)
+
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{"초등영어", "ＡＢＣ abc", "ﾒｲｸ💄😱", "Straße ǅ ﬁ", "ㅊㄷㅇㅇ", "\u1100\u1161\u11a8", "a\u0308", "  x\t\ny ", "\xff\xfe", "ΐ", "ᾈ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n := Normalize(s)
+		if !utf8.ValidString(n) {
+			t.Fatalf("Normalize(%q) = %q: invalid UTF-8", s, n)
+		}
+		if n2 := Normalize(n); n2 != n {
+			t.Fatalf("not idempotent: %q -> %q -> %q", s, n, n2)
+		}
+		_ = LayoutToHangul(s)
+		_ = HangulToLayout(s)
+		g := appendGrams(nil, n)
+		_ = uniqGrams(g)
+	})
+}
+
+// FuzzQuery parses arbitrary queries with every option and runs them on a
+// small index: no panic, and the only error is ErrBadQuery.
+func FuzzQuery(f *testing.F) {
+	ix, err := Open("", Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer ix.Close()
+	for _, s := range smallCorpus() {
+		mustApply(f, ix, s.rec())
+	}
+	for _, s := range []string{"영어", `"hardcore 100"`, "ㅊㄷㅇㅇ", "chemdduddj", `"unterminated`, `a"b"c`, "  ", "💄", "ㅊ등", "\"\"\"", "a b c d"} {
+		f.Add(s, uint8(0), "")
+	}
+	f.Fuzz(func(t *testing.T, q string, opts uint8, cur string) {
+		query := Query{
+			Q: q, Initials: opts&1 != 0, Layout: opts&2 != 0, Limit: int(opts >> 4), Cursor: cur,
+			Sort: []Sort{SortViews, SortRecent, SortRelevance, ""}[(opts>>2)&3],
+		}
+		if opts&8 != 0 {
+			query.In = []Field{FieldTitle, FieldTags, FieldChannel, FieldDescription}
+		}
+		res, err := ix.Search(context.Background(), query)
+		if err != nil {
+			if !errors.Is(err, ErrBadQuery) {
+				t.Fatalf("%+v: %v", query, err)
+			}
+			return
+		}
+		if len(res.Items) > res.Total {
+			t.Fatalf("%+v: %d items > total %d", query, len(res.Items), res.Total)
+		}
+	})
+}

@@ -1,0 +1,126 @@
+package index
+
+import (
+	"slices"
+	"unicode/utf8"
+)
+
+// A gram key packs up to two runes (21 bits each) and a kind bit:
+//
+//	bit 63: 0 = literal gram, 1 = initial-consonant gram
+//	bits 21..41: first rune, bits 0..20: second rune (0 = unigram)
+//
+// Normalized text never contains U+0000, so r2 == 0 unambiguously marks a unigram.
+const initialsBit = uint64(1) << 63
+
+func gramKey(r1, r2 rune) uint64 { return uint64(r1)<<21 | uint64(r2) }
+
+// appendGrams appends the gram keys of a normalized field text to dst:
+// every rune except space (unigrams), every adjacent pair not crossing a tag
+// separator (bigrams, spaces included), and the initial-consonant unigrams and
+// bigrams of Hangul. The result is not deduplicated; see uniqGrams.
+func appendGrams(dst []uint64, text string) []uint64 {
+	prev, prevInit := rune(-1), rune(-1)
+	for _, r := range text {
+		if r == tagSep {
+			prev, prevInit = -1, -1
+			continue
+		}
+		if r != ' ' {
+			dst = append(dst, gramKey(r, 0))
+		}
+		if prev >= 0 {
+			dst = append(dst, gramKey(prev, r))
+		}
+		ini := initialOf(r)
+		if ini >= 0 {
+			dst = append(dst, initialsBit|gramKey(ini, 0))
+		}
+		if ini >= 0 && prevInit >= 0 {
+			dst = append(dst, initialsBit|gramKey(prevInit, ini))
+		}
+		prev, prevInit = r, ini
+	}
+	return dst
+}
+
+// uniqGrams sorts and deduplicates grams in place.
+func uniqGrams(g []uint64) []uint64 {
+	slices.Sort(g)
+	return slices.Compact(g)
+}
+
+// patternGrams returns the gram keys every text matching the pattern must
+// contain, and whether containing them all already proves a match (patterns of
+// one or two runes, where the gram is the pattern itself).
+func patternGrams(p pattern) (keys []uint64, exact bool) {
+	rs := p.runes
+	if !p.initials {
+		if len(rs) == 1 {
+			if rs[0] == ' ' {
+				return nil, false
+			}
+			return []uint64{gramKey(rs[0], 0)}, true
+		}
+		for i := 0; i+1 < len(rs); i++ {
+			keys = append(keys, gramKey(rs[i], rs[i+1]))
+		}
+		return uniqGrams(keys), len(rs) == 2
+	}
+	// Initials pattern: a choseong matches any syllable with that initial, any
+	// other rune matches itself. Pairs of two choseong use the initials space,
+	// pairs of two literals the literal space; mixed pairs constrain nothing.
+	allCho := true
+	for i, r := range rs {
+		c := isChoseong(r)
+		allCho = allCho && c
+		if len(rs) == 1 {
+			if c {
+				keys = append(keys, initialsBit|gramKey(r, 0))
+			} else if r != ' ' {
+				keys = append(keys, gramKey(r, 0))
+			}
+			break
+		}
+		if i+1 < len(rs) {
+			n := rs[i+1]
+			switch {
+			case c && isChoseong(n):
+				keys = append(keys, initialsBit|gramKey(r, n))
+			case !c && !isChoseong(n):
+				keys = append(keys, gramKey(r, n))
+			case c:
+				keys = append(keys, initialsBit|gramKey(r, 0))
+			default:
+				keys = append(keys, initialsBit|gramKey(n, 0))
+			}
+		}
+	}
+	return uniqGrams(keys), allCho && len(rs) <= 2
+}
+
+// matchInitials finds the first byte offset in text where pattern p matches
+// with choseong runes of p matching any rune of the same initial, or -1.
+func matchInitials(text string, p []rune) int {
+	for i := 0; i < len(text); {
+		j, k := i, 0
+		for k < len(p) && j < len(text) {
+			r, sz := utf8.DecodeRuneInString(text[j:])
+			if isChoseong(p[k]) {
+				if initialOf(r) != p[k] {
+					break
+				}
+			} else if r != p[k] {
+				break
+			}
+			j += sz
+			k++
+		}
+		if k == len(p) {
+			return i
+		}
+		_, sz := utf8.DecodeRuneInString(text[i:])
+		i += sz
+	}
+	return -1
+}

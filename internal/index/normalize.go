@@ -1,0 +1,358 @@
+package index
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+	"golang.org/x/text/width"
+)
+
+// tagSep separates the normalized tags of one video inside the tags field.
+// Normalize removes control characters, so no text or query ever contains it,
+// and no gram is built across it.
+const tagSep = '\x1f'
+
+// Normalize returns the search form of s: invalid UTF-8 dropped, width folded,
+// NFKC, Unicode case folded, control and format characters removed, every run
+// of white space collapsed to one ASCII space, trimmed. Hangul stays one rune
+// per syllable (NFKC composes conjoining jamo; compatibility jamo such as ㅊ
+// become conjoining choseong U+110E, consistently for texts and queries).
+// Normalize is idempotent: Normalize(Normalize(s)) == Normalize(s).
+func Normalize(s string) string {
+	out := normalizeOnce(s)
+	// NFKC and case folding do not commute for a handful of code points;
+	// iterate to the fixed point (in practice one extra pass at most).
+	for i := 0; i < 4; i++ {
+		next := normalizeOnce(out)
+		if next == out {
+			return out
+		}
+		out = next
+	}
+	return out
+}
+
+func normalizeOnce(s string) string {
+	if isPlainLowerASCII(s) {
+		return s
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "")
+	}
+	s = width.Fold.String(s)
+	s = norm.NFKC.String(s)
+	s = cases.Fold().String(s)
+	s = norm.NFKC.String(s)
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r):
+			space = b.Len() > 0
+			continue
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError:
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(foldCherokee(r))
+	}
+	return b.String()
+}
+
+// foldCherokee maps Cherokee small letters to capitals, as Unicode case
+// folding specifies. x/text's cases.Fold maps them the other way round and
+// capitals to small ones, which would make Normalize oscillate.
+func foldCherokee(r rune) rune {
+	switch {
+	case r >= 0xAB70 && r <= 0xABBF:
+		return 0x13A0 + (r - 0xAB70)
+	case r >= 0x13F8 && r <= 0x13FD:
+		return r - 8
+	}
+	return r
+}
+
+// isPlainLowerASCII reports whether s is already in normal form because it is
+// printable lower-case ASCII with single inner spaces (the fast path).
+func isPlainLowerASCII(s string) bool {
+	if s == "" {
+		return true
+	}
+	if s[0] == ' ' || s[len(s)-1] == ' ' {
+		return false
+	}
+	prevSpace := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 || c < 0x20 || c == 0x7f || (c >= 'A' && c <= 'Z') {
+			return false
+		}
+		if c == ' ' {
+			if prevSpace {
+				return false
+			}
+			prevSpace = true
+		} else {
+			prevSpace = false
+		}
+	}
+	return true
+}
+
+// normalizeField normalizes s and returns the original string itself when it
+// is already normal, so both share memory.
+func normalizeField(s string) string {
+	n := Normalize(s)
+	if n == s {
+		return s
+	}
+	return n
+}
+
+// normalizeTags joins the normalized non-empty tags with tagSep.
+func normalizeTags(tags []string) string {
+	switch len(tags) {
+	case 0:
+		return ""
+	case 1:
+		return normalizeField(tags[0])
+	}
+	var b strings.Builder
+	for _, t := range tags {
+		n := Normalize(t)
+		if n == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(tagSep)
+		}
+		b.WriteString(n)
+	}
+	return b.String()
+}
+
+// ---- Hangul ----
+
+const (
+	hangulBase = 0xAC00
+	hangulLast = 0xD7A3
+	choBase    = 0x1100 // conjoining choseong ᄀ
+	choLast    = 0x1112
+)
+
+// initialOf returns the conjoining choseong of a Hangul syllable, the rune
+// itself if it is a conjoining choseong, or -1.
+func initialOf(r rune) rune {
+	switch {
+	case r >= hangulBase && r <= hangulLast:
+		return choBase + (r-hangulBase)/588
+	case r >= choBase && r <= choLast:
+		return r
+	}
+	return -1
+}
+
+func isChoseong(r rune) bool { return r >= choBase && r <= choLast }
+
+// Compatibility jamo tables (the letters a Korean keyboard types).
+var (
+	choCompat  = []rune("ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ")
+	jungCompat = []rune("ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ")
+	jongCompat = []rune{0, 'ㄱ', 'ㄲ', 'ㄳ', 'ㄴ', 'ㄵ', 'ㄶ', 'ㄷ', 'ㄹ', 'ㄺ', 'ㄻ', 'ㄼ', 'ㄽ', 'ㄾ', 'ㄿ', 'ㅀ', 'ㅁ', 'ㅂ', 'ㅄ', 'ㅅ', 'ㅆ', 'ㅇ', 'ㅈ', 'ㅊ', 'ㅋ', 'ㅌ', 'ㅍ', 'ㅎ'}
+
+	// 2-beolsik layout: Latin key -> compatibility jamo.
+	keyToJamo = map[rune]rune{
+		'q': 'ㅂ', 'w': 'ㅈ', 'e': 'ㄷ', 'r': 'ㄱ', 't': 'ㅅ', 'y': 'ㅛ', 'u': 'ㅕ', 'i': 'ㅑ', 'o': 'ㅐ', 'p': 'ㅔ',
+		'a': 'ㅁ', 's': 'ㄴ', 'd': 'ㅇ', 'f': 'ㄹ', 'g': 'ㅎ', 'h': 'ㅗ', 'j': 'ㅓ', 'k': 'ㅏ', 'l': 'ㅣ',
+		'z': 'ㅋ', 'x': 'ㅌ', 'c': 'ㅊ', 'v': 'ㅍ', 'b': 'ㅠ', 'n': 'ㅜ', 'm': 'ㅡ',
+		'Q': 'ㅃ', 'W': 'ㅉ', 'E': 'ㄸ', 'R': 'ㄲ', 'T': 'ㅆ', 'O': 'ㅒ', 'P': 'ㅖ',
+	}
+	jamoToKeys = map[rune]string{} // compat jamo (incl. compounds) -> key sequence
+
+	vowelCombine = map[[2]rune]rune{
+		{'ㅗ', 'ㅏ'}: 'ㅘ', {'ㅗ', 'ㅐ'}: 'ㅙ', {'ㅗ', 'ㅣ'}: 'ㅚ', {'ㅜ', 'ㅓ'}: 'ㅝ', {'ㅜ', 'ㅔ'}: 'ㅞ', {'ㅜ', 'ㅣ'}: 'ㅟ', {'ㅡ', 'ㅣ'}: 'ㅢ',
+	}
+	jongCombine = map[[2]rune]rune{
+		{'ㄱ', 'ㅅ'}: 'ㄳ', {'ㄴ', 'ㅈ'}: 'ㄵ', {'ㄴ', 'ㅎ'}: 'ㄶ', {'ㄹ', 'ㄱ'}: 'ㄺ', {'ㄹ', 'ㅁ'}: 'ㄻ', {'ㄹ', 'ㅂ'}: 'ㄼ',
+		{'ㄹ', 'ㅅ'}: 'ㄽ', {'ㄹ', 'ㅌ'}: 'ㄾ', {'ㄹ', 'ㅍ'}: 'ㄿ', {'ㄹ', 'ㅎ'}: 'ㅀ', {'ㅂ', 'ㅅ'}: 'ㅄ',
+	}
+	jongSplit = map[rune][2]rune{}
+	choIdx    = map[rune]int{}
+	jungIdx   = map[rune]int{}
+	jongIdx   = map[rune]int{}
+)
+
+func init() {
+	for i, r := range choCompat {
+		choIdx[r] = i
+	}
+	for i, r := range jungCompat {
+		jungIdx[r] = i
+	}
+	for i, r := range jongCompat {
+		if i > 0 {
+			jongIdx[r] = i
+		}
+	}
+	for k, j := range keyToJamo {
+		if _, ok := jamoToKeys[j]; !ok || (k >= 'a' && k <= 'z') {
+			jamoToKeys[j] = string(k)
+		}
+	}
+	for pair, v := range vowelCombine {
+		jamoToKeys[v] = jamoToKeys[pair[0]] + jamoToKeys[pair[1]]
+	}
+	for pair, v := range jongCombine {
+		jamoToKeys[v] = jamoToKeys[pair[0]] + jamoToKeys[pair[1]]
+		jongSplit[v] = pair
+	}
+}
+
+func isCompatConsonant(r rune) bool { return r >= 'ㄱ' && r <= 'ㅎ' }
+func isCompatVowel(r rune) bool     { return r >= 'ㅏ' && r <= 'ㅣ' }
+
+// LayoutToHangul converts text typed with an English (QWERTY) layout while the
+// user meant 2-beolsik Korean into Hangul: "chemdduddj" -> "초등영어".
+// Runes that are not layout keys are copied unchanged.
+func LayoutToHangul(s string) string {
+	var out []rune
+	cho, jung, jong := rune(-1), rune(-1), rune(-1) // compat jamo or -1
+	flush := func() {
+		switch {
+		case cho >= 0 && jung >= 0:
+			j := 0
+			if jong >= 0 {
+				j = jongIdx[jong]
+			}
+			out = append(out, rune(hangulBase+(choIdx[cho]*21+jungIdx[jung])*28+j))
+		case cho >= 0:
+			out = append(out, cho)
+			if jong >= 0 {
+				out = append(out, jong)
+			}
+		case jung >= 0:
+			out = append(out, jung)
+		}
+		cho, jung, jong = -1, -1, -1
+	}
+	for _, r := range s {
+		j, ok := keyToJamo[r]
+		if !ok && r >= 'A' && r <= 'Z' {
+			j, ok = keyToJamo[r+'a'-'A']
+		}
+		if !ok {
+			flush()
+			out = append(out, r)
+			continue
+		}
+		if isCompatConsonant(j) {
+			switch {
+			case cho < 0 && jung < 0:
+				cho = j
+			case cho >= 0 && jung < 0:
+				flush()
+				cho = j
+			case cho < 0 && jung >= 0:
+				flush()
+				cho = j
+			case jong < 0:
+				if _, can := jongIdx[j]; can {
+					jong = j
+				} else {
+					flush()
+					cho = j
+				}
+			default:
+				if c, can := jongCombine[[2]rune{jong, j}]; can {
+					jong = c
+				} else {
+					flush()
+					cho = j
+				}
+			}
+			continue
+		}
+		// vowel
+		switch {
+		case jong >= 0:
+			var next rune
+			if sp, compound := jongSplit[jong]; compound {
+				jong, next = sp[0], sp[1]
+			} else {
+				jong, next = -1, jong
+			}
+			flush()
+			if _, ok := choIdx[next]; ok {
+				cho = next
+			} else {
+				out = append(out, next)
+			}
+			jung = j
+		case jung >= 0:
+			if c, can := vowelCombine[[2]rune{jung, j}]; can {
+				jung = c
+			} else {
+				flush()
+				jung = j
+			}
+		default:
+			jung = j
+		}
+	}
+	flush()
+	return string(out)
+}
+
+// HangulToLayout converts Hangul typed while the user meant the English
+// layout back into the QWERTY keys: "ㅡㅑㅜㄷㅊㄱㅁㄹㅅ" -> "minecraft".
+func HangulToLayout(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= hangulBase && r <= hangulLast:
+			o := r - hangulBase
+			b.WriteString(jamoToKeys[choCompat[o/588]])
+			b.WriteString(jamoToKeys[jungCompat[(o%588)/28]])
+			if t := o % 28; t > 0 {
+				b.WriteString(jamoToKeys[jongCompat[t]])
+			}
+		default:
+			if k, ok := jamoToKeys[r]; ok {
+				b.WriteString(k)
+			} else if r >= choBase && r <= choLast {
+				b.WriteString(jamoToKeys[choCompat[r-choBase]])
+			} else {
+				b.WriteRune(r)
+			}
+		}
+	}
+	return b.String()
+}
+
+// hasHangul reports whether s contains Hangul syllables or jamo.
+func hasHangul(s string) bool {
+	for _, r := range s {
+		if (r >= hangulBase && r <= hangulLast) || (r >= 0x1100 && r <= 0x11FF) || (r >= 0x3131 && r <= 0x318E) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasLatinLetter reports whether s contains an ASCII letter.
+func hasLatinLetter(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20
+		if c >= 'a' && c <= 'z' {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,329 @@
+package index
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tubelake/tubelake/internal/yt"
+)
+
+// oracle is a brute-force model: the latest state of each video and a
+// normalized substring scan.
+type oracle struct {
+	docs map[string]*odoc
+}
+
+type odoc struct {
+	s     vspec
+	alive bool
+	norm  [nFields][]string // per field, normalized values (tags one by one)
+}
+
+func newOracle() *oracle { return &oracle{docs: map[string]*odoc{}} }
+
+func (o *oracle) put(s vspec) {
+	d := &odoc{s: s, alive: true}
+	d.norm[fTitle] = []string{Normalize(s.title)}
+	for _, t := range s.tags {
+		d.norm[fTags] = append(d.norm[fTags], Normalize(t))
+	}
+	d.norm[fChannel] = []string{Normalize(s.chanTitle)}
+	d.norm[fDesc] = []string{Normalize(s.desc)}
+	o.docs[s.id] = d
+}
+
+type ohit struct {
+	id  string
+	key float64
+}
+
+// search returns all matches in sort order and the exact total.
+func (o *oracle) search(t *testing.T, q Query) ([]ohit, int) {
+	p, err := prepare(q)
+	if err != nil {
+		t.Fatalf("prepare %q: %v", q.Q, err)
+	}
+	var out []ohit
+	for _, d := range o.docs {
+		if !d.alive {
+			continue
+		}
+		if q.ChannelID != "" && d.s.chanID != q.ChannelID {
+			continue
+		}
+		if q.MinViews > 0 && d.s.views < q.MinViews {
+			continue
+		}
+		if !q.PublishedAfter.IsZero() && d.s.pub.Before(q.PublishedAfter) {
+			continue
+		}
+		if !q.PublishedBefore.IsZero() && !d.s.pub.Before(q.PublishedBefore) {
+			continue
+		}
+		ok := true
+		sum := 0.0
+		for _, tm := range p.terms {
+			best := -1.0
+			for _, a := range tm.alts {
+				for _, fi := range p.fields {
+					matched := false
+					for _, v := range d.norm[fi] {
+						matched = matched || strings.Contains(v, a.text)
+					}
+					if !matched {
+						continue
+					}
+					// Score exactly as the engine defines it (position in the
+					// field's normalized text; tags joined).
+					text := d.norm[fi][0]
+					if fi == fTags {
+						text = normalizeTags(d.s.tags)
+					}
+					pos := strings.Index(text, a.text)
+					w := fieldWeight[fi] * (0.6 + 0.4/(1+float64(pos)/16))
+					if len(a.text) == len(text) {
+						w = fieldWeight[fi]
+					}
+					best = max(best, w)
+				}
+			}
+			if best < 0 {
+				ok = false
+				break
+			}
+			sum += best
+		}
+		if !ok {
+			continue
+		}
+		var key float64
+		switch p.sort {
+		case SortViews:
+			key = float64(d.s.views)
+		case SortRecent:
+			key = float64(d.s.pub.UnixMicro())
+		default:
+			key = sum / float64(len(p.terms)) * prior(d.s.views)
+		}
+		out = append(out, ohit{d.s.id, key})
+	}
+	slices.SortFunc(out, func(a, b ohit) int {
+		if c := cmp.Compare(b.key, a.key); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	return out, len(out)
+}
+
+func checkAgainstOracle(t *testing.T, ix *Index, o *oracle, q Query) {
+	t.Helper()
+	want, total := o.search(t, q)
+	oracleStats[min(total/21, 2)]++
+	res, err := ix.Search(context.Background(), q)
+	if err != nil {
+		t.Fatalf("search %+v: %v", q, err)
+	}
+	lim := q.Limit
+	if lim == 0 {
+		lim = DefaultLimit
+	}
+	wantIDs := []string{}
+	for _, h := range want[:min(lim, len(want))] {
+		wantIDs = append(wantIDs, h.id)
+	}
+	if got := ids(res); !slices.Equal(got, wantIDs) {
+		t.Fatalf("%s %q in %v: ids\n got  %v\n want %v", q.Sort, q.Q, q.In, got, wantIDs)
+	}
+	switch res.TotalRelation {
+	case "eq":
+		if res.Total != total {
+			t.Fatalf("%s %q: total %d eq, oracle %d", q.Sort, q.Q, res.Total, total)
+		}
+	case "gte":
+		if res.Total != TotalCap || total < TotalCap || q.ExactTotal {
+			t.Fatalf("%s %q: total %d gte, oracle %d", q.Sort, q.Q, res.Total, total)
+		}
+	default:
+		t.Fatalf("relation %q", res.TotalRelation)
+	}
+}
+
+// oracleStats counts checked queries by size: <=20 matches, 21..41, more.
+var oracleStats [3]int
+
+// randomSubstring picks 1-6 runes of a random title.
+func randomSubstring(r *rand.Rand, s string) string {
+	rs := []rune(Normalize(s))
+	if len(rs) == 0 {
+		return ""
+	}
+	n := 1 + r.IntN(min(6, len(rs)))
+	i := r.IntN(len(rs) - n + 1)
+	return strings.TrimSpace(string(rs[i : i+n]))
+}
+
+func randomTitle(r *rand.Rand, pool []rune) string {
+	n := 2 + r.IntN(20)
+	b := make([]rune, n)
+	for i := range b {
+		b[i] = pool[r.IntN(len(pool))]
+	}
+	return string(b)
+}
+
+// TestOracleProperty builds random corpora (synthetic and from real titles),
+// mutates them (stats refreshes, title edits, tombstones) and checks that
+// top-20 ids and totals equal the brute-force oracle for every sort, through
+// both execution paths (verify-all and rank walk).
+func TestOracleProperty(t *testing.T) {
+	pool := []rune("가나다라마바사영어초등먹방 abcABCxyz 한국 ことば🎮")
+	var real []realVideo
+	if !testing.Short() {
+		func() {
+			defer func() { _ = recover() }()
+			real = loadRealQuiet()
+		}()
+	}
+	t.Logf("real titles: %d", len(real))
+	for seed := range uint64(6) {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(seed, 7))
+			ix := newMem(t)
+			if seed%2 == 0 {
+				ix.directMax = 0 // force the block walk
+			}
+			o := newOracle()
+			n := 1500 + r.IntN(1500)
+			if seed == 5 {
+				n = TotalCap + 1500 // exercise "gte"
+			}
+			var recs []yt.Record
+			for i := range n {
+				s := vspec{
+					id: vidID(i), views: int64(r.IntN(50)), pub: t0.Add(-time.Duration(r.IntN(100)) * time.Hour),
+					chanID: chanID(r.IntN(5)), chanTitle: randomTitle(r, pool),
+					tags: []string{randomTitle(r, pool), randomTitle(r, pool)},
+				}
+				if r.IntN(10) == 0 {
+					s.views = int64(r.IntN(10_000_000))
+				}
+				if len(real) > 0 && r.IntN(2) == 0 {
+					s.title = real[r.IntN(len(real))].title
+				} else {
+					s.title = randomTitle(r, pool)
+				}
+				if seed == 5 {
+					s.title = "가" + s.title
+				}
+				recs = append(recs, s.rec())
+				o.put(s)
+			}
+			mustApply(t, ix, recs...)
+			ix.mu.Lock()
+			ix.rebuildNowLocked()
+			ix.mu.Unlock()
+
+			titles := func() []string {
+				var out []string
+				for _, d := range o.docs {
+					out = append(out, d.s.title)
+				}
+				return out
+			}()
+			queries := func(k int) []Query {
+				var qs []Query
+				for range k {
+					q := Query{Q: randomSubstring(r, titles[r.IntN(len(titles))])}
+					if q.Q == "" {
+						continue
+					}
+					if strings.Contains(q.Q, " ") || r.IntN(4) == 0 {
+						q.Q = `"` + q.Q + `"`
+					}
+					if r.IntN(4) == 0 {
+						q.Q += " " + randomSubstring(r, titles[r.IntN(len(titles))])
+					}
+					switch r.IntN(5) {
+					case 0:
+						q.In = []Field{FieldTitle, FieldTags}
+					case 1:
+						q.In = []Field{FieldChannel, FieldTitle}
+					}
+					switch r.IntN(6) {
+					case 0:
+						q.MinViews = int64(r.IntN(40))
+					case 1:
+						q.PublishedAfter = t0.Add(-50 * time.Hour)
+					case 2:
+						q.ChannelID = chanID(r.IntN(5))
+					}
+					for _, s := range []Sort{SortViews, SortRecent, SortRelevance} {
+						q.Sort = s
+						qs = append(qs, q)
+					}
+				}
+				// Common single runes (many matches).
+				for _, c := range []string{"가", "a", " a", "영어"} {
+					qs = append(qs, Query{Q: c, Sort: SortViews}, Query{Q: c, Sort: SortRelevance})
+				}
+				return qs
+			}
+			for _, q := range queries(40) {
+				checkAgainstOracle(t, ix, o, q)
+			}
+			// Mutate: stats refreshes (loosen block bounds), title edits, tombstones.
+			recs = recs[:0]
+			for i := range n {
+				d := o.docs[vidID(i)]
+				s := d.s
+				s.fetched = t0.Add(time.Hour)
+				switch r.IntN(10) {
+				case 0, 1, 2:
+					s.views += int64(r.IntN(1_000_000))
+				case 3:
+					s.title = randomTitle(r, pool)
+				case 4:
+					recs = append(recs, yt.NewEventRecord("api", &yt.Event{Type: yt.EventTombstone, EntityKind: yt.KindVideo, EntityID: s.id, ObservedAt: s.fetched}))
+					d.alive = false
+					continue
+				default:
+					continue
+				}
+				recs = append(recs, s.rec())
+				o.put(s)
+			}
+			r.Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
+			mustApply(t, ix, recs...)
+			for _, q := range queries(40) {
+				checkAgainstOracle(t, ix, o, q)
+			}
+		})
+	}
+	t.Logf("queries checked by match count (<=20, <=41, more): %v", oracleStats)
+}
+
+// loadRealQuiet loads the real titles or returns nil.
+func loadRealQuiet() []realVideo {
+	var out []realVideo
+	tb := &quietTB{}
+	func() {
+		defer func() { recover() }()
+		out = loadReal(tb)
+	}()
+	return out
+}
+
+// quietTB turns Skip/Fatal into a panic recovered by loadRealQuiet.
+type quietTB struct{ testing.TB }
+
+func (quietTB) Helper()               {}
+func (quietTB) Skipf(string, ...any)  { panic("skip") }
+func (quietTB) Fatal(...any)          { panic("fatal") }
+func (quietTB) Fatalf(string, ...any) { panic("fatal") }

@@ -1,0 +1,385 @@
+package index
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/tubelake/tubelake/internal/yt"
+)
+
+// Snapshot file layout (all integers little-endian or uvarint):
+//
+//	magic "TLIDX\x00" | version u16 | checkpoint u64
+//	docs:      count, then per doc its strings, times, columns, flags
+//	channels:  count, then per channel its JSON
+//	postings:  per field: count, then (gram key u64, len, roaring bytes)
+//	trailer:   CRC-32C of everything before it (u32)
+//
+// Filter bitmaps and rank orders are derived on load.
+const (
+	snapName    = "index.snap"
+	snapMagic   = "TLIDX\x00"
+	snapVersion = 1
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// Flush writes a crash-safe snapshot of the index to its directory (temp file,
+// fsync, rename, fsync dir) recording checkpoint, the last stream sequence the
+// caller applied. Searches continue during Flush; Apply waits for it.
+func (ix *Index) Flush(ctx context.Context, checkpoint uint64) error {
+	ix.flushMu.Lock()
+	defer ix.flushMu.Unlock()
+	if ix.dir == "" {
+		ix.checkpoint.Store(checkpoint)
+		return nil
+	}
+	if err := os.MkdirAll(ix.dir, 0o755); err != nil {
+		return fmt.Errorf("index flush: %w", err)
+	}
+	tmp, err := os.CreateTemp(ix.dir, snapName+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("index flush: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	h := crc32.New(crcTable)
+	bw := bufio.NewWriterSize(io.MultiWriter(tmp, h), 1<<20)
+	ix.mu.RLock()
+	err = ix.encode(ctx, bw, checkpoint)
+	ix.mu.RUnlock()
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = binary.Write(tmp, binary.LittleEndian, h.Sum32())
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), filepath.Join(ix.dir, snapName))
+	}
+	if err == nil {
+		err = syncDir(ix.dir)
+	}
+	if err != nil {
+		return fmt.Errorf("index flush: %w", err)
+	}
+	ix.checkpoint.Store(checkpoint)
+	ix.log.Info("index flushed", "checkpoint", checkpoint)
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+type encoder struct {
+	w   *bufio.Writer
+	buf [binary.MaxVarintLen64]byte
+}
+
+func (e *encoder) uvarint(v uint64) {
+	n := binary.PutUvarint(e.buf[:], v)
+	e.w.Write(e.buf[:n])
+}
+
+func (e *encoder) varint(v int64) {
+	n := binary.PutVarint(e.buf[:], v)
+	e.w.Write(e.buf[:n])
+}
+
+func (e *encoder) str(s string) {
+	e.uvarint(uint64(len(s)))
+	e.w.WriteString(s)
+}
+
+func (ix *Index) encode(ctx context.Context, w *bufio.Writer, checkpoint uint64) error {
+	e := &encoder{w: w}
+	w.WriteString(snapMagic)
+	binary.Write(w, binary.LittleEndian, uint16(snapVersion))
+	binary.Write(w, binary.LittleEndian, checkpoint)
+	e.uvarint(uint64(len(ix.docs)))
+	for i := range ix.docs {
+		if i&65535 == 65535 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		d := &ix.docs[i]
+		for _, s := range []string{d.id, d.title, d.desc, d.chanID, d.chanTitle, d.catID, d.lang, d.thumb, d.dur} {
+			e.str(s)
+		}
+		e.uvarint(uint64(len(d.tags)))
+		for _, t := range d.tags {
+			e.str(t)
+		}
+		// Normalized texts: flag 0 = same as the original field.
+		orig := [nFields]string{d.title, "\x00", d.chanTitle, d.desc}
+		for fi, s := range d.norm {
+			if s == orig[fi] {
+				w.WriteByte(0)
+			} else {
+				w.WriteByte(1)
+				e.str(s)
+			}
+		}
+		for _, v := range []int64{d.fetched, d.textAt, d.chanAt, d.tomb, ix.views[i], ix.likes[i], ix.comments[i], ix.pub[i]} {
+			e.varint(v)
+		}
+		if d.alive {
+			w.WriteByte(1)
+		} else {
+			w.WriteByte(0)
+		}
+	}
+	ids := make([]string, 0, len(ix.channels))
+	for id := range ix.channels {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	e.uvarint(uint64(len(ids)))
+	for _, id := range ids {
+		b, err := json.Marshal(ix.channels[id])
+		if err != nil {
+			return err
+		}
+		e.str(string(b))
+	}
+	var bb []byte
+	for fi := range ix.post {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m := ix.post[fi]
+		keys := make([]uint64, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		e.uvarint(uint64(len(keys)))
+		for _, k := range keys {
+			bm := m[k]
+			var err error
+			bb, err = bm.ToBytes()
+			if err != nil {
+				return err
+			}
+			binary.Write(w, binary.LittleEndian, k)
+			e.uvarint(uint64(len(bb)))
+			w.Write(bb)
+		}
+	}
+	return nil
+}
+
+type decoder struct {
+	r   *bufio.Reader
+	err error
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, err := binary.ReadUvarint(d.r)
+	d.err = err
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, err := binary.ReadVarint(d.r)
+	d.err = err
+	return v
+}
+
+func (d *decoder) bytes(maxLen uint64) []byte {
+	n := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	if n > maxLen {
+		d.err = fmt.Errorf("length %d exceeds %d", n, maxLen)
+		return nil
+	}
+	b := make([]byte, n)
+	_, d.err = io.ReadFull(d.r, b)
+	return b
+}
+
+func (d *decoder) str() string { return string(d.bytes(1 << 30)) }
+
+func (d *decoder) byte1() byte {
+	if d.err != nil {
+		return 0
+	}
+	b, err := d.r.ReadByte()
+	d.err = err
+	return b
+}
+
+// load reads the snapshot of ix.dir, if any, into the empty index.
+func (ix *Index) load() error {
+	path := filepath.Join(ix.dir, snapName)
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("index open: %w", err)
+	}
+	defer f.Close()
+	if err := verifyCRC(f); err != nil {
+		return fmt.Errorf("index open %s: %w", path, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("index open: %w", err)
+	}
+	st, _ := f.Stat()
+	dec := &decoder{r: bufio.NewReaderSize(io.LimitReader(f, st.Size()-4), 1<<20)}
+	if err := ix.decode(dec); err != nil {
+		return fmt.Errorf("index open %s: %w", path, err)
+	}
+	ix.rebuildNowLocked()
+	ix.log.Info("index loaded", "docs", ix.live, "checkpoint", ix.checkpoint.Load())
+	return nil
+}
+
+func verifyCRC(f *os.File) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Size() < int64(len(snapMagic))+14 {
+		return errors.New("snapshot truncated")
+	}
+	var h hash.Hash32 = crc32.New(crcTable)
+	if _, err := io.Copy(h, io.LimitReader(f, st.Size()-4)); err != nil {
+		return err
+	}
+	var want uint32
+	if err := binary.Read(f, binary.LittleEndian, &want); err != nil {
+		return err
+	}
+	if h.Sum32() != want {
+		return errors.New("snapshot checksum mismatch")
+	}
+	return nil
+}
+
+func (ix *Index) decode(dec *decoder) error {
+	magic := make([]byte, len(snapMagic))
+	if _, err := io.ReadFull(dec.r, magic); err != nil || string(magic) != snapMagic {
+		return errors.New("not an index snapshot")
+	}
+	var ver uint16
+	var cp uint64
+	if err := binary.Read(dec.r, binary.LittleEndian, &ver); err != nil {
+		return err
+	}
+	if ver != snapVersion {
+		return fmt.Errorf("snapshot version %d, this build reads %d", ver, snapVersion)
+	}
+	if err := binary.Read(dec.r, binary.LittleEndian, &cp); err != nil {
+		return err
+	}
+	nDocs := dec.uvarint()
+	if nDocs > 1<<32-2 {
+		return errors.New("too many docs")
+	}
+	ix.docs = make([]doc, 0, nDocs)
+	for i := uint64(0); i < nDocs && dec.err == nil; i++ {
+		var d doc
+		for _, p := range []*string{&d.id, &d.title, &d.desc, &d.chanID, &d.chanTitle, &d.catID, &d.lang, &d.thumb, &d.dur} {
+			*p = dec.str()
+		}
+		nt := dec.uvarint()
+		if nt > 1<<20 {
+			return errors.New("too many tags")
+		}
+		for j := uint64(0); j < nt && dec.err == nil; j++ {
+			d.tags = append(d.tags, dec.str())
+		}
+		orig := [nFields]string{d.title, "", d.chanTitle, d.desc}
+		for fi := range d.norm {
+			if dec.byte1() == 0 {
+				d.norm[fi] = orig[fi]
+			} else {
+				d.norm[fi] = dec.str()
+			}
+		}
+		d.fetched, d.textAt, d.chanAt, d.tomb = dec.varint(), dec.varint(), dec.varint(), dec.varint()
+		views, likes, comments, pub := dec.varint(), dec.varint(), dec.varint(), dec.varint()
+		d.alive = dec.byte1() == 1
+		n := uint32(len(ix.docs))
+		ix.docs = append(ix.docs, d)
+		ix.byID[d.id] = n
+		ix.views = append(ix.views, views)
+		ix.likes = append(ix.likes, likes)
+		ix.comments = append(ix.comments, comments)
+		ix.pub = append(ix.pub, pub)
+		if d.alive {
+			ix.live++
+			ix.addFilters(n, &ix.docs[n])
+		}
+	}
+	nCh := dec.uvarint()
+	for i := uint64(0); i < nCh && dec.err == nil; i++ {
+		b := dec.bytes(1 << 24)
+		var c yt.Channel
+		if dec.err == nil {
+			if err := json.Unmarshal(b, &c); err != nil {
+				return err
+			}
+			ix.channels[c.ID] = &c
+		}
+	}
+	for fi := range ix.post {
+		ng := dec.uvarint()
+		m := make(map[uint64]*roaring.Bitmap, min(ng, 1<<24))
+		for i := uint64(0); i < ng && dec.err == nil; i++ {
+			var k uint64
+			if err := binary.Read(dec.r, binary.LittleEndian, &k); err != nil {
+				return err
+			}
+			b := dec.bytes(1 << 31)
+			if dec.err != nil {
+				break
+			}
+			bm := roaring.New()
+			if err := bm.UnmarshalBinary(b); err != nil {
+				return fmt.Errorf("posting %x: %w", k, err)
+			}
+			m[k] = bm
+		}
+		ix.post[fi] = m
+	}
+	if dec.err != nil {
+		return dec.err
+	}
+	ix.checkpoint.Store(cp)
+	return nil
+}

@@ -1,0 +1,156 @@
+package index
+
+import (
+	"cmp"
+	"encoding/json"
+	"slices"
+	"unsafe"
+)
+
+// blockSize is the number of docs per rank block.
+const blockSize = 128
+
+const noBlock = ^uint32(0)
+
+// ranked is a doc order by one sort key (views or published_at), descending
+// as of the last rebuild, cut in blocks of blockSize docs. Each block keeps an
+// upper and a lower bound of the CURRENT keys of its docs: a key update only
+// widens the bounds of the doc's block (O(1), no reordering), so the bounds
+// stay exact bounds and top-k stays exact, while early termination (skip every
+// block whose bound cannot beat the k-th hit) degrades gracefully until the
+// next background rebuild re-sorts. Docs added since the rebuild sit in tail
+// blocks in arrival order.
+type ranked struct {
+	order    []uint32 // doc ids, block b = order[b*blockSize : (b+1)*blockSize]
+	bmax     []int64
+	bmin     []int64
+	docBlock []uint32 // doc -> block, noBlock if absent
+	loosened int      // bound widenings and tail appends since the rebuild
+}
+
+// set records key as the current key of doc.
+func (r *ranked) set(doc uint32, key int64) {
+	for int(doc) >= len(r.docBlock) {
+		r.docBlock = append(r.docBlock, noBlock)
+	}
+	b := r.docBlock[doc]
+	if b == noBlock {
+		if len(r.order)%blockSize == 0 {
+			r.bmax = append(r.bmax, key)
+			r.bmin = append(r.bmin, key)
+		}
+		b = uint32(len(r.order) / blockSize)
+		r.order = append(r.order, doc)
+		r.docBlock[doc] = b
+		r.loosened++
+	}
+	if key > r.bmax[b] {
+		r.bmax[b] = key
+		r.loosened++
+	}
+	if key < r.bmin[b] {
+		r.bmin[b] = key
+		r.loosened++
+	}
+}
+
+func (r *ranked) block(b int) []uint32 {
+	return r.order[b*blockSize : min((b+1)*blockSize, len(r.order))]
+}
+
+func (r *ranked) needsRebuild() bool {
+	return r.loosened > len(r.order)/8+1024
+}
+
+type docKey struct {
+	doc uint32
+	key int64
+}
+
+// buildRanked sorts pairs by key descending and cuts blocks. nDocs sizes docBlock.
+func buildRanked(pairs []docKey, nDocs int) *ranked {
+	slices.SortFunc(pairs, func(a, b docKey) int {
+		if c := cmp.Compare(b.key, a.key); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.doc, b.doc)
+	})
+	r := &ranked{
+		order:    make([]uint32, len(pairs)),
+		docBlock: make([]uint32, nDocs),
+	}
+	for i := range r.docBlock {
+		r.docBlock[i] = noBlock
+	}
+	nb := (len(pairs) + blockSize - 1) / blockSize
+	r.bmax = make([]int64, nb)
+	r.bmin = make([]int64, nb)
+	for i, p := range pairs {
+		b := i / blockSize
+		r.order[i] = p.doc
+		r.docBlock[p.doc] = uint32(b)
+		if i%blockSize == 0 {
+			r.bmax[b] = p.key
+		}
+		r.bmin[b] = p.key
+	}
+	return r
+}
+
+// maybeRebuildLocked starts a background re-sort of the rank orders when
+// their bounds got loose. Caller holds ix.mu for writing.
+func (ix *Index) maybeRebuildLocked() {
+	if ix.rebuilding || ix.closed || !(ix.rankViews.needsRebuild() || ix.rankPub.needsRebuild()) {
+		return
+	}
+	pv, pp := ix.rankPairsLocked()
+	ix.rebuilding = true
+	ix.pending = ix.pending[:0]
+	nDocs := len(ix.docs)
+	ix.bg.Add(1)
+	go func() {
+		defer ix.bg.Done()
+		rv := buildRanked(pv, nDocs)
+		rp := buildRanked(pp, nDocs)
+		ix.mu.Lock()
+		defer ix.mu.Unlock()
+		for _, n := range ix.pending {
+			if ix.docs[n].alive {
+				rv.set(n, ix.views[n])
+				rp.set(n, ix.pub[n])
+			}
+		}
+		rv.loosened, rp.loosened = 0, 0
+		ix.rankViews, ix.rankPub = rv, rp
+		ix.pending = nil
+		ix.rebuilding = false
+		ix.rebuilds.Add(1)
+	}()
+}
+
+func (ix *Index) rankPairsLocked() (pv, pp []docKey) {
+	pv = make([]docKey, 0, ix.live)
+	pp = make([]docKey, 0, ix.live)
+	for i := range ix.docs {
+		if ix.docs[i].alive {
+			pv = append(pv, docKey{uint32(i), ix.views[i]})
+			pp = append(pp, docKey{uint32(i), ix.pub[i]})
+		}
+	}
+	return pv, pp
+}
+
+// rebuildNowLocked re-sorts the rank orders synchronously (Open, tests).
+func (ix *Index) rebuildNowLocked() {
+	pv, pp := ix.rankPairsLocked()
+	ix.rankViews = buildRanked(pv, len(ix.docs))
+	ix.rankPub = buildRanked(pp, len(ix.docs))
+}
+
+func decodeJSONStrings(s string) ([]string, error) {
+	var out []string
+	err := json.Unmarshal([]byte(s), &out)
+	return out, err
+}
+
+func unsafeData(s string) *byte { return unsafe.StringData(s) }

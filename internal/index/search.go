@@ -1,0 +1,705 @@
+package index
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// Query parsing limits.
+const (
+	maxTerms     = 16
+	maxTermRunes = 256
+	maxQueryLen  = 4096
+)
+
+// pattern is one normalized form a term may take.
+type pattern struct {
+	text     string
+	runes    []rune
+	initials bool // choseong runes match any syllable with that initial
+	keys     []uint64
+	exact    bool // the gram postings alone prove the match
+}
+
+// term is one query term: a match of any of its alternative patterns
+// (original, layout-corrected) in any selected field.
+type term struct {
+	raw   string
+	alts  []pattern
+	exact bool
+}
+
+// parseQuery splits q into terms: "quoted phrases" (spaces kept) and
+// white-space separated words, normalizes them and adds the alternatives
+// asked for by initials and layout.
+func parseQuery(q string, initials, layout bool) ([]term, error) {
+	if len(q) > maxQueryLen {
+		return nil, fmt.Errorf("%w: q longer than %d bytes", ErrBadQuery, maxQueryLen)
+	}
+	var raws []string
+	for i := 0; i < len(q); {
+		r, sz := utf8.DecodeRuneInString(q[i:])
+		switch {
+		case r == '"':
+			end := strings.IndexByte(q[i+1:], '"')
+			if end < 0 {
+				raws = append(raws, q[i+1:])
+				i = len(q)
+			} else {
+				raws = append(raws, q[i+1:i+1+end])
+				i += end + 2
+			}
+		case unicode.IsSpace(r):
+			i += sz
+		default:
+			j := i
+			for j < len(q) {
+				r2, sz2 := utf8.DecodeRuneInString(q[j:])
+				if r2 == '"' || unicode.IsSpace(r2) {
+					break
+				}
+				j += sz2
+			}
+			raws = append(raws, q[i:j])
+			i = j
+		}
+	}
+	var terms []term
+	seen := map[string]bool{}
+	for _, raw := range raws {
+		t, ok, err := buildTerm(raw, initials, layout)
+		if err != nil {
+			return nil, err
+		}
+		if !ok || seen[t.alts[0].text] {
+			continue
+		}
+		seen[t.alts[0].text] = true
+		terms = append(terms, t)
+	}
+	if len(terms) == 0 {
+		return nil, fmt.Errorf("%w: empty q", ErrBadQuery)
+	}
+	if len(terms) > maxTerms {
+		return nil, fmt.Errorf("%w: more than %d terms", ErrBadQuery, maxTerms)
+	}
+	return terms, nil
+}
+
+func buildTerm(raw string, initials, layout bool) (term, bool, error) {
+	t := term{raw: raw}
+	add := func(s string) error {
+		n := Normalize(s)
+		if n == "" {
+			return nil
+		}
+		rs := []rune(n)
+		if len(rs) > maxTermRunes {
+			return fmt.Errorf("%w: term longer than %d characters", ErrBadQuery, maxTermRunes)
+		}
+		p := pattern{text: n, runes: rs}
+		if initials && slices.ContainsFunc(rs, isChoseong) {
+			p.initials = true
+		}
+		for _, o := range t.alts {
+			if o.text == p.text && o.initials == p.initials {
+				return nil
+			}
+		}
+		p.keys, p.exact = patternGrams(p)
+		t.alts = append(t.alts, p)
+		return nil
+	}
+	if err := add(raw); err != nil || len(t.alts) == 0 {
+		return t, false, err
+	}
+	if layout {
+		if hasLatinLetter(raw) {
+			if err := add(LayoutToHangul(raw)); err != nil {
+				return t, false, err
+			}
+		}
+		if hasHangul(raw) {
+			if err := add(HangulToLayout(raw)); err != nil {
+				return t, false, err
+			}
+		}
+	}
+	t.exact = true
+	for _, p := range t.alts {
+		t.exact = t.exact && p.exact
+	}
+	return t, true, nil
+}
+
+// ---- cursor ----
+
+// cursor is the search_after position: the sort key and id of the last hit.
+type cursor struct {
+	sort byte
+	key  float64
+	id   string
+}
+
+const cursorVersion = 1
+
+func sortCode(s Sort) byte {
+	switch s {
+	case SortViews:
+		return 1
+	case SortRecent:
+		return 2
+	default:
+		return 3
+	}
+}
+
+func encodeCursor(c cursor) string {
+	b := make([]byte, 0, 10+len(c.id))
+	b = append(b, cursorVersion, c.sort)
+	b = binary.BigEndian.AppendUint64(b, math.Float64bits(c.key))
+	b = append(b, c.id...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) < 10 || b[0] != cursorVersion || len(b) > 10+64 {
+		return cursor{}, fmt.Errorf("%w: bad cursor", ErrBadQuery)
+	}
+	c := cursor{sort: b[1], key: math.Float64frombits(binary.BigEndian.Uint64(b[2:10])), id: string(b[10:])}
+	if math.IsNaN(c.key) || !utf8.ValidString(c.id) {
+		return cursor{}, fmt.Errorf("%w: bad cursor", ErrBadQuery)
+	}
+	return c, nil
+}
+
+// ---- planning ----
+
+// plan is a validated query.
+type plan struct {
+	q        Query
+	terms    []term
+	fields   []int
+	maxW     float64
+	sort     Sort
+	limit    int
+	cur      *cursor
+	colCheck bool
+	after    int64
+	before   int64
+}
+
+func prepare(q Query) (*plan, error) {
+	p := &plan{q: q, sort: q.Sort, limit: q.Limit}
+	if p.sort == "" {
+		p.sort = SortRelevance
+	}
+	switch p.sort {
+	case SortViews, SortRecent, SortRelevance:
+	default:
+		return nil, fmt.Errorf("%w: unknown sort %q (want views, recent or relevance)", ErrBadQuery, q.Sort)
+	}
+	switch {
+	case p.limit == 0:
+		p.limit = DefaultLimit
+	case p.limit < 0:
+		return nil, fmt.Errorf("%w: negative limit", ErrBadQuery)
+	case p.limit > MaxLimit:
+		p.limit = MaxLimit
+	}
+	in := q.In
+	if len(in) == 0 {
+		in = []Field{FieldTitle}
+	}
+	for _, f := range in {
+		fi := slices.Index(fieldNames[:], Field(strings.ToLower(string(f))))
+		if fi < 0 {
+			return nil, fmt.Errorf("%w: unknown field %q (want title, tags, channel or description)", ErrBadQuery, f)
+		}
+		if !slices.Contains(p.fields, fi) {
+			p.fields = append(p.fields, fi)
+			p.maxW = max(p.maxW, fieldWeight[fi])
+		}
+	}
+	if q.MinViews < 0 {
+		return nil, fmt.Errorf("%w: negative min_views", ErrBadQuery)
+	}
+	p.after, p.before = math.MinInt64, math.MaxInt64
+	if !q.PublishedAfter.IsZero() {
+		p.after = q.PublishedAfter.UnixMicro()
+	}
+	if !q.PublishedBefore.IsZero() {
+		p.before = q.PublishedBefore.UnixMicro()
+	}
+	p.colCheck = !q.PublishedAfter.IsZero() || !q.PublishedBefore.IsZero() || q.MinViews > 0
+	if q.Cursor != "" {
+		c, err := decodeCursor(q.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		if c.sort != sortCode(p.sort) {
+			return nil, fmt.Errorf("%w: cursor belongs to another sort", ErrBadQuery)
+		}
+		p.cur = &c
+	}
+	terms, err := parseQuery(q.Q, q.Initials, q.Layout)
+	if err != nil {
+		return nil, err
+	}
+	p.terms = terms
+	return p, nil
+}
+
+// ---- execution ----
+
+// directMax is the candidate count under which the engine verifies every
+// candidate instead of walking the rank order.
+const directMax = 4096
+
+// Search runs a query. Invalid input yields an error wrapping ErrBadQuery.
+func (ix *Index) Search(ctx context.Context, q Query) (Result, error) {
+	start := time.Now()
+	p, err := prepare(q)
+	if err != nil {
+		return Result{}, err
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.closed {
+		return Result{}, ErrClosed
+	}
+	res, err := ix.run(ctx, p)
+	res.TookMicros = time.Since(start).Microseconds()
+	return res, err
+}
+
+// hitRef is a heap entry.
+type hitRef struct {
+	doc   uint32
+	key   float64
+	score float64
+}
+
+type searcher struct {
+	ix   *Index
+	p    *plan
+	heap []hitRef // min-heap on (key asc, id desc): the worst hit on top
+	k    int
+}
+
+func (s *searcher) worse(a, b hitRef) bool {
+	if a.key != b.key {
+		return a.key < b.key
+	}
+	return s.ix.docs[a.doc].id > s.ix.docs[b.doc].id
+}
+
+func (s *searcher) full() bool { return len(s.heap) >= s.k }
+
+// beats reports whether (key, doc) would enter the full heap.
+func (s *searcher) beats(key float64, doc uint32) bool {
+	return !s.full() || s.worse(s.heap[0], hitRef{doc: doc, key: key})
+}
+
+func (s *searcher) push(h hitRef) {
+	if !s.full() {
+		s.heap = append(s.heap, h)
+		i := len(s.heap) - 1
+		for i > 0 {
+			parent := (i - 1) / 2
+			if !s.worse(s.heap[i], s.heap[parent]) {
+				break
+			}
+			s.heap[i], s.heap[parent] = s.heap[parent], s.heap[i]
+			i = parent
+		}
+		return
+	}
+	if !s.worse(s.heap[0], h) {
+		return
+	}
+	s.heap[0] = h
+	i, n := 0, len(s.heap)
+	for {
+		l, m := 2*i+1, i
+		if l < n && s.worse(s.heap[l], s.heap[m]) {
+			m = l
+		}
+		if r := l + 1; r < n && s.worse(s.heap[r], s.heap[m]) {
+			m = r
+		}
+		if m == i {
+			return
+		}
+		s.heap[i], s.heap[m] = s.heap[m], s.heap[i]
+		i = m
+	}
+}
+
+// afterCursor reports whether (key, doc) comes after the cursor in sort order.
+func (s *searcher) afterCursor(key float64, doc uint32) bool {
+	c := s.p.cur
+	if c == nil {
+		return true
+	}
+	return key < c.key || (key == c.key && s.ix.docs[doc].id > c.id)
+}
+
+// relBound is an upper bound of the relevance score of a doc with the given
+// views (the score is a field weight <= maxW times the prior), padded for rounding.
+func (p *plan) relBound(views int64) float64 { return p.maxW * prior(views) * (1 + 1e-9) }
+
+func prior(views int64) float64 { return 1 + math.Log10(1+float64(max(views, 0))) }
+
+func (ix *Index) colOK(p *plan, n uint32) bool {
+	if !p.colCheck {
+		return true
+	}
+	pub := ix.pub[n]
+	return pub >= p.after && pub < p.before && ix.views[n] >= p.q.MinViews
+}
+
+// verify checks every term of the query against doc n. With score it also
+// computes the relevance score; exact terms then still need their position.
+func (ix *Index) verify(p *plan, n uint32, score bool) (bool, float64) {
+	d := &ix.docs[n]
+	sum := 0.0
+	for ti := range p.terms {
+		t := &p.terms[ti]
+		if t.exact && !score {
+			continue
+		}
+		best := -1.0
+		for ai := range t.alts {
+			a := &t.alts[ai]
+			for _, fi := range p.fields {
+				var pos int
+				if a.initials {
+					pos = matchInitials(d.norm[fi], a.runes)
+				} else {
+					pos = strings.Index(d.norm[fi], a.text)
+				}
+				if pos < 0 {
+					continue
+				}
+				if !score {
+					best = 1
+					break
+				}
+				w := fieldWeight[fi] * (0.6 + 0.4/(1+float64(pos)/16))
+				if len(a.text) == len(d.norm[fi]) {
+					w = fieldWeight[fi] // the whole field
+				}
+				best = max(best, w)
+			}
+			if best >= 0 && !score {
+				break
+			}
+		}
+		if best < 0 {
+			return false, 0
+		}
+		sum += best
+	}
+	if !score {
+		return true, 0
+	}
+	return true, sum / float64(len(p.terms)) * prior(ix.views[n])
+}
+
+func (ix *Index) sortKey(p *plan, n uint32) float64 {
+	if p.sort == SortRecent {
+		return float64(ix.pub[n])
+	}
+	return float64(ix.views[n])
+}
+
+// candidates intersects the gram postings of every term with the filters.
+// The returned bitmap may be a posting list itself: never modify it.
+func (ix *Index) candidates(p *plan) *roaring.Bitmap {
+	var parts []*roaring.Bitmap
+	for ti := range p.terms {
+		t := &p.terms[ti]
+		var ors []*roaring.Bitmap
+		for ai := range t.alts {
+			for _, fi := range p.fields {
+				if bm := ix.andGrams(fi, t.alts[ai].keys); bm != nil {
+					ors = append(ors, bm)
+				}
+			}
+		}
+		switch len(ors) {
+		case 0:
+			return nil
+		case 1:
+			parts = append(parts, ors[0])
+		default:
+			parts = append(parts, roaring.FastOr(ors...))
+		}
+	}
+	for _, f := range []struct {
+		m map[string]*roaring.Bitmap
+		k string
+	}{{ix.byChannel, p.q.ChannelID}, {ix.byCategory, p.q.CategoryID}, {ix.byLang, strings.ToLower(strings.ReplaceAll(p.q.Language, "_", "-"))}} {
+		if f.k == "" {
+			continue
+		}
+		bm := f.m[f.k]
+		if bm == nil {
+			return nil
+		}
+		parts = append(parts, bm)
+	}
+	return andAll(parts)
+}
+
+func (ix *Index) andGrams(fi int, keys []uint64) *roaring.Bitmap {
+	if len(keys) == 0 {
+		return nil
+	}
+	bms := make([]*roaring.Bitmap, 0, len(keys))
+	for _, k := range keys {
+		bm := ix.post[fi][k]
+		if bm == nil {
+			return nil
+		}
+		bms = append(bms, bm)
+	}
+	out := andAll(bms)
+	if out == nil || out.IsEmpty() {
+		return nil
+	}
+	return out
+}
+
+// andAll intersects bitmaps smallest first. With one input it returns it as is.
+func andAll(bms []*roaring.Bitmap) *roaring.Bitmap {
+	switch len(bms) {
+	case 0:
+		return nil
+	case 1:
+		return bms[0]
+	}
+	slices.SortFunc(bms, func(a, b *roaring.Bitmap) int {
+		ca, cb := a.GetCardinality(), b.GetCardinality()
+		switch {
+		case ca < cb:
+			return -1
+		case ca > cb:
+			return 1
+		}
+		return 0
+	})
+	out := roaring.And(bms[0], bms[1])
+	for _, bm := range bms[2:] {
+		if out.IsEmpty() {
+			break
+		}
+		out.And(bm)
+	}
+	return out
+}
+
+func (ix *Index) run(ctx context.Context, p *plan) (Result, error) {
+	res := Result{TotalRelation: "eq", Items: []Hit{}}
+	cand := ix.candidates(p)
+	if cand == nil || cand.IsEmpty() {
+		return res, nil
+	}
+	needVerify := false
+	for _, t := range p.terms {
+		needVerify = needVerify || !t.exact
+	}
+	scoring := p.sort == SortRelevance
+	s := &searcher{ix: ix, p: p, k: p.limit + 1}
+	card := cand.GetCardinality()
+	total := 0
+	exactTotal := false
+
+	if card <= uint64(ix.directMax) || card <= uint64(4*s.k) {
+		// Few candidates: verify them all; the total comes for free.
+		it := cand.Iterator()
+		for i := 0; it.HasNext(); i++ {
+			n := it.Next()
+			if i&4095 == 4095 {
+				if err := ctx.Err(); err != nil {
+					return res, err
+				}
+			}
+			if !ix.colOK(p, n) {
+				continue
+			}
+			ok, sc := true, 0.0
+			if needVerify || scoring {
+				ok, sc = ix.verify(p, n, scoring)
+			}
+			if !ok {
+				continue
+			}
+			total++
+			key := sc
+			if !scoring {
+				key = ix.sortKey(p, n)
+			}
+			if s.afterCursor(key, n) {
+				s.push(hitRef{doc: n, key: key, score: sc})
+			}
+		}
+		exactTotal = true
+	} else {
+		if err := ix.walk(ctx, p, s, cand, needVerify); err != nil {
+			return res, err
+		}
+		switch {
+		case !needVerify && !p.colCheck:
+			total, exactTotal = int(card), true
+		default:
+			c, all, err := ix.count(ctx, p, cand, needVerify)
+			if err != nil {
+				return res, err
+			}
+			total, exactTotal = c, all
+		}
+	}
+	res.Total = total
+	if !exactTotal {
+		res.TotalRelation = "gte"
+	}
+	// Heap to best-first order.
+	hits := slices.Clone(s.heap)
+	slices.SortFunc(hits, func(a, b hitRef) int {
+		switch {
+		case s.worse(b, a):
+			return -1
+		case s.worse(a, b):
+			return 1
+		}
+		return 0
+	})
+	if len(hits) > p.limit {
+		last := hits[p.limit-1]
+		res.NextCursor = encodeCursor(cursor{sort: sortCode(p.sort), key: last.key, id: ix.docs[last.doc].id})
+		hits = hits[:p.limit]
+	}
+	res.Items = make([]Hit, len(hits))
+	for i, h := range hits {
+		res.Items[i] = ix.hit(h.doc)
+		if scoring {
+			res.Items[i].Score = h.score
+		}
+	}
+	return res, nil
+}
+
+// walk visits the rank blocks (views order for views and relevance, published
+// order for recent), skipping every block whose key bounds prove that none of
+// its docs can enter the top k (block-max early termination). Only docs that
+// are candidates and can still enter the heap are verified.
+func (ix *Index) walk(ctx context.Context, p *plan, s *searcher, cand *roaring.Bitmap, needVerify bool) error {
+	r := ix.rankViews
+	lo, hi := int64(math.MinInt64), int64(math.MaxInt64) // key range any match can have
+	if p.sort == SortRecent {
+		r = ix.rankPub
+		lo, hi = p.after, p.before-1
+	} else if p.q.MinViews > 0 {
+		lo = p.q.MinViews
+	}
+	scoring := p.sort == SortRelevance
+	if p.cur != nil && !scoring {
+		// Keys after the cursor are <= cursor key.
+		hi = min(hi, int64(math.Floor(p.cur.key)))
+	}
+	for b := range r.bmax {
+		if b&255 == 255 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		bmax, bmin := r.bmax[b], r.bmin[b]
+		if bmax < lo || bmin > hi {
+			continue
+		}
+		if s.full() {
+			top := s.heap[0].key
+			bound := float64(bmax)
+			if scoring {
+				bound = p.relBound(bmax)
+			}
+			if bound < top {
+				continue
+			}
+		}
+		for _, n := range r.block(b) {
+			if !cand.Contains(n) {
+				continue
+			}
+			var key float64
+			if scoring {
+				if !s.beats(p.relBound(ix.views[n]), n) {
+					continue
+				}
+			} else {
+				key = ix.sortKey(p, n)
+				if !s.beats(key, n) || !s.afterCursor(key, n) {
+					continue
+				}
+			}
+			if !ix.colOK(p, n) {
+				continue
+			}
+			ok, sc := true, 0.0
+			if needVerify || scoring {
+				ok, sc = ix.verify(p, n, scoring)
+			}
+			if !ok {
+				continue
+			}
+			if scoring {
+				key = sc
+				if !s.afterCursor(key, n) {
+					continue
+				}
+			}
+			s.push(hitRef{doc: n, key: key, score: sc})
+		}
+	}
+	return nil
+}
+
+// count counts matching candidates, stopping at TotalCap unless ExactTotal.
+func (ix *Index) count(ctx context.Context, p *plan, cand *roaring.Bitmap, needVerify bool) (int, bool, error) {
+	c := 0
+	it := cand.Iterator()
+	for i := 0; it.HasNext(); i++ {
+		n := it.Next()
+		if i&4095 == 4095 {
+			if err := ctx.Err(); err != nil {
+				return 0, false, err
+			}
+		}
+		if !ix.colOK(p, n) {
+			continue
+		}
+		if needVerify {
+			if ok, _ := ix.verify(p, n, false); !ok {
+				continue
+			}
+		}
+		c++
+		if c >= TotalCap && !p.q.ExactTotal {
+			return c, !it.HasNext(), nil
+		}
+	}
+	return c, true, nil
+}

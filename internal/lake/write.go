@@ -1,0 +1,248 @@
+package lake
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+	"gocloud.dev/blob"
+
+	"github.com/tubelake/tubelake/internal/yt"
+)
+
+// Key-value metadata written in every file footer.
+const (
+	MetaTable      = "tubelake.table"
+	MetaDT         = "tubelake.dt"
+	MetaRows       = "tubelake.rows"
+	MetaRecordSet  = "tubelake.record_set" // XOR of sha256(record_id): order-independent digest of the rows' ids
+	MetaMinRecord  = "tubelake.min_record_id"
+	MetaMaxRecord  = "tubelake.max_record_id"
+	MetaMinTime    = "tubelake.min_time" // RFC 3339, microseconds, UTC
+	MetaMaxTime    = "tubelake.max_time"
+	MetaWriter     = "tubelake.writer"
+	MetaCompacted  = "tubelake.compacted_from" // input file names, comma separated
+	writerVersion  = "lake/1"
+	contentType    = "application/vnd.apache.parquet"
+	partPrefix     = "part-"
+	partSuffix     = ".parquet"
+	fileTimeLayout = "20060102T150405.000000Z"
+)
+
+// fileResult describes one committed file.
+type fileResult struct {
+	key     string
+	rows    int
+	bytes   int64
+	existed bool
+}
+
+// fileMeta accumulates the footer metadata while rows stream through.
+type fileMeta struct {
+	rows               int
+	set                [sha256.Size]byte
+	minID, maxID       string
+	minTime, maxTime   time.Time
+	haveTime, haveIDID bool
+}
+
+func (m *fileMeta) add(id string, at time.Time) {
+	m.rows++
+	h := sha256.Sum256([]byte(id))
+	for i := range h {
+		m.set[i] ^= h[i]
+	}
+	if !m.haveIDID || id < m.minID {
+		m.minID = id
+	}
+	if !m.haveIDID || id > m.maxID {
+		m.maxID = id
+	}
+	m.haveIDID = true
+	if !m.haveTime || at.Before(m.minTime) {
+		m.minTime = at
+	}
+	if !m.haveTime || at.After(m.maxTime) {
+		m.maxTime = at
+	}
+	m.haveTime = true
+}
+
+func fileMetaOf[T rowType](rows []T) *fileMeta {
+	m := &fileMeta{}
+	for i := range rows {
+		m.add(rowMeta(&rows[i]))
+	}
+	return m
+}
+
+// partitionPrefix is "<table>/dt=<dt>/".
+func partitionPrefix(table, dt string) string { return table + "/dt=" + dt + "/" }
+
+// batchKey names a file written by Write: part-<max event time>-<digest of
+// its record ids>.parquet. The name is a pure function of the rows, so a
+// redelivered batch maps to the same key and is not written twice.
+func batchKey(table, dt string, m *fileMeta) string {
+	return partitionPrefix(table, dt) + partPrefix + m.maxTime.UTC().Format(fileTimeLayout) + "-" +
+		hex.EncodeToString(m.set[:8]) + partSuffix
+}
+
+// sliceSource streams rows from memory in row-group sized chunks.
+func sliceSource[T rowType](rows []T) func(buf []T) (int, error) {
+	return func(buf []T) (int, error) {
+		if len(rows) == 0 {
+			return 0, io.EOF
+		}
+		n := copy(buf, rows)
+		rows = rows[n:]
+		return n, nil
+	}
+}
+
+func writerOptions(l *Lake, spec tableSpec) []parquet.WriterOption {
+	opts := []parquet.WriterOption{
+		spec.schema,
+		parquet.Compression(&parquet.Zstd),
+		parquet.MaxRowsPerRowGroup(int64(l.rowGroupRows)),
+		// V1 data pages: readable by every engine we target (Athena, Trino,
+		// Spark, DuckDB); some older readers mishandle V2.
+		parquet.DataPageVersion(1),
+		parquet.SortingWriterConfig(parquet.SortingColumns(spec.sorting...)),
+		parquet.CreatedBy("tubelake", writerVersion, ""),
+	}
+	for _, c := range spec.noStats {
+		opts = append(opts, parquet.SkipPageBounds(c))
+	}
+	return opts
+}
+
+// writeFile streams rows from src into a new Parquet object at key and
+// commits it. Nothing is visible under key until the object is complete:
+// fileblob writes a temp file next to it and renames on Close (after we fsync
+// it), object stores publish on upload completion; on any error the upload
+// is aborted by cancelling its context. If key already exists the write is
+// skipped: keys are derived from content, so the existing object already
+// holds these rows (meta, when given, supplies the row count to report).
+func writeFile[T rowType](ctx context.Context, l *Lake, table, dt, key string,
+	src func(buf []T) (int, error), known *fileMeta, extra map[string]string) (res fileResult, err error) {
+	spec := specs[table]
+	if key == "" {
+		key = batchKey(table, dt, known)
+	}
+	res.key = key
+	exists, err := l.bucket.Exists(ctx, key)
+	if err != nil {
+		return res, fmt.Errorf("%s: %w", key, err)
+	}
+	if exists {
+		res.existed = true
+		if known != nil {
+			res.rows = known.rows
+		}
+		l.log.Debug("lake: file already committed, skipping", "key", key)
+		return res, nil
+	}
+
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var osFile *os.File
+	w, err := l.bucket.NewWriter(wctx, key, &blob.WriterOptions{
+		ContentType: contentType,
+		BeforeWrite: func(as func(any) bool) error {
+			as(&osFile) // fileblob: lets us fsync before the rename
+			return nil
+		},
+	})
+	if err != nil {
+		return res, fmt.Errorf("%s: %w", key, err)
+	}
+	cw := &countingWriter{w: w}
+	abort := func(cause error) (fileResult, error) {
+		cancel()
+		_ = w.Close() // cancelled: discards the temp file / aborts the upload
+		return res, fmt.Errorf("%s: %w", key, cause)
+	}
+	pw := parquet.NewGenericWriter[T](cw, writerOptions(l, spec)...)
+	meta := &fileMeta{}
+	buf := make([]T, min(l.rowGroupRows, 4096))
+	for {
+		n, rerr := src(buf)
+		if n > 0 {
+			for i := range buf[:n] {
+				meta.add(rowMeta(&buf[i]))
+			}
+			if _, err := pw.Write(buf[:n]); err != nil {
+				return abort(err)
+			}
+		}
+		if errors.Is(rerr, io.EOF) {
+			break
+		}
+		if rerr != nil {
+			return abort(rerr)
+		}
+		if err := ctx.Err(); err != nil {
+			return abort(err)
+		}
+	}
+	if meta.rows == 0 {
+		return abort(errors.New("no rows"))
+	}
+	for k, v := range metaKV(table, dt, meta) {
+		pw.SetKeyValueMetadata(k, v)
+	}
+	for k, v := range extra {
+		pw.SetKeyValueMetadata(k, v)
+	}
+	if err := pw.Close(); err != nil {
+		return abort(err)
+	}
+	if osFile != nil {
+		if err := osFile.Sync(); err != nil {
+			return abort(fmt.Errorf("fsync: %w", err))
+		}
+	}
+	if err := w.Close(); err != nil {
+		return res, fmt.Errorf("commit %s: %w", key, err)
+	}
+	if err := l.syncDirs(key); err != nil {
+		return res, fmt.Errorf("commit %s: %w", key, err)
+	}
+	res.rows, res.bytes = meta.rows, cw.n
+	return res, nil
+}
+
+func metaKV(table, dt string, m *fileMeta) map[string]string {
+	return map[string]string{
+		MetaTable:     table,
+		MetaDT:        dt,
+		MetaRows:      strconv.Itoa(m.rows),
+		MetaRecordSet: hex.EncodeToString(m.set[:]),
+		MetaMinRecord: m.minID,
+		MetaMaxRecord: m.maxID,
+		MetaMinTime:   m.minTime.UTC().Format(time.RFC3339Nano),
+		MetaMaxTime:   m.maxTime.UTC().Format(time.RFC3339Nano),
+		MetaWriter:    writerVersion + " schema_version=" + strconv.Itoa(yt.SchemaVersion),
+	}
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func sortStrings(s []string) { slices.Sort(s) }

@@ -1,0 +1,288 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tubelake/tubelake/internal/index"
+	"github.com/tubelake/tubelake/internal/lake"
+	"github.com/tubelake/tubelake/internal/stream"
+	"github.com/tubelake/tubelake/internal/yt"
+)
+
+// Config describes a node's data directory and engines.
+type Config struct {
+	// DataDir holds stream/, lake/ and index/ (created if missing).
+	DataDir string
+	// StreamURL is "" for the embedded JetStream, or nats://... for external.
+	StreamURL string
+	// StreamListen optionally exposes the embedded JetStream on host:port.
+	StreamListen string
+	// LakeURL overrides the lake location (default file://<DataDir>/lake).
+	LakeURL string
+	// IndexFlushEvery is the index snapshot interval (default 5s).
+	IndexFlushEvery time.Duration
+	// BatchSize per sink consumer fetch (default 2000).
+	BatchSize int
+	// MaxWait bounds publish-to-visible latency in sinks (default 300ms).
+	MaxWait    time.Duration
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// Node is one tubelake process's view of the pipeline.
+type Node struct {
+	cfg    Config
+	log    *slog.Logger
+	Stream *stream.Stream
+	Lake   *lake.Lake
+	Index  *index.Index
+
+	lakeRecords, indexRecords *prometheus.CounterVec
+	sinkSeconds               *prometheus.HistogramVec
+	dlq                       *prometheus.CounterVec
+	applied                   atomic.Uint64 // last stream seq applied to the index
+	flushed                   atomic.Uint64
+	lakeSeq                   atomic.Uint64
+}
+
+// Open opens (creating if needed) the data directory and its engines.
+func Open(ctx context.Context, cfg Config) (*Node, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("pipeline: data directory is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.IndexFlushEvery == 0 {
+		cfg.IndexFlushEvery = 5 * time.Second
+	}
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = 2000
+	}
+	if cfg.MaxWait == 0 {
+		cfg.MaxWait = 300 * time.Millisecond
+	}
+	abs, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	cfg.DataDir = abs
+	for _, d := range []string{"stream", "lake", "index"} {
+		if err := os.MkdirAll(filepath.Join(abs, d), 0o755); err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
+	}
+	if cfg.LakeURL == "" {
+		cfg.LakeURL = "file://" + filepath.Join(abs, "lake")
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger}
+	n.Stream, err = stream.Open(ctx, stream.Config{URL: cfg.StreamURL, Dir: filepath.Join(abs, "stream"), Listen: cfg.StreamListen, Logger: cfg.Logger.With("component", "stream")})
+	if err != nil {
+		return nil, err
+	}
+	n.Lake, err = lake.Open(ctx, cfg.LakeURL, lake.Options{Logger: cfg.Logger.With("component", "lake")})
+	if err != nil {
+		n.Stream.Close()
+		return nil, fmt.Errorf("pipeline: open lake: %w", err)
+	}
+	n.Index, err = index.Open(filepath.Join(abs, "index"), index.Options{Logger: cfg.Logger.With("component", "index")})
+	if err != nil {
+		n.Lake.Close()
+		n.Stream.Close()
+		return nil, fmt.Errorf("pipeline: open index: %w", err)
+	}
+	n.applied.Store(n.Index.Checkpoint())
+	n.flushed.Store(n.Index.Checkpoint())
+	n.lakeRecords = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tubelake_sink_records_total", Help: "Records made durable per sink and kind."}, []string{"sink", "kind"})
+	n.indexRecords = n.lakeRecords
+	n.sinkSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tubelake_sink_batch_seconds", Help: "Time to make one batch durable, per sink.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}, []string{"sink"})
+	n.dlq = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tubelake_dead_letters_total", Help: "Records routed to the dead-letter queue, per sink."}, []string{"sink"})
+	if cfg.Registerer != nil {
+		for _, c := range []prometheus.Collector{n.lakeRecords, n.sinkSeconds, n.dlq} {
+			if err := cfg.Registerer.Register(c); err != nil {
+				n.Close()
+				return nil, fmt.Errorf("pipeline: metrics: %w", err)
+			}
+		}
+	}
+	return n, nil
+}
+
+// Publish sends records into the pipeline (collector and importer use it).
+func (n *Node) Publish(ctx context.Context, recs ...yt.Record) error {
+	return n.Stream.Publish(ctx, recs...)
+}
+
+func (n *Node) count(sink string, recs []yt.Record) {
+	var v, c, e float64
+	for i := range recs {
+		switch recs[i].Kind {
+		case yt.KindVideo:
+			v++
+		case yt.KindChannel:
+			c++
+		default:
+			e++
+		}
+	}
+	n.lakeRecords.WithLabelValues(sink, "video").Add(v)
+	n.lakeRecords.WithLabelValues(sink, "channel").Add(c)
+	n.lakeRecords.WithLabelValues(sink, "event").Add(e)
+}
+
+// Run consumes the stream into the lake and the index until ctx is done,
+// then flushes the index. It returns the first fatal sink error.
+func (n *Node) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		err := n.Stream.Consume(ctx, "lake", stream.ConsumeOptions{BatchSize: n.cfg.BatchSize, MaxWait: n.cfg.MaxWait,
+			OnDLQ: func(uint64, error) { n.dlq.WithLabelValues("lake").Inc() }},
+			func(ctx context.Context, b stream.Batch) error {
+				t := time.Now()
+				if err := n.Lake.Write(ctx, b.Records); err != nil {
+					return err
+				}
+				n.sinkSeconds.WithLabelValues("lake").Observe(time.Since(t).Seconds())
+				n.count("lake", b.Records)
+				n.lakeSeq.Store(b.LastSeq)
+				return nil
+			})
+		if err != nil {
+			errs <- fmt.Errorf("lake sink: %w", err)
+			cancel()
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		start := n.Index.Checkpoint()
+		err := n.Stream.Consume(ctx, "index", stream.ConsumeOptions{BatchSize: n.cfg.BatchSize, MaxWait: n.cfg.MaxWait, StartAfter: &start,
+			OnDLQ: func(uint64, error) { n.dlq.WithLabelValues("index").Inc() }},
+			func(ctx context.Context, b stream.Batch) error {
+				t := time.Now()
+				if err := n.Index.Apply(ctx, b.Records); err != nil {
+					return err
+				}
+				n.sinkSeconds.WithLabelValues("index").Observe(time.Since(t).Seconds())
+				n.count("index", b.Records)
+				n.applied.Store(b.LastSeq)
+				return nil
+			})
+		if err != nil {
+			errs <- fmt.Errorf("index sink: %w", err)
+			cancel()
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(n.cfg.IndexFlushEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := n.FlushIndex(ctx); err != nil {
+					n.log.Error("index flush failed; will retry", "err", err)
+				}
+			}
+		}
+	}()
+	wg.Wait()
+	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer fcancel()
+	if err := n.FlushIndex(fctx); err != nil {
+		return fmt.Errorf("pipeline: final index flush: %w", err)
+	}
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
+}
+
+// FlushIndex writes an index snapshot if anything was applied since the last one.
+func (n *Node) FlushIndex(ctx context.Context) error {
+	seq := n.applied.Load()
+	if seq == n.flushed.Load() {
+		return nil
+	}
+	if err := n.Index.Flush(ctx, seq); err != nil {
+		return err
+	}
+	n.flushed.Store(seq)
+	return nil
+}
+
+// WaitIdle blocks until both sinks have consumed everything published so far
+// (or ctx ends). Tests, import and demo use it.
+func (n *Node) WaitIdle(ctx context.Context) error {
+	for {
+		info, err := n.Stream.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if n.lakeSeq.Load() >= info.LastSeq && n.applied.Load() >= info.LastSeq && info.Consumers["lake"] == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Status is the pipeline's health at a glance.
+type Status struct {
+	Stream       stream.Info `json:"stream"`
+	IndexApplied uint64      `json:"index_applied_seq"`
+	IndexFlushed uint64      `json:"index_flushed_seq"`
+	LakeSeq      uint64      `json:"lake_committed_seq"`
+	Index        index.Stats `json:"index"`
+}
+
+// Status reports stream, lake and index positions.
+func (n *Node) Status(ctx context.Context) (Status, error) {
+	info, err := n.Stream.Info(ctx)
+	if err != nil {
+		return Status{}, err
+	}
+	return Status{Stream: info, IndexApplied: n.applied.Load(), IndexFlushed: n.flushed.Load(), LakeSeq: n.lakeSeq.Load(), Index: n.Index.Stats()}, nil
+}
+
+// DataDir is the absolute data directory.
+func (n *Node) DataDir() string { return n.cfg.DataDir }
+
+// LakeDir is the local lake directory.
+func (n *Node) LakeDir() string { return filepath.Join(n.cfg.DataDir, "lake") }
+
+// Close releases every engine. Call after Run returned.
+func (n *Node) Close() error {
+	var errs []error
+	if n.Index != nil {
+		errs = append(errs, n.Index.Close())
+	}
+	if n.Lake != nil {
+		errs = append(errs, n.Lake.Close())
+	}
+	if n.Stream != nil {
+		errs = append(errs, n.Stream.Close())
+	}
+	return errors.Join(errs...)
+}
