@@ -100,7 +100,7 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, fmt.Errorf("api: web assets: %w", err)
 	}
 	mux.Handle("GET /", http.FileServerFS(sub))
-	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
 	return mux, nil

@@ -66,5 +66,6 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.AddCommand(simCmd(g), serveCmd(g), importCmd(g), collectCmd(g), demoCmd(g), sqlCmd(g), lakeCmd(g))
+	addBench(root, g)
 	return root
 }

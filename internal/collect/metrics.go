@@ -1,6 +1,8 @@
 package collect
 
 import (
+	"errors"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -43,10 +45,25 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		feedPolls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "tubelake", Subsystem: "collect",
 			Name: "feed_polls_total", Help: "RSS feed polls, by outcome (200, 304, error)."}, []string{"status"}),
 	}
-	for _, c := range []prometheus.Collector{m.calls, m.units, m.errors, m.retries, m.records, m.latency, m.inflight, m.parked, m.feedPolls} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
+	// Several collectors may share one registry: reuse series already there.
+	if err := errors.Join(register(reg, &m.calls), register(reg, &m.units), register(reg, &m.errors),
+		register(reg, &m.retries), register(reg, &m.records), register(reg, &m.latency),
+		register(reg, &m.inflight), register(reg, &m.parked), register(reg, &m.feedPolls)); err != nil {
+		return nil, err
 	}
 	return m, nil
+}
+
+// register registers *c, or replaces it by the identical collector already
+// registered.
+func register[C prometheus.Collector](reg prometheus.Registerer, c *C) error {
+	err := reg.Register(*c)
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			*c = existing
+			return nil
+		}
+	}
+	return err
 }

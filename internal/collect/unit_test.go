@@ -393,3 +393,23 @@ func TestDiscoverConditionalGET(t *testing.T) {
 		t.Fatalf("%d conditional requests, want 2", conditional.Load())
 	}
 }
+
+func TestSharedRegistryAndProgressAndEmptyInput(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	var calls atomic.Int32
+	var last atomic.Value
+	progress := func(s Stats) { calls.Add(1); last.Store(s) }
+	for range 2 { // a second collector on the same registry reuses the series
+		c, err := New(Config{Endpoint: "http://127.0.0.1:1", APIKeys: []string{testSecret}, Registerer: reg, Progress: progress}, &slicePublisher{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := c.Collect(context.Background(), nil)
+		if err != nil || st.Calls != 0 {
+			t.Fatalf("empty crawl: %v %v", st, err)
+		}
+	}
+	if calls.Load() != 2 || last.Load().(Stats).Calls != 0 {
+		t.Fatalf("progress called %d times", calls.Load())
+	}
+}

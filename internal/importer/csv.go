@@ -43,7 +43,8 @@ var (
 // found by name, so extra or reordered columns are fine) or, for the two
 // 16-column Kaggle formats, without one.
 func readCSV(ctx context.Context, r io.Reader, s *sink) error {
-	cr := csv.NewReader(r)
+	er := &errReader{r: r}
+	cr := csv.NewReader(er)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	var (
@@ -59,6 +60,9 @@ func readCSV(ctx context.Context, r io.Reader, s *sink) error {
 		line := 1
 		if err == nil {
 			line, _ = cr.FieldPos(0)
+		}
+		if er.err != nil {
+			return er.err // a partial record before a read error is not a bad record
 		}
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
@@ -119,6 +123,20 @@ func readCSV(ctx context.Context, r io.Reader, s *sink) error {
 			return err
 		}
 	}
+}
+
+// errReader remembers the first read error other than io.EOF.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // detectCSV recognises the first record of a CSV input.

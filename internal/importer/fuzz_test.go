@@ -11,13 +11,27 @@ import (
 	"github.com/tubelake/tubelake/internal/yt"
 )
 
-func addSeeds(f *testing.F, files ...string) {
+// addSeeds adds the testdata files as seeds; with split, cut into small
+// pieces of a few lines (whole JSON files made the coverage-guided mutator
+// stall for minutes on the first mutation).
+func addSeeds(f *testing.F, split bool, files ...string) {
 	for _, name := range files {
 		data, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(data)
+		if !split {
+			f.Add(data)
+			continue
+		}
+		lines := bytes.SplitAfter(data, []byte{'\n'})
+		for i := 0; i < len(lines); i += 4 {
+			seed := bytes.Join(lines[i:min(i+4, len(lines))], nil)
+			if len(seed) > 600 {
+				seed = seed[:600]
+			}
+			f.Add(seed)
+		}
 	}
 }
 
@@ -64,14 +78,14 @@ func fuzzRead(t *testing.T, data []byte) {
 }
 
 func FuzzReadJSONL(f *testing.F) {
-	addSeeds(f, "api_videos.jsonl", "bad_api.jsonl", "api_list_pretty.json", "fedelux3.jsonl")
+	addSeeds(f, true, "api_videos.jsonl", "bad_api.jsonl", "api_list_pretty.json", "fedelux3.jsonl")
 	f.Add([]byte(`[{"kind":"youtube#video","id":"D-lhorsDlUQ","statistics":{"viewCount":1e3}}]`))
 	f.Add([]byte("{\n\"items\":[[{\"id\":\"UC_x5XG1OV2P6uZZ5FSM9Ttw\"}]]}"))
 	f.Fuzz(fuzzRead)
 }
 
 func FuzzReadCSV(f *testing.F) {
-	addSeeds(f, "rsrishav.csv", "rsrishav_noheader.csv", "bad_rsrishav.csv", "datasnaek.csv", "datasnaek_noheader.csv", "mostpopular.csv")
+	addSeeds(f, false, "rsrishav.csv", "rsrishav_noheader.csv", "bad_rsrishav.csv", "datasnaek.csv", "datasnaek_noheader.csv", "mostpopular.csv")
 	f.Add([]byte("video_id,trending_date,publish_time,title\n\"a\n"))
 	f.Fuzz(fuzzRead)
 }

@@ -155,8 +155,13 @@ func Read(ctx context.Context, r io.Reader, name string, opts Options, emit func
 		seen: make(map[obsKey]int64),
 	}
 	err := read(ctx, cr, s)
-	if err == nil {
-		err = s.flush()
+	var ee emitError
+	if err == nil || (!errors.As(err, &ee) && ctx.Err() == nil) {
+		// Emit what was read, also before a fatal input error (say a
+		// truncated gzip stream), like Fail mode does before a bad line.
+		if ferr := s.flush(); err == nil {
+			err = ferr
+		}
 	}
 	s.stats.Bytes = cr.n
 	if opts.Progress != nil {
@@ -166,6 +171,10 @@ func Read(ctx context.Context, r io.Reader, name string, opts Options, emit func
 		s.stats.Format = FormatEmpty
 	}
 	if err != nil {
+		var le *LineError
+		if errors.As(err, &le) { // already says file:line
+			return s.stats, fmt.Errorf("import: %w", err)
+		}
 		return s.stats, fmt.Errorf("import %s: %w", name, err)
 	}
 	log.Debug("import done", "file", name, "format", s.stats.Format, "records", s.stats.Records, "skipped", s.stats.Skipped)
@@ -353,7 +362,7 @@ func (s *sink) flush() error {
 		return err
 	}
 	if err := s.emit(s.ctx, s.batch); err != nil {
-		return fmt.Errorf("emit: %w", err)
+		return emitError{err}
 	}
 	s.stats.Records += int64(len(s.batch))
 	s.batch = make([]yt.Record, 0, min(s.opts.BatchSize, 4096))
@@ -368,6 +377,12 @@ func (s *sink) step() error {
 	}
 	return nil
 }
+
+// emitError is an error returned by the emit function.
+type emitError struct{ err error }
+
+func (e emitError) Error() string { return "emit: " + e.err.Error() }
+func (e emitError) Unwrap() error { return e.err }
 
 // setFormat records the detected format; JSONL mixing shapes becomes mixed.
 func (s *sink) setFormat(f string) {

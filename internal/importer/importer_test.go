@@ -378,3 +378,44 @@ func TestBOMAndArray(t *testing.T) {
 		t.Errorf("err %v recs %d stats %+v", err, len(recs), st)
 	}
 }
+
+func TestFailErrorMessage(t *testing.T) {
+	data, _ := os.ReadFile(filepath.Join("testdata", "bad_rsrishav.csv"))
+	_, _, err := readAll(t, data, "in/bad.csv", Options{OnError: Fail})
+	want := `import: in/bad.csv:4: video "uq5LClQN3c": invalid video id "uq5LClQN3c": want 11 characters of [0-9A-Za-z_-]`
+	if err == nil || err.Error() != want {
+		t.Errorf("error\n%v\nwant\n%s", err, want)
+	}
+}
+
+func TestTruncatedGzip(t *testing.T) {
+	var b bytes.Buffer
+	for i := 0; i < 2000; i++ {
+		fmt.Fprintf(&b, `{"kind":"youtube#video","id":"D-lhorsDlUQ","fetchedAt":"2024-01-01T00:00:%02d.%06dZ"}`+"\n", i/1000, i)
+	}
+	z := gzipped(t, b.Bytes())
+	recs, st, err := readAll(t, z[:len(z)/2], "t.jsonl.gz", Options{OnError: Fail, BatchSize: 100000})
+	if err == nil || !strings.Contains(err.Error(), "gunzip") || st.Skipped != 0 {
+		t.Fatalf("err %v (stats %+v), want a gunzip error", err, st)
+	}
+	if len(recs) == 0 || st.Records != int64(len(recs)) {
+		t.Errorf("records read before the corruption were not emitted: %d, %+v", len(recs), st)
+	}
+}
+
+func TestTruncatedGzipCSV(t *testing.T) {
+	data, _ := os.ReadFile(filepath.Join("testdata", "rsrishav.csv"))
+	var b bytes.Buffer
+	b.Write(data)
+	row := data[bytes.IndexByte(data, '\n')+1:]
+	for b.Len() < 200<<10 {
+		b.Write(row)
+	}
+	z := gzipped(t, b.Bytes())
+	for _, mode := range []OnError{Skip, Fail} {
+		recs, st, err := readAll(t, z[:len(z)/2], "t.csv.gz", Options{OnError: mode})
+		if err == nil || !strings.Contains(err.Error(), "gunzip") || st.Skipped != 0 || len(recs) == 0 {
+			t.Errorf("%s: err %v, %d records, stats %+v; want a gunzip error after some records", mode, err, len(recs), st)
+		}
+	}
+}

@@ -83,12 +83,6 @@ func readJSON(ctx context.Context, br *bufio.Reader, s *sink) error {
 		}
 		line := lineNo
 		j.lineAt = func(int) int { return line }
-		if !json.Valid(l) {
-			if err := s.step(); err != nil {
-				return err
-			}
-			return s.bad(line, jsonSyntaxError(l))
-		}
 		return j.value(l, 0, 0)
 	}
 	for _, l := range pending {
@@ -98,6 +92,9 @@ func readJSON(ctx context.Context, br *bufio.Reader, s *sink) error {
 	}
 	for {
 		l, err := br.ReadBytes('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err // a partial line before a read error is not a bad record
+		}
 		if len(l) > 0 {
 			if herr := handle(l); herr != nil {
 				return herr
@@ -219,6 +216,9 @@ func (j *jsonReader) value(raw []byte, off, depth int) error {
 		return nil
 	}
 	if raw[0] == '[' {
+		if !json.Valid(raw) {
+			return j.bad(line, jsonSyntaxError(raw))
+		}
 		if depth >= 2 {
 			return j.bad(line, errors.New("unsupported JSON: nested arrays"))
 		}
@@ -228,10 +228,17 @@ func (j *jsonReader) value(raw []byte, off, depth int) error {
 		return err
 	}
 	if raw[0] != '{' {
+		if !json.Valid(raw) {
+			return j.bad(line, jsonSyntaxError(raw))
+		}
 		return j.bad(line, fmt.Errorf("want a JSON object, got %s", clip(string(raw))))
 	}
 	var p probe
 	if err := json.Unmarshal(raw, &p); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return j.bad(line, fmt.Errorf("invalid JSON: %w", err))
+		}
 		return j.bad(line, fmt.Errorf("invalid resource: %w", err))
 	}
 	switch {

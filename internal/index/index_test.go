@@ -259,31 +259,38 @@ func TestCursorPaging(t *testing.T) {
 		recs = append(recs, vspec{id: vidID(i), title: "영어 " + string(rune('가'+i%50)), views: int64(i % 7), pub: t0.Add(time.Duration(i%5) * time.Hour)}.rec())
 	}
 	mustApply(t, ix, recs...)
-	for _, sort := range []Sort{SortViews, SortRecent, SortRelevance} {
-		for _, q := range []string{"영어", "영"} {
-			seen := map[string]bool{}
-			cur := ""
-			for page := 0; ; page++ {
-				res, err := ix.Search(context.Background(), Query{Q: q, Sort: sort, Limit: 37, Cursor: cur})
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, h := range res.Items {
-					if seen[h.ID] {
-						t.Fatalf("%s %q: %s returned twice", sort, q, h.ID)
+	for _, dm := range []int{directMax, 0} {
+		ix.directMax = dm
+		for _, sort := range []Sort{SortViews, SortRecent, SortRelevance} {
+			for _, q := range []string{"영어", "영", `"영어 가"`} {
+				seen := map[string]bool{}
+				cur := ""
+				for page := 0; ; page++ {
+					res, err := ix.Search(context.Background(), Query{Q: q, Sort: sort, Limit: 37, Cursor: cur})
+					if err != nil {
+						t.Fatal(err)
 					}
-					seen[h.ID] = true
+					for _, h := range res.Items {
+						if seen[h.ID] {
+							t.Fatalf("%s %q: %s returned twice", sort, q, h.ID)
+						}
+						seen[h.ID] = true
+					}
+					if res.NextCursor == "" {
+						break
+					}
+					cur = res.NextCursor
+					if page > 100 {
+						t.Fatal("paging does not end")
+					}
 				}
-				if res.NextCursor == "" {
-					break
+				want := 600
+				if q == `"영어 가"` {
+					want = 12
 				}
-				cur = res.NextCursor
-				if page > 100 {
-					t.Fatal("paging does not end")
+				if len(seen) != want {
+					t.Fatalf("%s %q: saw %d of %d", sort, q, len(seen), want)
 				}
-			}
-			if len(seen) != 600 {
-				t.Fatalf("%s %q: saw %d of 600", sort, q, len(seen))
 			}
 		}
 	}

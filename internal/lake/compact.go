@@ -355,7 +355,7 @@ func (h *mergeHeap[T]) Less(i, j int) bool {
 	return h.cmp(&a.buf[a.pos], &b.buf[b.pos]) < 0
 }
 func (h *mergeHeap[T]) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
-func (h *mergeHeap[T]) Push(x any)   { h.items = append(h.items, x.(*mergeInput[T])) }
+func (h *mergeHeap[T]) Push(x any)    { h.items = append(h.items, x.(*mergeInput[T])) }
 func (h *mergeHeap[T]) Pop() any {
 	old := h.items
 	x := old[len(old)-1]

@@ -163,7 +163,11 @@ func (l *Lake) WriteBatch(ctx context.Context, recs []yt.Record) (WriteStats, er
 	b := newBatch()
 	for i := range recs {
 		r := &recs[i]
-		if err := r.Validate(); err != nil {
+		err := r.Validate()
+		if err == nil && r.Kind == yt.KindEvent && r.Event.ObservedAt.IsZero() {
+			err = fmt.Errorf("record %q: event without observedAt", r.ID)
+		}
+		if err != nil {
 			st.Skipped++
 			l.log.Warn("lake: skipping invalid record", "err", err)
 			continue

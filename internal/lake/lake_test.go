@@ -277,11 +277,13 @@ func TestInvalidRecordsAreSkipped(t *testing.T) {
 	l, dir := openTestLake(t, Options{})
 	bad := laketest.Video(1, day1)
 	bad.Video.ID = "short"
-	st, err := l.WriteBatch(context.Background(), []yt.Record{bad, laketest.Video(2, day1), {ID: "x", V: 99}})
+	noTime := laketest.Event(1, day1)
+	noTime.Event.ObservedAt = time.Time{}
+	st, err := l.WriteBatch(context.Background(), []yt.Record{bad, laketest.Video(2, day1), {ID: "x", V: 99}, noTime})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Skipped != 2 || st.Records != 1 || len(lakeFiles(t, dir)) != 2 {
+	if st.Skipped != 3 || st.Records != 1 || len(lakeFiles(t, dir)) != 2 {
 		t.Fatalf("stats %+v files %v", st, lakeFiles(t, dir))
 	}
 	if err := l.Write(context.Background(), nil); err != nil {

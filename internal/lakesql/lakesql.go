@@ -232,6 +232,22 @@ func (db *DB) Query(ctx context.Context, q string) (*Result, error) {
 	if err := checkReadOnly(ctx, conn, q); err != nil {
 		return nil, err
 	}
+	// A compaction may delete a file between DuckDB's glob and its read;
+	// the next attempt globs again and finds the compacted output.
+	for attempt := 0; ; attempt++ {
+		res, err := runQuery(ctx, conn, q)
+		if err == nil || attempt >= 2 || ctx.Err() != nil || !vanishedFile(err) {
+			return res, err
+		}
+	}
+}
+
+func vanishedFile(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "No such file or directory") || strings.Contains(msg, "No files found")
+}
+
+func runQuery(ctx context.Context, conn *sql.Conn, q string) (*Result, error) {
 	rows, err := conn.QueryContext(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("lakesql: query: %w", err)

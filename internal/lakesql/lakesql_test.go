@@ -391,3 +391,37 @@ func TestCountsSurviveCompactionAndItsOverlap(t *testing.T) {
 		t.Fatalf("after second compaction %v, want %v", got, want)
 	}
 }
+
+// FuzzQuery: whatever the input, Query neither panics nor changes the views
+// or the lake's files.
+func FuzzQuery(f *testing.F) {
+	dir := f.TempDir()
+	writeLake(f, dir, laketest.Mixed(8, day1))
+	db := openDB(f, dir)
+	want := counts(f, db)
+	files, _ := filepath.Glob(filepath.Join(dir, "*", "*", "*"))
+	for _, s := range []string{
+		"SELECT * FROM videos", "DROP VIEW videos", "CREATE VIEW videos AS SELECT 1",
+		"COPY videos TO 'x.parquet'", "ATTACH 'x.db'", "SELECT 1; SELECT 2", "PRAGMA threads=1",
+		"INSTALL httpfs", "LOAD httpfs", "SET lock_configuration=false", "CALL dbgen(sf=0.01)",
+		"SELECT * FROM read_text('/etc/passwd')", "DETACH memory", "USE system", "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		if r, err := db.Query(context.Background(), q); err == nil {
+			var b bytes.Buffer
+			for _, format := range Formats() {
+				if err := r.Write(&b, format); err != nil {
+					t.Fatalf("%q: write %s: %v", q, format, err)
+				}
+			}
+		}
+		if got := counts(t, db); !equalCounts(got, want) {
+			t.Fatalf("%q changed the views: %v", q, got)
+		}
+		if now, _ := filepath.Glob(filepath.Join(dir, "*", "*", "*")); len(now) != len(files) {
+			t.Fatalf("%q changed the lake: %v", q, now)
+		}
+	})
+}

@@ -79,6 +79,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, ep string, cos
 	defer func() {
 		s.metrics.calls.WithLabelValues(ep, strconv.Itoa(code)).Inc()
 		s.metrics.latency.WithLabelValues(ep).Observe(time.Since(started).Seconds())
+		s.log.Debug("sim request", "endpoint", ep, "status", code, "elapsed", time.Since(started))
 	}()
 	if !s.sleepLatency(r) {
 		code = 499

@@ -36,7 +36,7 @@ func TestEndpoints(t *testing.T) {
 	tests := []struct {
 		name, path string
 		status     int
-		reason     string          // for errors
+		reason     string // for errors
 		check      func(*testing.T, map[string]any)
 	}{
 		{"videos by id", "/youtube/v3/videos?key=k&part=snippet,statistics&id=" + public + ",AAAAAAAAAAA", 200, "",

@@ -199,7 +199,7 @@ func (s *Server) search(q url.Values, now time.Time) response {
 	})
 	total := len(hits)
 	hits = hits[:min(len(hits), searchMaxResults)]
-	out := &searchListResponse{Kind: "youtube#searchListResponse", RegionCode: strings.ToUpper(q.Get("regionCode")), Items: []searchResult{}}
+	out := &searchListResponse{Kind: "youtube#searchListResponse", RegionCode: strings.ToUpper(cmp.Or(q.Get("regionCode"), "KR")), Items: []searchResult{}}
 	end := min(off+pageSize, len(hits))
 	for i := min(off, len(hits)); i < end; i++ {
 		h := hits[i]

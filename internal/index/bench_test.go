@@ -1,0 +1,247 @@
+package index
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tubelake/tubelake/internal/yt"
+)
+
+// Benchmarks run on a corpus built from the real chart titles with
+// variations (a word of another title appended, log-uniform views). Size:
+// TUBELAKE_BENCH_DOCS (default 200000), e.g.
+//
+//	TUBELAKE_BENCH_DOCS=1000000 go test -run XXX -bench . -benchtime 2000x ./internal/index/
+
+func benchDocs() int {
+	if n, err := strconv.Atoi(os.Getenv("TUBELAKE_BENCH_DOCS")); err == nil && n > 0 {
+		return n
+	}
+	return 200_000
+}
+
+func benchSpecs(tb testing.TB, n int) []vspec {
+	real := loadReal(tb)
+	r := rand.New(rand.NewPCG(1, 2))
+	var words []string
+	for _, v := range real {
+		words = append(words, strings.Fields(v.title)...)
+	}
+	out := make([]vspec, n)
+	for i := range out {
+		base := real[i%len(real)].spec()
+		s := base
+		s.id = fmt.Sprintf("b%010d", i)
+		if i >= len(real) {
+			s.title = base.title + " " + words[r.IntN(len(words))]
+		}
+		s.views = int64(math.Exp(r.Float64() * 18))
+		s.pub = t0.Add(-time.Duration(r.IntN(5*365*24)) * time.Hour)
+		s.tags = []string{words[r.IntN(len(words))], words[r.IntN(len(words))]}
+		out[i] = s
+	}
+	return out
+}
+
+var benchIx struct {
+	once  sync.Once
+	ix    *Index
+	specs []vspec
+	took  time.Duration
+	rss   int64
+}
+
+func benchIndex(b *testing.B) (*Index, []vspec) {
+	benchIx.once.Do(func() {
+		specs := benchSpecs(b, benchDocs())
+		recs := make([]yt.Record, len(specs))
+		for i, s := range specs {
+			recs[i] = s.rec()
+		}
+		ix, _ := Open("", Options{})
+		start := time.Now()
+		if err := ix.Apply(context.Background(), recs); err != nil {
+			b.Fatal(err)
+		}
+		benchIx.took = time.Since(start)
+		ix.bg.Wait()
+		runtime.GC()
+		benchIx.ix, benchIx.specs, benchIx.rss = ix, specs, rssBytes()
+		st := ix.Stats()
+		fmt.Fprintf(os.Stderr, "bench index: %d docs in %v (%.0f docs/s), grams %d, text %d MB, postings %d MB, est mem %d MB, RSS %d MB\n",
+			st.Docs, benchIx.took.Round(time.Millisecond), float64(st.Docs)/benchIx.took.Seconds(), st.Grams,
+			st.TextBytes>>20, st.PostingBytes>>20, st.MemBytes>>20, benchIx.rss>>20)
+	})
+	if benchIx.ix == nil {
+		b.Skip("no bench index")
+	}
+	return benchIx.ix, benchIx.specs
+}
+
+func rssBytes() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			f := strings.Fields(l)
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// benchQueries are the query kinds of the goal table.
+var benchQueries = []struct {
+	kind string
+	q    Query
+}{
+	{"common_shorts", Query{Q: "shorts"}},
+	{"common_ko_3", Query{Q: "이재명"}},
+	{"rare_ko", Query{Q: "롤토체스 강의"}},
+	{"rare_phrase", Query{Q: `"포르쉐 셀프수리"`}},
+	{"syllable1", Query{Q: "영"}},
+	{"syllable2_mukbang", Query{Q: "먹방"}},
+	{"syllable2_english", Query{Q: "영어"}},
+	{"english", Query{Q: "minecraft"}},
+	{"english_2terms", Query{Q: "official video"}},
+	{"japanese", Query{Q: "ゲーム"}},
+	{"nomatch", Query{Q: "zqxwvj"}},
+	{"nomatch_ko", Query{Q: "갉갉갉"}},
+	{"initials", Query{Q: "ㄹㅌㅊㅅ", Initials: true}},
+	{"layout", Query{Q: "fhfxhcptm", Layout: true}},
+	{"multi_field", Query{Q: "뮤직", In: []Field{FieldTitle, FieldTags, FieldChannel}}},
+	{"filter_minviews", Query{Q: "shorts", MinViews: 1_000_000}},
+}
+
+func BenchmarkSearch(b *testing.B) {
+	ix, _ := benchIndex(b)
+	for _, sort := range []Sort{SortViews, SortRelevance, SortRecent} {
+		for _, bq := range benchQueries {
+			q := bq.q
+			q.Sort, q.Limit = sort, 20
+			b.Run(string(sort)+"/"+bq.kind, func(b *testing.B) {
+				lat := make([]time.Duration, 0, b.N)
+				var res Result
+				for b.Loop() {
+					st := time.Now()
+					var err error
+					res, err = ix.Search(context.Background(), q)
+					if err != nil {
+						b.Fatal(err)
+					}
+					lat = append(lat, time.Since(st))
+				}
+				reportLatency(b, lat)
+				b.ReportMetric(float64(res.Total), "total")
+			})
+		}
+	}
+}
+
+func reportLatency(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkApplyNew measures indexing throughput (fresh index per run).
+func BenchmarkApplyNew(b *testing.B) {
+	specs := benchSpecs(b, 100_000)
+	recs := make([]yt.Record, len(specs))
+	for i, s := range specs {
+		recs[i] = s.rec()
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		ix, _ := Open("", Options{})
+		if err := ix.Apply(context.Background(), recs); err != nil {
+			b.Fatal(err)
+		}
+		ix.Close()
+	}
+	b.ReportMetric(float64(len(recs)*b.N)/b.Elapsed().Seconds(), "docs/s")
+}
+
+// BenchmarkApplyStats measures statistics refreshes (same texts, newer
+// FetchedAt, new counts) on the bench index.
+func BenchmarkApplyStats(b *testing.B) {
+	ix, specs := benchIndex(b)
+	const batch = 10_000
+	recs := make([]yt.Record, batch)
+	r := rand.New(rand.NewPCG(3, 4))
+	round := 0
+	for b.Loop() {
+		b.StopTimer()
+		round++
+		for i := range recs {
+			s := specs[r.IntN(len(specs))]
+			s.views += int64(r.IntN(100000) + round)
+			s.fetched = t0.Add(time.Duration(round) * time.Second)
+			recs[i] = s.rec()
+		}
+		b.StartTimer()
+		if err := ix.Apply(context.Background(), recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "updates/s")
+}
+
+// BenchmarkSearchUnderStats runs searches while another goroutine applies
+// statistics refreshes as fast as it can.
+func BenchmarkSearchUnderStats(b *testing.B) {
+	ix, specs := benchIndex(b)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var updates int64
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r := rand.New(rand.NewPCG(5, 6))
+		recs := make([]yt.Record, 1000)
+		for round := 1_000_000; ctx.Err() == nil; round++ {
+			for i := range recs {
+				s := specs[r.IntN(len(specs))]
+				s.views += int64(r.IntN(100000))
+				s.fetched = t0.Add(time.Duration(round) * time.Second)
+				recs[i] = s.rec()
+			}
+			if ix.Apply(ctx, recs) == nil {
+				updates += int64(len(recs))
+			}
+		}
+	}()
+	lat := make([]time.Duration, 0, b.N)
+	start := time.Now()
+	i := 0
+	for b.Loop() {
+		q := benchQueries[i%len(benchQueries)].q
+		q.Sort = SortViews
+		i++
+		st := time.Now()
+		if _, err := ix.Search(context.Background(), q); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(st))
+	}
+	cancel()
+	wg.Wait()
+	reportLatency(b, lat)
+	b.ReportMetric(float64(updates)/time.Since(start).Seconds(), "updates/s")
+}
