@@ -90,7 +90,9 @@ func New(cfg Config) (http.Handler, error) {
 	route("GET /v1/videos/{id}", s.getVideo)
 	route("GET /v1/channels/{id}", s.getChannel)
 	route("GET /v1/status", s.status)
-	route("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, map[string]string{"status": "ok"}) })
+	route("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
 	route("GET /readyz", s.ready)
 	if cfg.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))

@@ -84,7 +84,7 @@ func TestSearch(t *testing.T) {
 		{q: "ㅊㄷㅇㅇ", extra: "&initials=true", wantIDs: []string{"video000000"}},
 		// 초등영어 typed on an English layout is "chemdduddj" (ㅊㅗ ㄷㅡㅇ ㅇㅕㅇ ㅇㅓ).
 		{q: "chemdduddj", extra: "&layout=true", wantIDs: []string{"video000000"}},
-		{q: "chemdduddj", wantIDs: nil}, // the option is explicit
+		{q: "chemdduddj", wantIDs: nil},                        // the option is explicit
 		{q: "chdemddudj", extra: "&layout=true", wantIDs: nil}, // = 총등여어
 		{q: "없는검색어", wantIDs: nil},
 	}
