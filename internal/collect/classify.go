@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"google.golang.org/api/googleapi"
 )
@@ -37,6 +38,9 @@ func (c *Collector) classify(parent context.Context, op, keyID string, err error
 		e.Msg = c.scrub.String(apiMessage(gerr))
 		e.Reason = apiReason(gerr)
 		e.class = classOf(gerr.Code, e.Reason)
+		if secs, err := strconv.Atoi(gerr.Header.Get("Retry-After")); err == nil && secs > 0 {
+			e.after = time.Duration(min(secs, 3600)) * time.Second
+		}
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		e.Reason, e.class = "timeout", classRetry
 	case errors.Is(err, io.ErrUnexpectedEOF) || isJSONError(err) || strings.Contains(err.Error(), "unexpected EOF"):

@@ -45,7 +45,7 @@ type Config struct {
 	Ledger              *quota.Ledger // optional, shared quota ledger (default: a new one from QuotaPerDay and Now)
 	HTTPClient          *http.Client  // optional; its Transport is used under the key-adding transport
 	Now                 func() time.Time
-	Logger              *slog.Logger
+	Logger              *slog.Logger // nil = no logs; never receives a key
 	Registerer          prometheus.Registerer
 	Progress            func(Stats) // optional, called about once a second with current totals
 }
@@ -156,7 +156,7 @@ func New(cfg Config, pub Publisher) (*Collector, error) {
 		return nil, fmt.Errorf("collect: register metrics: %w", err)
 	}
 	c := &Collector{
-		cfg: cfg, pub: pub, scrub: newScrubber(secrets), log: log.With("component", "collect"), m: m,
+		cfg: cfg, pub: pub, scrub: newScrubber(secrets), log: log, m: m,
 		feedBase: feedBase, now: cfg.Now, feeds: map[string]*feedState{},
 	}
 	c.ledger = cfg.Ledger

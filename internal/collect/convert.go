@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 
@@ -16,24 +17,113 @@ import (
 func statsPresence(raw []byte) map[string]map[string]bool {
 	var body struct {
 		Items []struct {
-			ID         string                     `json:"id"`
-			Statistics map[string]json.RawMessage `json:"statistics"`
+			ID         string `json:"id"`
+			Statistics *struct {
+				ViewCount       json.RawMessage `json:"viewCount"`
+				LikeCount       json.RawMessage `json:"likeCount"`
+				CommentCount    json.RawMessage `json:"commentCount"`
+				SubscriberCount json.RawMessage `json:"subscriberCount"`
+				VideoCount      json.RawMessage `json:"videoCount"`
+			} `json:"statistics"`
 		} `json:"items"`
 	}
 	if len(raw) == 0 || json.Unmarshal(raw, &body) != nil {
 		return nil
 	}
+	has := func(m json.RawMessage) bool { return len(m) > 0 && string(m) != "null" }
 	out := make(map[string]map[string]bool, len(body.Items))
 	for _, it := range body.Items {
-		p := make(map[string]bool, len(it.Statistics))
-		for k, v := range it.Statistics {
-			if string(v) != "null" {
-				p[k] = true
-			}
+		p := map[string]bool{}
+		if s := it.Statistics; s != nil {
+			p["viewCount"], p["likeCount"], p["commentCount"] = has(s.ViewCount), has(s.LikeCount), has(s.CommentCount)
+			p["subscriberCount"], p["videoCount"] = has(s.SubscriberCount), has(s.VideoCount)
 		}
 		out[it.ID] = p
 	}
 	return out
+}
+
+var statsKey = []byte(`"statistics"`)
+
+// statsObjects returns, in document order, the raw text of every
+// `"statistics": {...}` object in a list response. The pattern cannot
+// occur inside a JSON string (a quote there is escaped), and a statistics
+// object is flat (decimal strings and a boolean), so its end is the first '}'.
+func statsObjects(raw []byte) [][]byte {
+	var out [][]byte
+	skipWS := func(k int) int {
+		for k < len(raw) && (raw[k] == ' ' || raw[k] == '\n' || raw[k] == '\r' || raw[k] == '\t') {
+			k++
+		}
+		return k
+	}
+	for i := 0; i < len(raw); {
+		j := bytes.Index(raw[i:], statsKey)
+		if j < 0 {
+			break
+		}
+		k := skipWS(i + j + len(statsKey))
+		if k >= len(raw) || raw[k] != ':' {
+			i = k
+			continue
+		}
+		k = skipWS(k + 1)
+		if k >= len(raw) || raw[k] != '{' {
+			i = k
+			continue
+		}
+		end := bytes.IndexByte(raw[k:], '}')
+		if end < 0 {
+			break
+		}
+		out = append(out, raw[k:k+end+1])
+		i = k + end + 1
+	}
+	return out
+}
+
+// presence returns which statistics fields each item really had. ids are
+// the items that have a statistics part, in response order. It scans the raw
+// body for the statistics objects (cheap) and falls back to a full decode
+// if the scan does not line up with the items.
+func presence(raw []byte, ids []string) map[string]map[string]bool {
+	objs := statsObjects(raw)
+	if len(objs) != len(ids) {
+		return statsPresence(raw)
+	}
+	out := make(map[string]map[string]bool, len(ids))
+	for i, id := range ids {
+		p := make(map[string]bool, 5)
+		for _, f := range []string{"viewCount", "likeCount", "commentCount", "subscriberCount", "videoCount"} {
+			if k := bytes.Index(objs[i], []byte(`"`+f+`"`)); k >= 0 {
+				rest := bytes.TrimLeft(objs[i][k+len(f)+2:], " \t\r\n:")
+				p[f] = !bytes.HasPrefix(rest, []byte("null"))
+			}
+		}
+		out[id] = p
+	}
+	return out
+}
+
+// videosAmbiguous reports whether some item has a zero count, which the
+// generated client cannot tell from an absent one: only then is the raw body
+// decoded a second time (it costs a third of the client's CPU per call).
+func videosAmbiguous(items []*youtube.Video) bool {
+	for _, it := range items {
+		if s := it.Statistics; s != nil && (s.ViewCount == 0 || s.LikeCount == 0 || s.CommentCount == 0) {
+			return true
+		}
+	}
+	return false
+}
+
+func channelsAmbiguous(items []*youtube.Channel) bool {
+	for _, it := range items {
+		if s := it.Statistics; s != nil && (s.ViewCount == 0 || s.VideoCount == 0 || (s.SubscriberCount == 0 && !s.HiddenSubscriberCount)) {
+			return true
+		}
+	}
+	return false
 }
 
 // count returns n as an optional count: present if the raw response had

@@ -36,4 +36,11 @@
 // Discover polls the channels' RSS feeds (zero quota) with conditional GETs
 // and returns video ids not seen in the previous poll; FetchVideos turns ids
 // into snapshots or tombstones.
+//
+// Not yet here (issue #3): the scheduler (next-due times per entity, refresh
+// tiers, persisted in bbolt), the quota planner (budgets per tier, a reserve
+// for discovery, `tubelake quota`), the playlist fallback when more than 15
+// uploads appeared between two feed polls, search.list discovery, change
+// events (title/thumbnail edits, milestones), and work partitioning between
+// several collector processes.
 package collect

@@ -9,11 +9,10 @@ import (
 	"regexp"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/time/rate"
 	"google.golang.org/api/youtube/v3"
-
-	"github.com/tubelake/tubelake/internal/quota"
 )
 
 // apiKey is one API key with its client, limiter and state. The secret is
@@ -114,6 +113,7 @@ type APIError struct {
 	Msg    string // scrubbed
 	class  errClass
 	ctxErr error
+	after  time.Duration // server's Retry-After, if any
 }
 
 func (e *APIError) Error() string {
@@ -138,5 +138,3 @@ func keyIDs(keys []*apiKey) []string {
 	}
 	return ids
 }
-
-var _ = quota.KeyID

@@ -457,7 +457,7 @@ func (r *run) send(t *task, cost int64, do func(ctx context.Context, svc *youtub
 			return ae
 		}
 		t.attempt++
-		d := c.backoff(t.attempt)
+		d := max(c.backoff(t.attempt), min(ae.after, c.cfg.RetryMaxDelay))
 		c.log.Debug("retrying", "op", t.op, "key", k.id, "reason", ae.Reason, "attempt", t.attempt, "in", d)
 		return &retryAfter{d: d}
 	}
@@ -469,7 +469,7 @@ func (r *run) publish(recs []yt.Record) error {
 		return nil
 	}
 	if err := r.c.pub.Publish(r.ctx, recs...); err != nil {
-		return fmt.Errorf("collect: publish %d record(s): %s", len(recs), r.c.scrub.String(err.Error()))
+		return fmt.Errorf("collect: publish %d record(s): %w", len(recs), err) // publishers never see keys
 	}
 	return nil
 }
@@ -490,7 +490,16 @@ func (r *run) channelsTask(ids []string) *task {
 		if err != nil {
 			return err
 		}
-		present := statsPresence(raw.buf.Bytes())
+		var present map[string]map[string]bool
+		if channelsAmbiguous(resp.Items) {
+			var withStats []string
+			for _, it := range resp.Items {
+				if it != nil && it.Statistics != nil {
+					withStats = append(withStats, it.Id)
+				}
+			}
+			present = presence(raw.buf.Bytes(), withStats)
+		}
 		found := make(map[string]bool, len(resp.Items))
 		recs := make([]yt.Record, 0, len(ids))
 		type walk struct{ channel, playlist string }
@@ -502,7 +511,7 @@ func (r *run) channelsTask(ids []string) *task {
 			found[it.Id] = true
 			ch := convertChannel(it, present[it.Id], at)
 			recs = append(recs, yt.NewChannelRecord("api", ch))
-			if p, ok := present[it.Id]; ok && p["videoCount"] && ch.Statistics.VideoCount != nil && *ch.Statistics.VideoCount == 0 {
+			if ch.Statistics.VideoCount != nil && *ch.Statistics.VideoCount == 0 {
 				continue // no uploads: don't spend a unit to learn that
 			}
 			pl := ch.ContentDetails.UploadsPlaylistID
@@ -540,7 +549,11 @@ func (r *run) playlistTask(channelID, playlistID, pageToken string, seen int) *t
 	t.fn = func(t *task) error {
 		var resp *youtube.PlaylistItemListResponse
 		err := r.send(t, quota.CostList, func(ctx context.Context, svc *youtube.Service) error {
-			call := svc.PlaylistItems.List(playlistParts).PlaylistId(playlistID).MaxResults(batchSize).Context(ctx)
+			n := int64(batchSize)
+			if m := r.c.cfg.MaxVideosPerChannel; m > 0 {
+				n = int64(min(batchSize, max(1, m-seen)))
+			}
+			call := svc.PlaylistItems.List(playlistParts).PlaylistId(playlistID).MaxResults(n).Context(ctx)
 			if pageToken != "" {
 				call = call.PageToken(pageToken)
 			}
@@ -606,7 +619,16 @@ func (r *run) videosTask(vs []vid) *task {
 		if err != nil {
 			return err
 		}
-		present := statsPresence(raw.buf.Bytes())
+		var present map[string]map[string]bool
+		if videosAmbiguous(resp.Items) {
+			var withStats []string
+			for _, it := range resp.Items {
+				if it != nil && it.Statistics != nil {
+					withStats = append(withStats, it.Id)
+				}
+			}
+			present = presence(raw.buf.Bytes(), withStats)
+		}
 		byID := make(map[string]*youtube.Video, len(resp.Items))
 		for _, it := range resp.Items {
 			if it != nil {

@@ -345,7 +345,7 @@ func TestConcurrencyOverlaps(t *testing.T) {
 	for _, tc := range []struct {
 		workers  int
 		min, max int64
-	}{{1, 1, 1}, {32, 16, 32}} {
+	}{{1, 1, 1}, {32, 10, 32}} {
 		t.Run(fmt.Sprint("workers=", tc.workers), func(t *testing.T) {
 			e := newEmu(t, sim.Config{Seed: 7, Channels: 100, VideosPerChannel: 60, Latency: 50 * time.Millisecond})
 			channels := e.srv.ChannelIDs(30)
@@ -435,5 +435,108 @@ func BenchmarkCollect(b *testing.B) {
 			b.ReportMetric(float64(videos)/time.Since(start).Seconds(), "videos/s")
 			b.ReportMetric(float64(e.load.peak.Load()), "peak-inflight")
 		})
+	}
+}
+
+type failingPublisher struct{ n atomic.Int32 }
+
+var errSinkDown = errors.New("sink down")
+
+func (p *failingPublisher) Publish(context.Context, ...yt.Record) error {
+	if p.n.Add(1) > 2 {
+		return errSinkDown
+	}
+	return nil
+}
+
+func TestPublishErrorStopsCrawl(t *testing.T) {
+	e := newEmu(t, sim.Config{Seed: 10, Channels: 50, VideosPerChannel: 50})
+	c, err := New(Config{Endpoint: e.http.URL, APIKeys: []string{"k1"}, Workers: 4}, &failingPublisher{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Collect(context.Background(), e.srv.ChannelIDs(20))
+	if !errors.Is(err, errSinkDown) {
+		t.Fatalf("want the publisher's error, got %v", err)
+	}
+}
+
+// BenchmarkFetchVideos measures the refresh path (ids already known): every
+// batch is full at once, so the ideal is workers x 50 ids / latency.
+func BenchmarkFetchVideos(b *testing.B) {
+	const latency = 200 * time.Millisecond
+	for _, workers := range []int{1, 32} {
+		b.Run(fmt.Sprint("workers=", workers), func(b *testing.B) {
+			e := newEmu(b, sim.Config{Seed: 11, Channels: 500, VideosPerChannel: 100, Latency: latency})
+			var ids []string
+			for _, ch := range e.srv.ChannelIDs(100) {
+				ids = append(ids, e.srv.UploadIDs(ch, e.srv.Now())...)
+			}
+			ids = ids[:min(len(ids), workers*50*5)] // 5 rounds of full batches
+			var videos int64
+			start := time.Now()
+			for b.Loop() {
+				c, err := New(Config{Endpoint: e.http.URL, APIKeys: []string{"k1"}, Workers: workers, RatePerKey: -1}, &slicePublisher{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				st, err := c.FetchVideos(context.Background(), ids)
+				if err != nil {
+					b.Fatal(err)
+				}
+				videos += st.Videos + st.Tombstones
+			}
+			rate := float64(videos) / time.Since(start).Seconds()
+			ideal := float64(workers*50) / latency.Seconds()
+			b.ReportMetric(rate, "videos/s")
+			b.ReportMetric(100*rate/ideal, "%-of-ideal")
+		})
+	}
+}
+
+func TestCollectMaxVideoAge(t *testing.T) {
+	e := newEmu(t, sim.Config{Seed: 12, Channels: 50, VideosPerChannel: 200})
+	channels := e.srv.ChannelIDs(8)
+	const age = 60 * 24 * time.Hour
+	pub := &slicePublisher{}
+	c, err := New(Config{Endpoint: e.http.URL, APIKeys: []string{"k1"}, MaxVideoAge: age, Now: e.srv.Now}, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Collect(context.Background(), channels); err != nil {
+		t.Fatal(err)
+	}
+	cutoff := e.srv.Now().Add(-age)
+	got := map[string]bool{}
+	for _, r := range pub.records() {
+		switch {
+		case r.Video != nil:
+			got[r.Video.ID] = true
+			if r.Video.Snippet.PublishedAt.Before(cutoff) {
+				t.Errorf("video %s published %v, before the cutoff %v", r.Video.ID, r.Video.Snippet.PublishedAt, cutoff)
+			}
+		case r.Event != nil && r.Event.EntityKind == yt.KindVideo:
+			got[r.Event.EntityID] = true
+		}
+	}
+	recent, old := 0, 0
+	for _, ch := range channels {
+		for _, id := range e.srv.UploadIDs(ch, e.srv.Now()) {
+			v, ok := e.srv.Video(id, e.srv.Now())
+			if !ok {
+				continue
+			}
+			if !v.Snippet.PublishedAt.Before(cutoff) {
+				recent++
+				if !got[id] {
+					t.Errorf("recent video %s (%v) not collected", id, v.Snippet.PublishedAt)
+				}
+			} else {
+				old++
+			}
+		}
+	}
+	if recent == 0 || old == 0 {
+		t.Fatalf("test needs recent and old uploads: %d recent, %d old", recent, old)
 	}
 }

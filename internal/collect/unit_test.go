@@ -413,3 +413,75 @@ func TestSharedRegistryAndProgressAndEmptyInput(t *testing.T) {
 		t.Fatalf("progress called %d times", calls.Load())
 	}
 }
+
+func TestRateLimitExceededIsRetried(t *testing.T) {
+	body := readShared(t, "api/python-youtube/modeldata/videos/video_api_response.json")
+	var n atomic.Int32
+	srv := replay(t, map[string]func(http.ResponseWriter, *http.Request){
+		"/youtube/v3/videos": func(w http.ResponseWriter, r *http.Request) {
+			if n.Add(1) <= 2 {
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(403)
+				w.Write([]byte(`{"error":{"code":403,"message":"Rate limit exceeded","errors":[{"domain":"youtube.quota","reason":"rateLimitExceeded","message":"Rate limit exceeded"}]}}`))
+				return
+			}
+			w.Write(body)
+		},
+	})
+	c, err := New(Config{Endpoint: srv.URL, APIKeys: []string{testSecret}, RetryBaseDelay: time.Millisecond, RetryMaxDelay: 20 * time.Millisecond}, &slicePublisher{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.FetchVideos(context.Background(), []string{"D-lhorsDlUQ"})
+	if err != nil || st.Videos != 1 || st.Retries != 2 || st.Errors["rateLimitExceeded"] != 2 || st.QuotaUnits != 3 {
+		t.Fatalf("%v %v", st, err)
+	}
+}
+
+func TestPresenceScanMatchesFullDecode(t *testing.T) {
+	tricky := `{"items":[
+	 {"id":"a","snippet":{"description":"see \"statistics\": {\"likeCount\": 1} and \"statistics\""},
+	  "statistics" : {"viewCount":"10","commentCount":"0"}},
+	 {"id":"b","statistics":{"viewCount":"5","likeCount":"0","commentCount":null}}]}`
+	bodies := map[string][]byte{
+		"tricky":   []byte(tricky),
+		"video":    readShared(t, "api/python-youtube/modeldata/videos/video_api_response.json"),
+		"channels": readShared(t, "api/python-youtube/apidata/channels/info_multiple.json"),
+		"popular":  readShared(t, "api/react-youtube-mock/popular.json"),
+	}
+	for name, raw := range bodies {
+		full := statsPresence(raw)
+		var ids []string
+		var doc struct {
+			Items []struct {
+				ID         string          `json:"id"`
+				Statistics json.RawMessage `json:"statistics"`
+			} `json:"items"`
+		}
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range doc.Items {
+			if len(it.Statistics) > 0 {
+				ids = append(ids, it.ID)
+			}
+		}
+		if name != "popular" && len(ids) == 0 {
+			t.Fatalf("%s: no statistics in fixture", name)
+		}
+		if got := statsObjects(raw); len(got) != len(ids) {
+			t.Fatalf("%s: scan found %d statistics objects, want %d", name, len(got), len(ids))
+		}
+		fast := presence(raw, ids)
+		for _, id := range ids {
+			for _, f := range []string{"viewCount", "likeCount", "commentCount", "subscriberCount", "videoCount"} {
+				if fast[id][f] != full[id][f] {
+					t.Errorf("%s: item %s field %s: scan %v, decode %v", name, id, f, fast[id][f], full[id][f])
+				}
+			}
+		}
+	}
+	if p := presence([]byte(tricky), []string{"a", "b"}); p["a"]["likeCount"] || !p["a"]["commentCount"] || !p["b"]["likeCount"] || p["b"]["commentCount"] {
+		t.Fatalf("tricky presence %v", p)
+	}
+}

@@ -75,11 +75,21 @@
 // stops at the first bad record and returns the *LineError wrapped (use
 // errors.As): it has emitted only the batches before it — all valid records
 // read before the bad line are flushed in batches before returning, and
-// nothing at or after the bad line is emitted.
+// nothing at or after the bad line is emitted. The bad record is not counted
+// in Stats.Skipped/Errors then (those list skipped records only).
+//
+// Error messages read "import: FILE:LINE: what is wrong" for a *LineError
+// and "import FILE: what is wrong" otherwise.
 //
 // Some errors are fatal in both modes, because nothing after them can be
 // located reliably: a syntax error in a multi-line JSON document (a
 // *LineError), a CSV whose first record is neither a known header nor a
-// recognisable headerless row (a *LineError), a corrupt gzip stream, an emit
-// error, a cancelled context, and ErrNoObservedAt.
+// recognisable headerless row (a *LineError), a corrupt or truncated gzip
+// stream, and ErrNoObservedAt. As in Fail mode, the valid records read
+// before such an error are emitted before Read returns. An emit error or a
+// cancelled context stops Read at once (the pending partial batch is not
+// emitted); Stats.Records counts only records emit accepted.
+//
+// Because ids are deterministic, re-running an import after fixing the input
+// (or after a failure) is safe: the records already emitted dedupe.
 package importer

@@ -67,9 +67,12 @@ func fuzzRead(t *testing.T, data []byte) {
 				t.Fatalf("%s: error at line %d of a %d-line input: %v", mode, e.Line, lines, e.Error())
 			}
 		}
+		if mode == Fail && (st.Skipped > 0 || len(st.Errors) > 0) {
+			t.Fatalf("fail mode skipped a record: %+v (err %v)", st, err)
+		}
 		var le *LineError
-		if mode == Fail && st.Skipped > 0 && !errors.As(err, &le) {
-			t.Fatalf("fail mode skipped a record without a LineError: %v", err)
+		if errors.As(err, &le) && (le.Line < 1 || le.Line > lines || le.File != "fuzz") {
+			t.Fatalf("%s: error at line %d of a %d-line input: %v", mode, le.Line, lines, err)
 		}
 		if mode == Skip && err == nil && st.Skipped != int64(len(st.Errors)) && len(st.Errors) < MaxErrors {
 			t.Fatalf("skip: %d skipped, %d errors", st.Skipped, len(st.Errors))

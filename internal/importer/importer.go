@@ -90,9 +90,10 @@ const MaxErrors = 100
 type Stats struct {
 	// Records is the number of records handed to emit successfully.
 	Records int64
-	// Skipped is the number of bad records (lines) skipped.
+	// Skipped is the number of bad records (lines) skipped (OnError Skip;
+	// with Fail the bad record is returned as the error, not counted here).
 	Skipped int64
-	// Errors holds the first MaxErrors bad records.
+	// Errors holds the first MaxErrors skipped records.
 	Errors []LineError
 	// Format is the detected input format (one of the Format constants).
 	Format string
@@ -278,19 +279,22 @@ func (s *sink) observedAt(own time.Time) (time.Time, error) {
 func (s *sink) unique(k yt.Kind, id string, t time.Time) time.Time {
 	base := yt.TruncMicros(t).UnixMicro()
 	at := base
+	var path []int64 // used times visited, re-pointed past at (path compression)
 	for {
 		next, used := s.seen[obsKey{k, id, at}]
 		if !used {
 			break
 		}
+		path = append(path, at)
 		at = next
 	}
 	s.seen[obsKey{k, id, at}] = at + 1
-	if at == base {
-		return time.UnixMicro(at).UTC()
+	for _, p := range path {
+		s.seen[obsKey{k, id, p}] = at + 1
 	}
-	s.seen[obsKey{k, id, base}] = at + 1
-	s.stats.TimeShifted++
+	if at != base {
+		s.stats.TimeShifted++
+	}
 	return time.UnixMicro(at).UTC()
 }
 
@@ -336,12 +340,10 @@ func (s *sink) add(line int, r yt.Record) error {
 // before it and returns the *LineError; in Skip mode it returns nil.
 func (s *sink) bad(line int, err error) error {
 	le := LineError{File: s.file, Line: line, Err: err}
-	if s.opts.OnError == Fail {
+	if s.opts.OnError == Fail { // not skipped: returned, Stats stay as they are
 		if ferr := s.flush(); ferr != nil {
 			return ferr
 		}
-		s.stats.Skipped++
-		s.stats.Errors = append(s.stats.Errors, le)
 		return &le
 	}
 	s.stats.Skipped++

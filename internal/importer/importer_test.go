@@ -183,7 +183,7 @@ func TestBadLines(t *testing.T) {
 						before++
 					}
 				}
-				if len(recs) != before || st.Records != int64(before) || st.Skipped != 1 {
+				if len(recs) != before || st.Records != int64(before) || st.Skipped != 0 || len(st.Errors) != 0 {
 					t.Errorf("batch %d: emitted %d records (stats %+v), want the %d before the bad line", batch, len(recs), st, before)
 				}
 			}
@@ -417,5 +417,28 @@ func TestTruncatedGzipCSV(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "gunzip") || st.Skipped != 0 || len(recs) == 0 {
 			t.Errorf("%s: err %v, %d records, stats %+v; want a gunzip error after some records", mode, err, len(recs), st)
 		}
+	}
+}
+
+// TestUniqueTimes: observations at t+1µs.. already taken push a repeated
+// observation at t past all of them, and ids stay unique.
+func TestUniqueTimes(t *testing.T) {
+	var b bytes.Buffer
+	for _, us := range []int{1, 2, 3, 0, 0, 0, 5, 5} {
+		fmt.Fprintf(&b, `{"kind":"youtube#video","id":"D-lhorsDlUQ","fetchedAt":"2024-01-01T00:00:00.%06dZ"}`+"\n", us)
+	}
+	recs, st, err := readAll(t, b.Bytes(), "u", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	for _, r := range recs {
+		got = append(got, r.Video.FetchedAt.Nanosecond()/1000)
+	}
+	if fmt.Sprint(got) != "[1 2 3 0 4 5 6 7]" {
+		t.Errorf("times %v", got)
+	}
+	if st.TimeShifted != 4 {
+		t.Errorf("TimeShifted %d, want 4", st.TimeShifted)
 	}
 }

@@ -20,6 +20,12 @@ const maxDocument = 1 << 30
 // multi-line JSON document (a pretty-printed list response, an array...),
 // the whole document.
 func readJSON(ctx context.Context, br *bufio.Reader, s *sink) error {
+	mode := FormatAPIJSONL
+	defer func() { // an input of bad records only still has a format
+		if s.stats.Format == "" {
+			s.stats.Format = mode
+		}
+	}()
 	var (
 		pending  [][]byte // lines read while deciding the mode
 		lineNo   int
@@ -61,6 +67,7 @@ func readJSON(ctx context.Context, br *bufio.Reader, s *sink) error {
 		}
 	}
 	if !jsonl {
+		mode = FormatAPIJSON
 		parts := make([]io.Reader, 0, len(pending)+1)
 		for _, p := range pending {
 			parts = append(parts, bytes.NewReader(p))
@@ -154,8 +161,6 @@ func readDocument(ctx context.Context, data []byte, s *sink) error {
 				off = len(data)
 			}
 			le := &LineError{File: s.file, Line: lc.lineAt(off), Err: fmt.Errorf("invalid JSON document: %w", err)}
-			s.stats.Skipped++
-			s.stats.Errors = append(s.stats.Errors, *le)
 			if ferr := s.flush(); ferr != nil {
 				return ferr
 			}

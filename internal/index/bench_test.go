@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -64,6 +65,7 @@ var benchIx struct {
 func benchIndex(b *testing.B) (*Index, []vspec) {
 	benchIx.once.Do(func() {
 		specs := benchSpecs(b, benchDocs())
+		heap0 := heapInuse()
 		recs := make([]yt.Record, len(specs))
 		for i, s := range specs {
 			recs[i] = s.rec()
@@ -75,17 +77,27 @@ func benchIndex(b *testing.B) (*Index, []vspec) {
 		}
 		benchIx.took = time.Since(start)
 		ix.bg.Wait()
-		runtime.GC()
+		recs = nil
+		ixHeap := heapInuse() - heap0
 		benchIx.ix, benchIx.specs, benchIx.rss = ix, specs, rssBytes()
 		st := ix.Stats()
-		fmt.Fprintf(os.Stderr, "bench index: %d docs in %v (%.0f docs/s), grams %d, text %d MB, postings %d MB, est mem %d MB, RSS %d MB\n",
+		fmt.Fprintf(os.Stderr, "bench index: %d docs in %v (%.0f docs/s), grams %d, text %d MB, postings %d MB, est mem %d MB, index heap %d MB, process RSS %d MB (incl. the corpus)\n",
 			st.Docs, benchIx.took.Round(time.Millisecond), float64(st.Docs)/benchIx.took.Seconds(), st.Grams,
-			st.TextBytes>>20, st.PostingBytes>>20, st.MemBytes>>20, benchIx.rss>>20)
+			st.TextBytes>>20, st.PostingBytes>>20, st.MemBytes>>20, ixHeap>>20, benchIx.rss>>20)
 	})
 	if benchIx.ix == nil {
 		b.Skip("no bench index")
 	}
 	return benchIx.ix, benchIx.specs
+}
+
+// heapInuse is the live heap after a full GC.
+func heapInuse() int64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
 }
 
 func rssBytes() int64 {
@@ -126,8 +138,12 @@ var benchQueries = []struct {
 	{"filter_minviews", Query{Q: "shorts", MinViews: 1_000_000}},
 }
 
+// BenchmarkSearch measures every query kind with the total cache off: the
+// cost of a query never seen before (or after a text change).
 func BenchmarkSearch(b *testing.B) {
 	ix, _ := benchIndex(b)
+	ix.totals.off = true
+	defer func() { ix.totals.off = false }()
 	for _, sort := range []Sort{SortViews, SortRelevance, SortRecent} {
 		for _, bq := range benchQueries {
 			q := bq.q
@@ -151,6 +167,29 @@ func BenchmarkSearch(b *testing.B) {
 	}
 }
 
+// BenchmarkSearchCached repeats the common queries with the total cache on
+// (head queries under statistics refreshes).
+func BenchmarkSearchCached(b *testing.B) {
+	ix, _ := benchIndex(b)
+	for _, sort := range []Sort{SortViews, SortRelevance} {
+		for _, bq := range benchQueries[:2] {
+			q := bq.q
+			q.Sort = sort
+			b.Run(string(sort)+"/"+bq.kind, func(b *testing.B) {
+				lat := make([]time.Duration, 0, b.N)
+				for b.Loop() {
+					st := time.Now()
+					if _, err := ix.Search(context.Background(), q); err != nil {
+						b.Fatal(err)
+					}
+					lat = append(lat, time.Since(st))
+				}
+				reportLatency(b, lat)
+			})
+		}
+	}
+}
+
 func reportLatency(b *testing.B, lat []time.Duration) {
 	if len(lat) == 0 {
 		return
@@ -168,6 +207,7 @@ func BenchmarkApplyNew(b *testing.B) {
 		recs[i] = s.rec()
 	}
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		ix, _ := Open("", Options{})
 		if err := ix.Apply(context.Background(), recs); err != nil {
@@ -176,6 +216,15 @@ func BenchmarkApplyNew(b *testing.B) {
 		ix.Close()
 	}
 	b.ReportMetric(float64(len(recs)*b.N)/b.Elapsed().Seconds(), "docs/s")
+	b.ReportMetric(float64(len(recs)*b.N)/(cpuTime()-cpu0).Seconds(), "docs/cpu-s")
+}
+
+// cpuTime is the CPU time (user+system) of the process: the machine is
+// shared, so throughput per CPU second is the stable number.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkApplyStats measures statistics refreshes (same texts, newer
@@ -186,6 +235,7 @@ func BenchmarkApplyStats(b *testing.B) {
 	recs := make([]yt.Record, batch)
 	r := rand.New(rand.NewPCG(3, 4))
 	round := 0
+	var cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		round++
@@ -196,11 +246,14 @@ func BenchmarkApplyStats(b *testing.B) {
 			recs[i] = s.rec()
 		}
 		b.StartTimer()
+		c0 := cpuTime()
 		if err := ix.Apply(context.Background(), recs); err != nil {
 			b.Fatal(err)
 		}
+		cpu += cpuTime() - c0
 	}
 	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "updates/s")
+	b.ReportMetric(float64(batch*b.N)/cpu.Seconds(), "updates/cpu-s")
 }
 
 // BenchmarkSearchUnderStats runs searches while another goroutine applies

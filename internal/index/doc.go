@@ -7,7 +7,9 @@
 // # Text
 //
 // Every field is normalized (Normalize: width folding, NFKC, Unicode case
-// folding, control/format characters dropped, white space collapsed). Hangul
+// folding, control/format characters dropped, white space collapsed; a
+// verified fast path skips x/text for the ~88% of real titles made of
+// Hangul, kana, CJK, ASCII, common punctuation and emoji). Hangul
 // stays one rune per syllable, so Korean, English, Japanese and emoji are all
 // just runes. The inverted index maps grams to roaring bitmaps of doc ids, per
 // field: every rune (unigram) and every adjacent rune pair (bigram, spaces
@@ -42,10 +44,19 @@
 // verifies about as many docs as one matching fifty. Relevance (field weight x
 // match position x popularity prior 1+log10(1+views)) uses the views order
 // with the bound maxWeight x prior(blockMax). Queries with few candidates
-// (<= 4096) simply verify them all. Totals are exact up to TotalCap (10,000)
+// (<= 4096), or whose total must be verified anyway and will not stop early,
+// simply verify them all in one pass. Totals are exact up to TotalCap (10,000)
 // and then reported as "gte", like Elasticsearch's track_total_hits, unless
 // Query.ExactTotal; a term of one or two characters without column filters
-// gets its exact total from the bitmap cardinality for free.
+// gets its exact total from the bitmap cardinality for free. Verified totals
+// are cached per (terms, fields, bitmap filters) with a doc-id horizon: the
+// cache stays valid until an EXISTING doc changes text, filters or liveness
+// (Index.gen), statistics refreshes never invalidate it, and docs added since
+// are counted incrementally — so a head query costs tens of microseconds.
+//
+// MinViews and the published range are also served by bucket bitmaps
+// (power-of-two view buckets, month buckets) intersected as superset filters,
+// so a selective filter does not verify every candidate.
 //
 // Cursor pagination is search_after: the cursor is the opaque base64 of the
 // sort key and video id of the last hit; ties break on video id, so pages
@@ -54,7 +65,11 @@
 // # Updates and concurrency
 //
 // Apply takes the write lock per chunk of 256 records, so searches (read
-// lock) never wait behind a large batch. A video snapshot is applied only if
+// lock) never wait behind a large batch. For big batches a second goroutine
+// normalizes texts and cuts grams (pure functions of the record) for the next
+// chunk while the current one is applied; new docs' ids are appended to
+// per-posting tails that are bulk-added to the bitmaps before the lock is
+// released. A statistics refresh (same texts) skips normalization entirely. A video snapshot is applied only if
 // its FetchedAt is newer than the stored one (and newer than any tombstone),
 // a text change updates only the grams that differ, a channel snapshot
 // updates the channel field of its videos, and a video tombstone removes the
@@ -68,4 +83,15 @@
 // filters and rank orders. The format is a first step towards immutable,
 // mmap-friendly segments (sorted gram dictionary + roaring blobs + columnar
 // docs) with an in-memory buffer segment and background merges.
+//
+// # Measuring
+//
+// Correctness: TestOracleProperty and TestRealTitles compare top-20 ids and
+// totals with a brute-force normalized substring scan for every sort and both
+// execution paths; FuzzNormalize and FuzzQuery. Performance lives in
+// benchmarks on a corpus made from the real chart titles in ../shared/data:
+//
+//	TUBELAKE_BENCH_DOCS=1000000 go test -run XXX -bench . -benchtime 200x ./internal/index/
+//
+// (p50-µs/p99-µs per query kind and sort, docs/s, updates/s, heap).
 package index

@@ -16,6 +16,9 @@ func FuzzNormalize(f *testing.F) {
 		if !utf8.ValidString(n) {
 			t.Fatalf("Normalize(%q) = %q: invalid UTF-8", s, n)
 		}
+		if fast, ok := normalizeFast(s); ok && fast != normalizeSlow(s) {
+			t.Fatalf("fast path %q != full pipeline %q for %q", fast, normalizeSlow(s), s)
+		}
 		if n2 := Normalize(n); n2 != n {
 			t.Fatalf("not idempotent: %q -> %q -> %q", s, n, n2)
 		}

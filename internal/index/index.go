@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/bits"
 	"slices"
 	"strings"
 	"sync"
@@ -140,6 +141,12 @@ type Stats struct {
 	Checkpoint   uint64 `json:"checkpoint"`
 }
 
+// posting is the doc-id set of one (field, gram).
+type posting struct {
+	bm   roaring.Bitmap
+	tail []uint32 // ascending docs added during the current Apply chunk
+}
+
 // doc is the latest state of one video. Counts and published_at live in
 // the Index's columns, so a statistics refresh touches no text.
 type doc struct {
@@ -168,11 +175,15 @@ type Index struct {
 	pub      []int64 // published_at, unix µs
 	live     int
 
-	post       [nFields]map[uint64]*roaring.Bitmap
+	post       [nFields]map[uint64]*posting
+	dirty      []*posting // postings with a tail to flush (see flushTails)
 	byChannel  map[string]*roaring.Bitmap
 	byCategory map[string]*roaring.Bitmap
 	byLang     map[string]*roaring.Bitmap
 	channels   map[string]*yt.Channel
+	interned   map[string]string
+	viewBucket [65]*roaring.Bitmap       // bits.Len64(views) -> docs: a superset filter for MinViews
+	pubBucket  map[int32]*roaring.Bitmap // month of published_at -> docs: for the date range
 
 	rankViews, rankPub *ranked
 	rebuilding         bool
@@ -181,6 +192,16 @@ type Index struct {
 
 	scratchA, scratchB []uint64
 	directMax          int // see directMax; tests lower it to force the rank walk
+
+	// gen changes whenever the postings or filters of an existing doc change
+	// (text edit, removal, revival); new docs and statistics do not change it.
+	// Cached totals stay valid while gen is unchanged (see totalCache).
+	gen    uint64
+	totals totalCache
+
+	statsMu    sync.Mutex
+	statsAt    time.Time
+	statsBytes [3]int64 // text, posting, mem (see measureLocked)
 
 	checkpoint                         atomic.Uint64
 	applied, stale, rejected, rebuilds atomic.Uint64
@@ -205,19 +226,21 @@ func newIndex(dir string, opts Options) *Index {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ix := &Index{
-		log:        log.With("component", "index"),
+		log:        log,
 		dir:        dir,
 		byID:       map[string]uint32{},
 		byChannel:  map[string]*roaring.Bitmap{},
 		byCategory: map[string]*roaring.Bitmap{},
 		byLang:     map[string]*roaring.Bitmap{},
 		channels:   map[string]*yt.Channel{},
+		interned:   map[string]string{},
+		pubBucket:  map[int32]*roaring.Bitmap{},
 		rankViews:  &ranked{},
 		rankPub:    &ranked{},
 		directMax:  directMax,
 	}
 	for f := range ix.post {
-		ix.post[f] = map[uint64]*roaring.Bitmap{}
+		ix.post[f] = map[uint64]*posting{}
 	}
 	return ix
 }
@@ -241,36 +264,133 @@ func (ix *Index) Checkpoint() uint64 { return ix.checkpoint.Load() }
 // at debug level) rather than failing the batch. Records are applied in chunks
 // so concurrent searches are never blocked for long.
 func (ix *Index) Apply(ctx context.Context, recs []yt.Record) error {
-	for len(recs) > 0 {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("index apply: %w", err)
+	if len(recs) <= 2*applyChunk {
+		for len(recs) > 0 {
+			n := min(applyChunk, len(recs))
+			if err := ix.applyChunk(ctx, recs[:n], nil); err != nil {
+				return err
+			}
+			recs = recs[n:]
 		}
-		n := min(applyChunk, len(recs))
-		ix.mu.Lock()
-		if ix.closed {
-			ix.mu.Unlock()
-			return ErrClosed
-		}
-		for i := range recs[:n] {
-			ix.applyOne(&recs[i])
-		}
-		ix.maybeRebuildLocked()
-		ix.mu.Unlock()
-		recs = recs[n:]
+		return nil
 	}
+	// Big batch: a second goroutine normalizes texts and cuts grams (pure
+	// functions of the record) for chunk i+1 while chunk i is applied under
+	// the write lock.
+	type batch struct {
+		recs []yt.Record
+		prep []*prepared
+	}
+	ch := make(chan batch, 2)
+	stop := make(chan struct{})
+	go func() {
+		defer close(ch)
+		for len(recs) > 0 {
+			n := min(applyChunk, len(recs))
+			b := batch{recs: recs[:n], prep: ix.prepareChunk(recs[:n])}
+			recs = recs[n:]
+			select {
+			case ch <- b:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	var err error
+	for b := range ch {
+		if err == nil {
+			err = ix.applyChunk(ctx, b.recs, b.prep)
+			if err != nil {
+				close(stop)
+			}
+		}
+	}
+	return err
+}
+
+func (ix *Index) applyChunk(ctx context.Context, recs []yt.Record, prep []*prepared) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("index apply: %w", err)
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.closed {
+		return ErrClosed
+	}
+	for i := range recs {
+		var p *prepared
+		if prep != nil {
+			p = prep[i]
+		}
+		ix.applyOne(&recs[i], p)
+	}
+	ix.flushTails()
+	ix.maybeRebuildLocked()
 	return nil
 }
 
-func (ix *Index) applyOne(r *yt.Record) {
-	if err := r.Validate(); err != nil {
-		ix.rejected.Add(1)
-		ix.log.Debug("skip invalid record", "err", err)
-		return
+// prepared holds the normalized texts and sorted unique grams of a video
+// record, computed outside the write lock.
+type prepared struct {
+	norm  [nFields]string
+	grams [nFields][]uint64
+}
+
+// prepareChunk prepares the video records of recs whose texts differ from
+// the stored state (a statistics refresh needs nothing). The check runs under
+// the read lock; a stale answer only costs a normalization under the write lock.
+func (ix *Index) prepareChunk(recs []yt.Record) []*prepared {
+	need := make([]bool, len(recs))
+	ix.mu.RLock()
+	for i := range recs {
+		v := recs[i].Video
+		if recs[i].Kind != yt.KindVideo || v == nil {
+			continue
+		}
+		n, ok := ix.byID[v.ID]
+		if !ok {
+			need[i] = true
+			continue
+		}
+		d := &ix.docs[n]
+		s := &v.Snippet
+		need[i] = v.FetchedAt.UnixMicro() > d.fetched &&
+			(!d.alive || d.title != s.Title || d.desc != s.Description || d.chanTitle != s.ChannelTitle || !slices.Equal(d.tags, s.Tags))
+	}
+	ix.mu.RUnlock()
+	out := make([]*prepared, len(recs))
+	for i := range recs {
+		if !need[i] {
+			continue
+		}
+		s := &recs[i].Video.Snippet
+		p := &prepared{}
+		p.norm[fTitle] = normalizeField(s.Title)
+		p.norm[fTags] = normalizeTags(s.Tags)
+		p.norm[fChannel] = normalizeField(s.ChannelTitle)
+		p.norm[fDesc] = normalizeField(s.Description)
+		for fi := range nFields {
+			if p.norm[fi] != "" {
+				p.grams[fi] = uniqGrams(appendGrams(nil, p.norm[fi]))
+			}
+		}
+		out[i] = p
+	}
+	return out
+}
+
+func (ix *Index) applyOne(r *yt.Record, p *prepared) {
+	if !validVideoRecord(r) {
+		if err := r.Validate(); err != nil {
+			ix.rejected.Add(1)
+			ix.log.Debug("skip invalid record", "err", err)
+			return
+		}
 	}
 	var changed bool
 	switch r.Kind {
 	case yt.KindVideo:
-		changed = ix.applyVideo(r.Video)
+		changed = ix.applyVideo(r.Video, p)
 	case yt.KindChannel:
 		changed = ix.applyChannel(r.Channel)
 	case yt.KindEvent:
@@ -281,6 +401,77 @@ func (ix *Index) applyOne(r *yt.Record) {
 	} else {
 		ix.stale.Add(1)
 	}
+}
+
+// validVideoRecord is the fast path of yt.Record.Validate for video records
+// (the regexp costs more than applying a statistics refresh). It returns
+// false when unsure; the caller then runs the full Validate.
+func validVideoRecord(r *yt.Record) bool {
+	if r.V < 1 || r.V > yt.SchemaVersion || r.ID == "" || r.Kind != yt.KindVideo || r.Video == nil || r.Video.FetchedAt.IsZero() {
+		return false
+	}
+	id := r.Video.ID
+	if len(id) != 11 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// intern returns a shared copy of a low-cardinality string (channel ids and
+// titles, categories, languages, durations), so thousands of docs hold one copy.
+func (ix *Index) intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	if c, ok := ix.interned[s]; ok {
+		return c
+	}
+	if len(ix.interned) >= 1<<22 {
+		return s
+	}
+	ix.interned[s] = s
+	return s
+}
+
+// thumbOf stores "" for the standard thumbnail URL of a video (rebuilt by
+// thumbURL), noThumb for none, the URL itself otherwise.
+func (ix *Index) thumbOf(id, url string) string {
+	const pre, suf = "https://i.ytimg.com/vi/", "/hqdefault.jpg"
+	switch {
+	case url == "":
+		return noThumb
+	case len(url) == len(pre)+len(id)+len(suf) && strings.HasPrefix(url, pre) && strings.HasSuffix(url, suf) && url[len(pre):len(pre)+len(id)] == id:
+		return ""
+	}
+	return url
+}
+
+const noThumb = "\x00"
+
+func stdThumb(id string) string { return "https://i.ytimg.com/vi/" + id + "/hqdefault.jpg" }
+
+func (d *doc) thumbURL() string {
+	switch d.thumb {
+	case "":
+		return stdThumb(d.id)
+	case noThumb:
+		return ""
+	}
+	return d.thumb
+}
+
+// normOr returns the prepared normalized text of field fi, or normalizes raw.
+func (p *prepared) normOr(fi int, raw string) string {
+	if p != nil {
+		return p.norm[fi]
+	}
+	return normalizeField(raw)
 }
 
 func videoLang(s *yt.VideoSnippet) string {
@@ -301,7 +492,7 @@ func (ix *Index) newSlot(id string) uint32 {
 	return n
 }
 
-func (ix *Index) applyVideo(v *yt.Video) bool {
+func (ix *Index) applyVideo(v *yt.Video, p *prepared) bool {
 	f := v.FetchedAt.UnixMicro()
 	n, ok := ix.byID[v.ID]
 	if !ok {
@@ -312,13 +503,14 @@ func (ix *Index) applyVideo(v *yt.Video) bool {
 		return false
 	}
 	s := &v.Snippet
+	wasAlive, oldViews, oldPub := d.alive, ix.views[n], ix.pub[n]
 	d.fetched = f
 	ix.views[n] = yt.Val(v.Statistics.ViewCount)
 	ix.likes[n] = yt.Val(v.Statistics.LikeCount)
 	ix.comments[n] = yt.Val(v.Statistics.CommentCount)
 	ix.pub[n] = s.PublishedAt.UnixMicro()
-	d.thumb = s.Thumbnail.URL
-	d.dur = v.ContentDetails.Duration
+	d.thumb = ix.thumbOf(v.ID, s.Thumbnail.URL)
+	d.dur = ix.intern(v.ContentDetails.Duration)
 
 	chanTitle, chanAt := s.ChannelTitle, f
 	if ch := ix.channels[s.ChannelID]; ch != nil && ch.FetchedAt.UnixMicro() > f {
@@ -326,18 +518,29 @@ func (ix *Index) applyVideo(v *yt.Video) bool {
 	}
 	if !d.alive {
 		// New or revived: index everything.
+		if ok {
+			ix.gen++ // a revived slot sits below the cached counts' horizon
+		}
 		d.title, d.desc, d.tags = s.Title, s.Description, slices.Clone(s.Tags)
-		d.chanID, d.chanTitle, d.chanAt = s.ChannelID, chanTitle, chanAt
-		d.catID, d.lang = s.CategoryID, videoLang(s)
+		d.chanID, d.chanTitle, d.chanAt = ix.intern(s.ChannelID), ix.intern(chanTitle), chanAt
+		d.catID, d.lang = ix.intern(s.CategoryID), ix.intern(videoLang(s))
 		d.textAt = f
-		d.norm = [nFields]string{
-			fTitle:   normalizeField(d.title),
-			fTags:    normalizeTags(d.tags),
-			fChannel: normalizeField(d.chanTitle),
-			fDesc:    normalizeField(d.desc),
+		var grams [nFields][]uint64
+		if p != nil {
+			d.norm, grams = p.norm, p.grams
+			if chanTitle != s.ChannelTitle {
+				d.norm[fChannel], grams[fChannel] = normalizeField(chanTitle), nil
+			}
+		} else {
+			d.norm = [nFields]string{
+				fTitle:   normalizeField(d.title),
+				fTags:    normalizeTags(d.tags),
+				fChannel: normalizeField(d.chanTitle),
+				fDesc:    normalizeField(d.desc),
+			}
 		}
 		for fi := range nFields {
-			ix.addText(fi, n, d.norm[fi])
+			ix.addText(fi, n, d.norm[fi], grams[fi])
 		}
 		ix.addFilters(n, d)
 		d.alive = true
@@ -347,32 +550,84 @@ func (ix *Index) applyVideo(v *yt.Video) bool {
 			d.textAt = f
 			if d.title != s.Title {
 				d.title = s.Title
-				ix.setText(fTitle, n, normalizeField(s.Title))
+				ix.setText(fTitle, n, p.normOr(fTitle, s.Title))
 			}
 			if d.desc != s.Description {
 				d.desc = s.Description
-				ix.setText(fDesc, n, normalizeField(s.Description))
+				ix.setText(fDesc, n, p.normOr(fDesc, s.Description))
 			}
 			if !slices.Equal(d.tags, s.Tags) {
 				d.tags = slices.Clone(s.Tags)
-				ix.setText(fTags, n, normalizeTags(s.Tags))
+				if p != nil {
+					ix.setText(fTags, n, p.norm[fTags])
+				} else {
+					ix.setText(fTags, n, normalizeTags(s.Tags))
+				}
 			}
 		}
 		if chanAt > d.chanAt {
 			d.chanAt = chanAt
 			if d.chanTitle != chanTitle {
-				d.chanTitle = chanTitle
+				d.chanTitle = ix.intern(chanTitle)
 				ix.setText(fChannel, n, normalizeField(chanTitle))
 			}
 		}
 		if d.chanID != s.ChannelID || d.catID != s.CategoryID || d.lang != videoLang(s) {
+			ix.gen++
 			ix.removeFilters(n, d)
-			d.chanID, d.catID, d.lang = s.ChannelID, s.CategoryID, videoLang(s)
+			d.chanID, d.catID, d.lang = ix.intern(s.ChannelID), ix.intern(s.CategoryID), ix.intern(videoLang(s))
 			ix.addFilters(n, d)
 		}
 	}
+	if wasAlive {
+		ix.moveBuckets(n, oldViews, oldPub)
+	} else {
+		ix.addBuckets(n)
+	}
 	ix.rankSet(n)
 	return true
+}
+
+func viewBucketOf(v int64) int { return bits.Len64(uint64(max(v, 0))) }
+
+func pubBucketOf(us int64) int32 {
+	t := time.UnixMicro(us).UTC()
+	return int32(t.Year())*12 + int32(t.Month()) - 1
+}
+
+func (ix *Index) addBuckets(n uint32) {
+	b := viewBucketOf(ix.views[n])
+	if ix.viewBucket[b] == nil {
+		ix.viewBucket[b] = roaring.New()
+	}
+	ix.viewBucket[b].Add(n)
+	pb := pubBucketOf(ix.pub[n])
+	if ix.pubBucket[pb] == nil {
+		ix.pubBucket[pb] = roaring.New()
+	}
+	ix.pubBucket[pb].Add(n)
+}
+
+func (ix *Index) removeBuckets(n uint32, views, pub int64) {
+	if bm := ix.viewBucket[viewBucketOf(views)]; bm != nil {
+		bm.Remove(n)
+	}
+	pb := pubBucketOf(pub)
+	if bm := ix.pubBucket[pb]; bm != nil {
+		bm.Remove(n)
+		if bm.IsEmpty() {
+			delete(ix.pubBucket, pb)
+		}
+	}
+}
+
+// moveBuckets re-files doc n if its views or published_at changed bucket.
+func (ix *Index) moveBuckets(n uint32, oldViews, oldPub int64) {
+	if viewBucketOf(oldViews) == viewBucketOf(ix.views[n]) && (oldPub == ix.pub[n] || pubBucketOf(oldPub) == pubBucketOf(ix.pub[n])) {
+		return
+	}
+	ix.removeBuckets(n, oldViews, oldPub)
+	ix.addBuckets(n)
 }
 
 // rankSet records the current sort keys of doc n in the rank orders.
@@ -409,7 +664,7 @@ func (ix *Index) applyChannel(c *yt.Channel) bool {
 			if !normDone {
 				norm, normDone = normalizeField(c.Snippet.Title), true
 			}
-			d.chanTitle = c.Snippet.Title
+			d.chanTitle = ix.intern(c.Snippet.Title)
 			ix.setText(fChannel, n, norm)
 		}
 	}
@@ -477,7 +732,7 @@ func (ix *Index) applyEvent(e *yt.Event) bool {
 		}
 	case yt.EventThumbnailChanged:
 		d.textAt = o
-		d.thumb = e.New
+		d.thumb = ix.thumbOf(d.id, e.New)
 	default:
 		return false
 	}
@@ -507,32 +762,58 @@ func parseEventTags(s string) []string {
 }
 
 func (ix *Index) removeDoc(n uint32) {
+	ix.gen++
 	d := &ix.docs[n]
 	for fi := range nFields {
 		ix.removeText(fi, n, d.norm[fi])
 	}
 	ix.removeFilters(n, d)
+	ix.removeBuckets(n, ix.views[n], ix.pub[n])
 	d.alive = false
 	ix.live--
 }
 
 // ---- postings ----
 
-func (ix *Index) addText(fi int, n uint32, norm string) {
+func (ix *Index) addText(fi int, n uint32, norm string, g []uint64) {
 	if norm == "" {
 		return
 	}
-	g := uniqGrams(appendGrams(ix.scratchA[:0], norm))
-	ix.scratchA = g
+	if g == nil {
+		g = appendGrams(ix.scratchA[:0], norm)
+		ix.scratchA = g
+	}
 	m := ix.post[fi]
 	for _, k := range g {
-		bm := m[k]
-		if bm == nil {
-			bm = roaring.New()
-			m[k] = bm
+		p := m[k]
+		if p == nil {
+			p = &posting{}
+			m[k] = p
 		}
-		bm.Add(n)
+		switch l := len(p.tail); {
+		case l == 0:
+			ix.dirty = append(ix.dirty, p)
+		case p.tail[l-1] == n:
+			continue // the same gram again in this text
+		case p.tail[l-1] > n:
+			// Out of order (a revived doc): add directly.
+			p.bm.Add(n)
+			continue
+		}
+		p.tail = append(p.tail, n)
 	}
+}
+
+// flushTails moves the docs appended by addText into the bitmaps. Apply calls
+// it before releasing the lock, so searches never see a tail, and before any
+// removal, so removals see every doc.
+func (ix *Index) flushTails() {
+	for _, p := range ix.dirty {
+		p.bm.AddMany(p.tail)
+		p.tail = nil
+	}
+	clear(ix.dirty)
+	ix.dirty = ix.dirty[:0]
 }
 
 func (ix *Index) removeText(fi int, n uint32, norm string) {
@@ -545,11 +826,12 @@ func (ix *Index) removeText(fi int, n uint32, norm string) {
 }
 
 func (ix *Index) removeGrams(fi int, n uint32, g []uint64) {
+	ix.flushTails()
 	m := ix.post[fi]
 	for _, k := range g {
-		if bm := m[k]; bm != nil {
-			bm.Remove(n)
-			if bm.IsEmpty() {
+		if p := m[k]; p != nil {
+			p.bm.Remove(n)
+			if p.bm.IsEmpty() {
 				delete(m, k)
 			}
 		}
@@ -565,6 +847,8 @@ func (ix *Index) setText(fi int, n uint32, norm string) {
 	if old == norm {
 		return
 	}
+	ix.gen++
+	ix.flushTails()
 	a := uniqGrams(appendGrams(ix.scratchA[:0], old))
 	b := uniqGrams(appendGrams(ix.scratchB[:0], norm))
 	ix.scratchA, ix.scratchB = a, b
@@ -573,20 +857,20 @@ func (ix *Index) setText(fi int, n uint32, norm string) {
 	for i < len(a) || j < len(b) {
 		switch {
 		case j == len(b) || (i < len(a) && a[i] < b[j]):
-			if bm := m[a[i]]; bm != nil {
-				bm.Remove(n)
-				if bm.IsEmpty() {
+			if p := m[a[i]]; p != nil {
+				p.bm.Remove(n)
+				if p.bm.IsEmpty() {
 					delete(m, a[i])
 				}
 			}
 			i++
 		case i == len(a) || b[j] < a[i]:
-			bm := m[b[j]]
-			if bm == nil {
-				bm = roaring.New()
-				m[b[j]] = bm
+			p := m[b[j]]
+			if p == nil {
+				p = &posting{}
+				m[b[j]] = p
 			}
-			bm.Add(n)
+			p.bm.Add(n)
 			j++
 		default:
 			i++
@@ -654,7 +938,7 @@ func (ix *Index) hit(n uint32) Hit {
 		ViewCount:    ix.views[n],
 		LikeCount:    ix.likes[n],
 		CommentCount: ix.comments[n],
-		CategoryID:   d.catID, Language: d.lang, ThumbnailURL: d.thumb, Duration: d.dur,
+		CategoryID:   d.catID, Language: d.lang, ThumbnailURL: d.thumbURL(), Duration: d.dur,
 	}
 	if len(d.tags) > 0 {
 		h.Tags = slices.Clone(d.tags)
@@ -696,8 +980,9 @@ func (ix *Index) Channel(id string) (yt.Channel, bool) {
 	return *c, true
 }
 
-// Stats describes the index. It walks every posting list, so it costs a few
-// milliseconds per million grams: call it for monitoring, not per request.
+// Stats describes the index. The byte estimates walk every posting list
+// (milliseconds per million grams); they are recomputed at most every
+// statsRefresh and cached in between, so Stats is cheap to poll.
 func (ix *Index) Stats() Stats {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
@@ -706,32 +991,48 @@ func (ix *Index) Stats() Stats {
 		Applied: ix.applied.Load(), Stale: ix.stale.Load(), Rejected: ix.rejected.Load(),
 		Rebuilds: ix.rebuilds.Load(), Checkpoint: ix.checkpoint.Load(),
 	}
-	var strBytes int64
+	for fi := range ix.post {
+		st.Grams += len(ix.post[fi])
+	}
+	ix.statsMu.Lock()
+	defer ix.statsMu.Unlock()
+	if time.Since(ix.statsAt) > statsRefresh || ix.statsAt.IsZero() {
+		ix.statsBytes = ix.measureLocked()
+		ix.statsAt = time.Now()
+	}
+	st.TextBytes, st.PostingBytes, st.MemBytes = ix.statsBytes[0], ix.statsBytes[1], ix.statsBytes[2]
+	return st
+}
+
+const statsRefresh = 10 * time.Second
+
+// measureLocked estimates text, posting and total bytes. Caller holds ix.mu.
+func (ix *Index) measureLocked() [3]int64 {
+	var text, strBytes, posting, mem int64
 	for i := range ix.docs {
 		d := &ix.docs[i]
 		t := int64(len(d.title) + len(d.desc) + len(d.chanTitle))
 		for _, tg := range d.tags {
 			t += int64(len(tg))
 		}
-		st.TextBytes += t
-		strBytes += t + int64(len(d.id)+len(d.chanID)+len(d.catID)+len(d.lang)+len(d.thumb)+len(d.dur))
+		text += t
+		strBytes += t + int64(len(d.id)+len(d.thumb))
 		for fi, s := range d.norm {
 			if !sameString(s, [nFields]string{d.title, "", d.chanTitle, d.desc}[fi]) {
 				strBytes += int64(len(s))
 			}
 		}
 	}
-	const bitmapOverhead = 64 + 48 // roaring.Bitmap header + map entry
+	const bitmapOverhead = 104 + 48 // posting struct + map entry
 	for fi := range ix.post {
-		st.Grams += len(ix.post[fi])
-		for _, bm := range ix.post[fi] {
-			st.PostingBytes += int64(bm.GetSizeInBytes())
+		for _, p := range ix.post[fi] {
+			posting += int64(p.bm.GetSizeInBytes())
 		}
-		st.MemBytes += int64(len(ix.post[fi])) * bitmapOverhead
+		mem += int64(len(ix.post[fi])) * bitmapOverhead
 	}
-	const docOverhead = int64(16*13 + 24 + 4*8 + 8 + 32*4 + 2*8) // struct, columns, map entry, rank entries
-	st.MemBytes += st.PostingBytes + strBytes + int64(len(ix.docs))*docOverhead
-	return st
+	const docOverhead = int64(272 + 4*8 + 64 + 2*8) // struct, columns, id map entry, rank entries
+	mem += posting + strBytes + int64(len(ix.docs))*docOverhead
+	return [3]int64{text, posting, mem}
 }
 
 // sameString reports whether a and b share their bytes (one is the other).

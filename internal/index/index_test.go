@@ -138,9 +138,9 @@ func postingsFingerprint(ix *Index) fingerprint {
 	defer ix.mu.RUnlock()
 	var f fingerprint
 	for fi := range ix.post {
-		for k, bm := range ix.post[fi] {
+		for k, p := range ix.post[fi] {
 			f.grams++
-			f.card += bm.GetCardinality() * (k%7 + 1)
+			f.card += p.bm.GetCardinality() * (k%7 + 1)
 		}
 	}
 	return f
@@ -351,5 +351,97 @@ func TestFlushOpenRoundTrip(t *testing.T) {
 	corrupt(t, dir)
 	if _, err := Open(dir, Options{}); err == nil {
 		t.Fatal("corrupt snapshot opened")
+	}
+}
+
+func TestValidVideoRecordAgreesWithValidate(t *testing.T) {
+	base := smallCorpus()[0].rec()
+	for _, id := range []string{vidID(1), "abc", "abcdefghij!", "ABCDEFGHIJ_", "-----------", "가나다라마바사아자차카", ""} {
+		r := base
+		v := *r.Video
+		v.ID = id
+		r.Video = &v
+		if validVideoRecord(&r) && r.Validate() != nil {
+			t.Errorf("%q: fast path accepts what Validate rejects", id)
+		}
+		if !validVideoRecord(&r) && r.Validate() == nil {
+			t.Errorf("%q: fast path rejects a valid record", id)
+		}
+	}
+	ix := newMem(t)
+	bad := base
+	bad.V = 99
+	mustApply(t, ix, bad)
+	if ix.Stats().Rejected != 1 {
+		t.Fatal("invalid record not rejected")
+	}
+}
+
+func TestTotalCache(t *testing.T) {
+	ix := newMem(t)
+	ix.directMax = 0 // walk + counted totals
+	add := func(from, to int, title string, at time.Time) {
+		var recs []yt.Record
+		for i := from; i < to; i++ {
+			recs = append(recs, vspec{id: vidID(i), title: title, views: int64(i), fetched: at}.rec())
+		}
+		mustApply(t, ix, recs...)
+	}
+	q := Query{Q: "minecraft", Sort: SortViews}
+	add(0, 100, "minecraft 1", t0)
+	mustTotal(t, ix, q, 100)
+	mustTotal(t, ix, q, 100) // cached
+	add(100, 150, "minecraft 2", t0)
+	mustTotal(t, ix, q, 150) // new docs counted incrementally
+	add(0, 150, "minecraft 1", t0.Add(time.Minute))
+	// Stats refresh: same texts, nothing to invalidate, still right.
+	mustTotal(t, ix, q, 150)
+	add(0, 10, "roblox", t0.Add(2*time.Minute))
+	mustTotal(t, ix, q, 140) // edits invalidate
+	ix.mu.RLock()
+	gen := ix.gen
+	ix.mu.RUnlock()
+	add(150, TotalCap+200, "minecraft 3", t0)
+	res := mustTotalRel(t, ix, q, TotalCap, "gte")
+	add(TotalCap+200, TotalCap+300, "minecraft 4", t0)
+	res = mustTotalRel(t, ix, q, TotalCap, "gte")
+	_ = res
+	if ix.gen != gen {
+		t.Fatalf("new docs changed gen")
+	}
+	// Remove most of them: the cached "gte" must not survive.
+	var recs []yt.Record
+	for i := 20; i < TotalCap+300; i++ {
+		recs = append(recs, yt.NewEventRecord("api", &yt.Event{Type: yt.EventTombstone, EntityKind: yt.KindVideo, EntityID: vidID(i), ObservedAt: t0.Add(time.Hour)}))
+	}
+	mustApply(t, ix, recs...)
+	mustTotalRel(t, ix, q, 10, "eq")
+}
+
+func mustTotalRel(t *testing.T, ix *Index, q Query, want int, rel string) Result {
+	t.Helper()
+	res, err := ix.Search(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Total != want || res.TotalRelation != rel {
+		t.Fatalf("%q: total %d %s, want %d %s", q.Q, res.Total, res.TotalRelation, want, rel)
+	}
+	return res
+}
+
+func TestThumbnail(t *testing.T) {
+	ix := newMem(t)
+	std := vspec{id: vidID(1), title: "a"}
+	custom := vspec{id: vidID(2), title: "b"}
+	none := vspec{id: vidID(3), title: "c"}
+	rc, rn := custom.video(), none.video()
+	rc.Snippet.Thumbnail.URL = "https://i.ytimg.com/vi/" + vidID(2) + "/maxresdefault.jpg"
+	rn.Snippet.Thumbnail.URL = ""
+	mustApply(t, ix, std.rec(), yt.NewVideoRecord("api", rc), yt.NewVideoRecord("api", rn))
+	for id, want := range map[string]string{vidID(1): std.video().Snippet.Thumbnail.URL, vidID(2): rc.Snippet.Thumbnail.URL, vidID(3): ""} {
+		if h, _ := ix.Video(id); h.ThumbnailURL != want {
+			t.Errorf("%s: thumbnail %q, want %q", id, h.ThumbnailURL, want)
+		}
 	}
 }

@@ -116,3 +116,43 @@ func TestNormalize(t *testing.T) {
 		}
 	}
 }
+
+// TestStableRunes proves the fast path of Normalize: every rune it treats as
+// stable is unchanged by the full pipeline, alone and next to others.
+func TestStableRunes(t *testing.T) {
+	for r := rune(0); r <= 0x1FFFF; r++ {
+		if !isStable(r) {
+			continue
+		}
+		s := string(r)
+		if got := normalizeSlow(s); got != s {
+			t.Fatalf("%U: slow %q", r, got)
+		}
+		for _, ctx := range []string{"가", "a", "か", "😀"} {
+			if got := normalizeSlow(ctx + s + ctx); got != ctx+s+ctx {
+				t.Fatalf("%U in context %q: %q", r, ctx, got)
+			}
+		}
+	}
+	var mapped []string
+	for r := rune(0xFF01); r <= 0xFF5E; r++ {
+		mapped = append(mapped, string(r), "가"+string(r)+"a")
+	}
+	for r := rune(0x3131); r <= 0x318E; r++ {
+		for _, ctx := range []string{"", "가", "ㅏ", "ㄱ", "a", "\u1161", "\u11a8"} {
+			mapped = append(mapped, string(r)+ctx, ctx+string(r), ctx+string(r)+ctx)
+		}
+	}
+	for _, s := range append(mapped, "Hello  World\t초등영어 ABC", "  MINE craft  ", "A\r\nB", "ｗｗｗ！？", "ㅋㅋㅋ", "ㅋㅋㅏ", "a\u200db", "\ufeffびっくり") {
+		fast, ok := normalizeFast(s)
+		if ok && fast != normalizeSlow(s) {
+			t.Errorf("fast %q != slow %q", fast, normalizeSlow(s))
+		}
+	}
+	for _, s := range []string{"Hello  World\t초등영어 ABC", "  MINE craft  ", "A\r\nB"} {
+		fast, ok := normalizeFast(s)
+		if !ok || fast != normalizeSlow(s) {
+			t.Errorf("fast %q (%v) != slow %q", fast, ok, normalizeSlow(s))
+		}
+	}
+}

@@ -39,6 +39,14 @@ func normalizeOnce(s string) string {
 	if isPlainLowerASCII(s) {
 		return s
 	}
+	if out, ok := normalizeFast(s); ok {
+		return out
+	}
+	return normalizeSlow(s)
+}
+
+// normalizeSlow is the full pipeline.
+func normalizeSlow(s string) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "")
 	}
@@ -77,6 +85,86 @@ func foldCherokee(r rune) rune {
 		return r - 8
 	}
 	return r
+}
+
+// isStable reports whether r is unchanged by the whole pipeline and cannot
+// combine with a neighbour (no decomposition, no case, not a combining mark).
+// TestStableRunes checks every rune of this set.
+func isStable(r rune) bool {
+	switch {
+	case r >= 0x21 && r <= 0x7e:
+		return r < 'A' || r > 'Z'
+	case r >= hangulBase && r <= hangulLast,
+		r >= 0x4E00 && r <= 0x9FFF, // CJK unified ideographs
+		r >= 0x3041 && r <= 0x3096, // hiragana
+		r >= 0x30A1 && r <= 0x30FA, // katakana
+		r == 0x30FC,                // ー
+		r >= 0x3001 && r <= 0x3002, // 、。
+		r >= 0x300C && r <= 0x3011, // 「」『』【】
+		r == 0x301C, r == 0x30FB, r == 0x2014, r == 0x2018, r == 0x2019, r == 0x201C, r == 0x201D, r == 0x203B, r == 0x2764, r == 0xD7,
+		r >= 0xE0 && r <= 0xFE, // Latin-1 small letters (ß is 0xDF)
+		r == 0xFE0F,
+		r >= 0x1F300 && r <= 0x1F64F, r >= 0x1F680 && r <= 0x1F6FF, r >= 0x1F900 && r <= 0x1F9FF: // emoji
+		return true
+	}
+	return false
+}
+
+// normalizeFast handles the common case without the x/text passes: text of
+// stable runes, ASCII capitals, fullwidth ASCII, compatibility consonants not
+// followed by a vowel, white space and zero-width format characters. It
+// reports false when the text needs the full pipeline.
+func normalizeFast(s string) (string, bool) {
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for i := 0; i < len(s); {
+		r, sz := utf8.DecodeRuneInString(s[i:])
+		i += sz
+		switch {
+		case r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == 0x3000:
+			space = b.Len() > 0
+			continue
+		case r == 0x200B || r == 0x200D || r == 0xFEFF:
+			continue
+		case r >= 'A' && r <= 'Z':
+			r += 'a' - 'A'
+		case r >= 0xFF01 && r <= 0xFF5E: // fullwidth ASCII
+			r -= 0xFEE0
+			if r >= 'A' && r <= 'Z' {
+				r += 'a' - 'A'
+			}
+		case r >= 0x3131 && r <= 0x314E: // compatibility consonant
+			c := compatToCho(r)
+			if c < 0 {
+				return "", false
+			}
+			if i < len(s) {
+				n, _ := utf8.DecodeRuneInString(s[i:])
+				if (n >= 0x314F && n <= 0x318E) || (n >= 0x1160 && n <= 0x11FF) || n == utf8.RuneError || !isStable(n) && !(n >= 0x3131 && n <= 0x314E) && n != ' ' {
+					return "", false
+				}
+			}
+			r = c
+		case !isStable(r):
+			return "", false
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(r)
+	}
+	return b.String(), true
+}
+
+// compatToCho maps a compatibility consonant to its conjoining choseong (what
+// NFKC does), or -1 for clusters that only exist as final consonants.
+func compatToCho(r rune) rune {
+	if i, ok := choIdx[r]; ok {
+		return choBase + rune(i)
+	}
+	return -1
 }
 
 // isPlainLowerASCII reports whether s is already in normal form because it is

@@ -86,11 +86,7 @@ func (o *oracle) search(t *testing.T, q Query) ([]ohit, int) {
 						text = normalizeTags(d.s.tags)
 					}
 					pos := strings.Index(text, a.text)
-					w := fieldWeight[fi] * (0.6 + 0.4/(1+float64(pos)/16))
-					if len(a.text) == len(text) {
-						w = fieldWeight[fi]
-					}
-					best = max(best, w)
+					best = max(best, matchWeight(fi, pos, len(a.text) == len(text)))
 				}
 			}
 			if best < 0 {

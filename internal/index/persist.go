@@ -14,8 +14,6 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/RoaringBitmap/roaring/v2"
-
 	"github.com/tubelake/tubelake/internal/yt"
 )
 
@@ -179,9 +177,8 @@ func (ix *Index) encode(ctx context.Context, w *bufio.Writer, checkpoint uint64)
 		slices.Sort(keys)
 		e.uvarint(uint64(len(keys)))
 		for _, k := range keys {
-			bm := m[k]
 			var err error
-			bb, err = bm.ToBytes()
+			bb, err = m[k].bm.ToBytes()
 			if err != nil {
 				return err
 			}
@@ -323,6 +320,7 @@ func (ix *Index) decode(dec *decoder) error {
 		for j := uint64(0); j < nt && dec.err == nil; j++ {
 			d.tags = append(d.tags, dec.str())
 		}
+		d.chanID, d.chanTitle, d.catID, d.lang, d.dur = ix.intern(d.chanID), ix.intern(d.chanTitle), ix.intern(d.catID), ix.intern(d.lang), ix.intern(d.dur)
 		orig := [nFields]string{d.title, "", d.chanTitle, d.desc}
 		for fi := range d.norm {
 			if dec.byte1() == 0 {
@@ -344,6 +342,7 @@ func (ix *Index) decode(dec *decoder) error {
 		if d.alive {
 			ix.live++
 			ix.addFilters(n, &ix.docs[n])
+			ix.addBuckets(n)
 		}
 	}
 	nCh := dec.uvarint()
@@ -359,7 +358,7 @@ func (ix *Index) decode(dec *decoder) error {
 	}
 	for fi := range ix.post {
 		ng := dec.uvarint()
-		m := make(map[uint64]*roaring.Bitmap, min(ng, 1<<24))
+		m := make(map[uint64]*posting, min(ng, 1<<24))
 		for i := uint64(0); i < ng && dec.err == nil; i++ {
 			var k uint64
 			if err := binary.Read(dec.r, binary.LittleEndian, &k); err != nil {
@@ -369,11 +368,11 @@ func (ix *Index) decode(dec *decoder) error {
 			if dec.err != nil {
 				break
 			}
-			bm := roaring.New()
-			if err := bm.UnmarshalBinary(b); err != nil {
+			p := &posting{}
+			if err := p.bm.UnmarshalBinary(b); err != nil {
 				return fmt.Errorf("posting %x: %w", k, err)
 			}
-			m[k] = bm
+			m[k] = p
 		}
 		ix.post[fi] = m
 	}

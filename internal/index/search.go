@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -188,16 +189,17 @@ func decodeCursor(s string) (cursor, error) {
 
 // plan is a validated query.
 type plan struct {
-	q        Query
-	terms    []term
-	fields   []int
-	maxW     float64
-	sort     Sort
-	limit    int
-	cur      *cursor
-	colCheck bool
-	after    int64
-	before   int64
+	q          Query
+	terms      []term
+	fields     []int
+	maxW       float64
+	sort       Sort
+	limit      int
+	cur        *cursor
+	colCheck   bool
+	colExclude *roaring.Bitmap // docs proven to fail the column filters
+	after      int64
+	before     int64
 }
 
 func prepare(q Query) (*plan, error) {
@@ -356,6 +358,17 @@ func (s *searcher) afterCursor(key float64, doc uint32) bool {
 	return key < c.key || (key == c.key && s.ix.docs[doc].id > c.id)
 }
 
+// matchWeight scores one term match: the field weight, reduced by at most
+// 10% the later the match starts (byte offset pos); a match of the whole field
+// scores the full weight. Keeping the position effect small keeps the
+// relevance bound (maxW x prior) tight, so the rank walk stops early.
+func matchWeight(fi, pos int, whole bool) float64 {
+	if whole {
+		return fieldWeight[fi]
+	}
+	return fieldWeight[fi] * (0.9 + 0.1/(1+float64(pos)/16))
+}
+
 // relBound is an upper bound of the relevance score of a doc with the given
 // views (the score is a field weight <= maxW times the prior), padded for rounding.
 func (p *plan) relBound(views int64) float64 { return p.maxW * prior(views) * (1 + 1e-9) }
@@ -397,11 +410,7 @@ func (ix *Index) verify(p *plan, n uint32, score bool) (bool, float64) {
 					best = 1
 					break
 				}
-				w := fieldWeight[fi] * (0.6 + 0.4/(1+float64(pos)/16))
-				if len(a.text) == len(d.norm[fi]) {
-					w = fieldWeight[fi] // the whole field
-				}
-				best = max(best, w)
+				best = max(best, matchWeight(fi, pos, len(a.text) == len(d.norm[fi])))
 			}
 			if best >= 0 && !score {
 				break
@@ -461,7 +470,86 @@ func (ix *Index) candidates(p *plan) *roaring.Bitmap {
 		}
 		parts = append(parts, bm)
 	}
-	return andAll(parts)
+	if bm := ix.columnFilter(p); bm != nil {
+		parts = append(parts, bm)
+	}
+	out := andAll(parts)
+	if p.colExclude != nil && out != nil {
+		if len(parts) == 1 {
+			out = out.Clone()
+		}
+		out.AndNot(p.colExclude)
+	}
+	return out
+}
+
+// columnFilter turns MinViews and the published range into bitmaps from the
+// bucket indexes when they are selective: a superset of the docs that pass
+// (colOK still checks exactly). When the excluded side is the smaller one it
+// is set as p.colExclude instead. It returns nil when there is nothing useful.
+func (ix *Index) columnFilter(p *plan) *roaring.Bitmap {
+	var incl []*roaring.Bitmap
+	var excl []*roaring.Bitmap
+	if p.q.MinViews > 0 {
+		b := viewBucketOf(p.q.MinViews)
+		var in, out []*roaring.Bitmap
+		var cin, cout uint64
+		for i, bm := range ix.viewBucket {
+			if bm == nil {
+				continue
+			}
+			if i >= b {
+				in, cin = append(in, bm), cin+bm.GetCardinality()
+			} else {
+				out, cout = append(out, bm), cout+bm.GetCardinality()
+			}
+		}
+		if cin <= cout {
+			incl = append(incl, orAll(in))
+		} else {
+			excl = append(excl, out...)
+		}
+	}
+	if p.after != math.MinInt64 || p.before != math.MaxInt64 {
+		lo, hi := int32(math.MinInt32), int32(math.MaxInt32)
+		if p.after != math.MinInt64 {
+			lo = pubBucketOf(p.after)
+		}
+		if p.before != math.MaxInt64 {
+			hi = pubBucketOf(p.before - 1)
+		}
+		var in, out []*roaring.Bitmap
+		var cin, cout uint64
+		for m, bm := range ix.pubBucket {
+			if m >= lo && m <= hi {
+				in, cin = append(in, bm), cin+bm.GetCardinality()
+			} else {
+				out, cout = append(out, bm), cout+bm.GetCardinality()
+			}
+		}
+		if cin <= cout {
+			incl = append(incl, orAll(in))
+		} else {
+			excl = append(excl, out...)
+		}
+	}
+	if len(excl) > 0 {
+		p.colExclude = orAll(excl)
+	}
+	if len(incl) == 0 {
+		return nil
+	}
+	return andAll(incl)
+}
+
+func orAll(bms []*roaring.Bitmap) *roaring.Bitmap {
+	switch len(bms) {
+	case 0:
+		return roaring.New()
+	case 1:
+		return bms[0]
+	}
+	return roaring.FastOr(bms...)
 }
 
 func (ix *Index) andGrams(fi int, keys []uint64) *roaring.Bitmap {
@@ -470,11 +558,11 @@ func (ix *Index) andGrams(fi int, keys []uint64) *roaring.Bitmap {
 	}
 	bms := make([]*roaring.Bitmap, 0, len(keys))
 	for _, k := range keys {
-		bm := ix.post[fi][k]
-		if bm == nil {
+		p := ix.post[fi][k]
+		if p == nil {
 			return nil
 		}
-		bms = append(bms, bm)
+		bms = append(bms, &p.bm)
 	}
 	out := andAll(bms)
 	if out == nil || out.IsEmpty() {
@@ -527,7 +615,11 @@ func (ix *Index) run(ctx context.Context, p *plan) (Result, error) {
 	total := 0
 	exactTotal := false
 
-	if card <= uint64(ix.directMax) || card <= uint64(4*s.k) {
+	// Verify every candidate in one pass when the rank walk cannot win: few
+	// candidates, or a total that must be counted by verification anyway and
+	// will likely not stop early at TotalCap.
+	countAll := (needVerify || p.colCheck) && (p.q.ExactTotal || card <= TotalCap*6/5)
+	if card <= uint64(ix.directMax) || card <= uint64(4*s.k) || (countAll && ix.directMax > 0) {
 		// Few candidates: verify them all; the total comes for free.
 		it := cand.Iterator()
 		for i := 0; it.HasNext(); i++ {
@@ -565,7 +657,7 @@ func (ix *Index) run(ctx context.Context, p *plan) (Result, error) {
 		case !needVerify && !p.colCheck:
 			total, exactTotal = int(card), true
 		default:
-			c, all, err := ix.count(ctx, p, cand, needVerify)
+			c, all, err := ix.cachedCount(ctx, p, cand, needVerify)
 			if err != nil {
 				return res, err
 			}
@@ -677,10 +769,17 @@ func (ix *Index) walk(ctx context.Context, p *plan, s *searcher, cand *roaring.B
 	return nil
 }
 
-// count counts matching candidates, stopping at TotalCap unless ExactTotal.
-func (ix *Index) count(ctx context.Context, p *plan, cand *roaring.Bitmap, needVerify bool) (int, bool, error) {
-	c := 0
+// count counts matching candidates with ids >= from, starting at base,
+// stopping at TotalCap unless ExactTotal.
+func (ix *Index) count(ctx context.Context, p *plan, cand *roaring.Bitmap, needVerify bool, from uint32, base int) (int, bool, error) {
+	c := base
 	it := cand.Iterator()
+	if from > 0 {
+		it.AdvanceIfNeeded(from)
+	}
+	if c >= TotalCap && !p.q.ExactTotal {
+		return c, !it.HasNext(), nil
+	}
 	for i := 0; it.HasNext(); i++ {
 		n := it.Next()
 		if i&4095 == 4095 {
@@ -702,4 +801,78 @@ func (ix *Index) count(ctx context.Context, p *plan, cand *roaring.Bitmap, needV
 		}
 	}
 	return c, true, nil
+}
+
+// totalCache remembers the verified totals of recent queries so that a
+// popular query does not re-verify 10,000 matches on every request. An entry
+// holds the count over doc ids below its horizon upTo; it stays valid while
+// Index.gen is unchanged (no existing doc changed text, filters or liveness),
+// and newer docs (ids >= upTo) are counted incrementally. Statistics refreshes
+// never invalidate it; queries with column filters (views, dates) bypass it.
+type totalCache struct {
+	mu  sync.Mutex
+	m   map[string]totalEntry
+	off bool // benchmarks measure the uncached cost
+}
+
+type totalEntry struct {
+	gen   uint64
+	upTo  uint32
+	count int
+	exact bool
+}
+
+const totalCacheMax = 8192
+
+func (ix *Index) cachedCount(ctx context.Context, p *plan, cand *roaring.Bitmap, needVerify bool) (int, bool, error) {
+	if p.colCheck || ix.totals.off {
+		return ix.count(ctx, p, cand, needVerify, 0, 0)
+	}
+	key := p.totalKey()
+	tc := &ix.totals
+	tc.mu.Lock()
+	e, ok := tc.m[key]
+	tc.mu.Unlock()
+	horizon := uint32(len(ix.docs))
+	from, base := uint32(0), 0
+	if ok && e.gen == ix.gen {
+		if !e.exact && !p.q.ExactTotal {
+			return e.count, false, nil
+		}
+		from, base = e.upTo, e.count
+	}
+	c, exact, err := ix.count(ctx, p, cand, needVerify, from, base)
+	if err != nil {
+		return c, exact, err
+	}
+	if c >= TotalCap && !p.q.ExactTotal {
+		exact = false // a later horizon can only add matches
+	}
+	tc.mu.Lock()
+	if tc.m == nil || len(tc.m) >= totalCacheMax {
+		tc.m = make(map[string]totalEntry)
+	}
+	tc.m[key] = totalEntry{gen: ix.gen, upTo: horizon, count: c, exact: exact}
+	tc.mu.Unlock()
+	return c, exact, nil
+}
+
+// totalKey identifies what a total depends on: terms, fields and bitmap filters.
+func (p *plan) totalKey() string {
+	var b strings.Builder
+	for _, t := range p.terms {
+		for _, a := range t.alts {
+			b.WriteString(a.text)
+			if a.initials {
+				b.WriteByte(1)
+			}
+			b.WriteByte(2)
+		}
+		b.WriteByte(3)
+	}
+	for _, f := range p.fields {
+		b.WriteByte(byte('0' + f))
+	}
+	fmt.Fprintf(&b, "\x04%s\x04%s\x04%s\x04%v", p.q.ChannelID, p.q.CategoryID, strings.ToLower(p.q.Language), p.q.ExactTotal)
+	return b.String()
 }

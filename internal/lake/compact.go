@@ -21,6 +21,14 @@ import (
 // DefaultTargetBytes is the compaction target when none is given.
 const DefaultTargetBytes = 128 << 20
 
+// maxFanIn caps the files merged at once: each open input holds one
+// decoded row group's pages, so memory grows with the fan-in. Compact makes
+// further passes when a partition has more small files than this.
+const maxFanIn = 32
+
+// maxPasses bounds the merge passes of one Compact call.
+const maxPasses = 4
+
 // staleTempAge is how old a writer's temp file must be before Compact
 // removes it: far longer than any write takes.
 const staleTempAge = time.Hour
@@ -29,7 +37,7 @@ const staleTempAge = time.Hour
 type CompactStats struct {
 	InputFiles  int   // files merged (and deleted)
 	OutputFiles int   // files written
-	InputRows   int64 // rows read
+	InputRows   int64 // rows read (summed over passes: a row merged twice counts twice)
 	OutputRows  int64 // rows written: InputRows minus duplicate copies dropped
 	InputBytes  int64
 	OutputBytes int64
@@ -128,28 +136,39 @@ func (l *Lake) Compact(ctx context.Context, table, dt string, targetBytes int64)
 			l.log.Info("lake: removed stale temp file", "key", t.Key)
 		}
 	}
-	for _, group := range planGroups(files, targetBytes) {
-		var gs CompactStats
-		switch table {
-		case TableVideos:
-			gs, err = compactGroup[VideoRow](ctx, l, table, dt, group)
-		case TableVideoStats:
-			gs, err = compactGroup[VideoStatsRow](ctx, l, table, dt, group)
-		case TableChannels:
-			gs, err = compactGroup[ChannelRow](ctx, l, table, dt, group)
-		case TableChannelStats:
-			gs, err = compactGroup[ChannelStatsRow](ctx, l, table, dt, group)
-		case TableEvents:
-			gs, err = compactGroup[EventRow](ctx, l, table, dt, group)
+	for pass := 0; pass < maxPasses; pass++ {
+		if pass > 0 {
+			if files, _, err = l.listPartition(ctx, table, dt); err != nil {
+				return st, err
+			}
 		}
-		st.InputFiles += gs.InputFiles
-		st.OutputFiles += gs.OutputFiles
-		st.InputRows += gs.InputRows
-		st.OutputRows += gs.OutputRows
-		st.InputBytes += gs.InputBytes
-		st.OutputBytes += gs.OutputBytes
-		if err != nil {
-			return st, fmt.Errorf("lake: compact %s/%s: %w", table, dt, err)
+		groups := planGroups(files, targetBytes)
+		if len(groups) == 0 {
+			break
+		}
+		for _, group := range groups {
+			var gs CompactStats
+			switch table {
+			case TableVideos:
+				gs, err = compactGroup[VideoRow](ctx, l, table, dt, group)
+			case TableVideoStats:
+				gs, err = compactGroup[VideoStatsRow](ctx, l, table, dt, group)
+			case TableChannels:
+				gs, err = compactGroup[ChannelRow](ctx, l, table, dt, group)
+			case TableChannelStats:
+				gs, err = compactGroup[ChannelStatsRow](ctx, l, table, dt, group)
+			case TableEvents:
+				gs, err = compactGroup[EventRow](ctx, l, table, dt, group)
+			}
+			st.InputFiles += gs.InputFiles
+			st.OutputFiles += gs.OutputFiles
+			st.InputRows += gs.InputRows
+			st.OutputRows += gs.OutputRows
+			st.InputBytes += gs.InputBytes
+			st.OutputBytes += gs.OutputBytes
+			if err != nil {
+				return st, fmt.Errorf("lake: compact %s/%s: %w", table, dt, err)
+			}
 		}
 	}
 	l.log.Info("lake: compacted", "table", table, "dt", dt, "inputs", st.InputFiles, "outputs", st.OutputFiles,
@@ -157,8 +176,9 @@ func (l *Lake) Compact(ctx context.Context, table, dt string, targetBytes int64)
 	return st, nil
 }
 
-// planGroups packs the small files, in key order, into groups whose summed
-// size stays within target. Groups of one file are left alone.
+// planGroups packs the small files, in key order, into groups of at most
+// maxFanIn files whose summed size stays within target. Groups of one file
+// are left alone.
 func planGroups(files []FileInfo, target int64) [][]FileInfo {
 	var groups [][]FileInfo
 	var cur []FileInfo
@@ -173,7 +193,7 @@ func planGroups(files []FileInfo, target int64) [][]FileInfo {
 		if f.Size >= target {
 			continue
 		}
-		if size+f.Size > target {
+		if size+f.Size > target || len(cur) == maxFanIn {
 			flush()
 		}
 		cur = append(cur, f)
@@ -218,24 +238,29 @@ func compactGroup[T rowType](ctx context.Context, l *Lake, table, dt string, inp
 	for i, in := range inputs {
 		names[i] = path.Base(in.Key)
 		ra := &blobReaderAt{ctx: ctx, b: l.bucket, key: in.Key}
-		pf, err := parquet.OpenFile(ra, in.Size, parquet.ReadBufferSize(1<<20), parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
+		pf, err := parquet.OpenFile(ra, in.Size, parquet.ReadBufferSize(64<<10), parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
 		if err != nil {
 			return st, fmt.Errorf("open %s: %w", in.Key, err)
 		}
 		st.InputRows += pf.NumRows()
 		st.InputBytes += in.Size
-		readers = append(readers, &mergeInput[T]{r: parquet.NewGenericReader[T](pf), buf: make([]T, 1024)})
+		readers = append(readers, &mergeInput[T]{r: parquet.NewGenericReader[T](pf), buf: make([]T, 256)})
 	}
 	m := newMerger(readers)
-	res, err := writeFile(ctx, l, table, dt, key, m.next, nil, map[string]string{MetaCompacted: strings.Join(names, ",")})
+	// Verified before the commit: an output that exists under this key
+	// (written by an earlier, interrupted run over the same inputs, whose
+	// names pin their content) accounts for every input row.
+	check := func(meta *fileMeta) error {
+		if int64(meta.rows)+m.dropped != st.InputRows {
+			return fmt.Errorf("merge produced %d rows + %d duplicates dropped, inputs have %d", meta.rows, m.dropped, st.InputRows)
+		}
+		return nil
+	}
+	res, err := writeFile(ctx, l, table, dt, key, m.next, nil, map[string]string{MetaCompacted: strings.Join(names, ",")}, check)
 	if err != nil {
 		return st, err
 	}
 	if !res.existed {
-		if int64(res.rows)+m.dropped != st.InputRows {
-			// Never delete inputs whose rows the output does not account for.
-			return st, fmt.Errorf("output %s has %d rows + %d duplicates dropped, inputs had %d: inputs kept", key, res.rows, m.dropped, st.InputRows)
-		}
 		st.OutputRows, st.OutputBytes = int64(res.rows), res.bytes
 	}
 	st.OutputFiles = 1

@@ -21,14 +21,18 @@
 //
 // where dt is the UTC date of each row's own event time (fetched_at, or
 // observed_at for events), never the wall clock: a late or replayed record
-// lands in the partition of the day it describes. Files are zstd-compressed,
-// V1 data pages, dictionary-encoded id columns, rows sorted by the table key
+// lands in the partition of the day it describes. Files are zstd-compressed
+// with V1 data pages, dictionary-encoded id and low-cardinality columns,
+// PLAIN other strings (no delta encodings: older Spark/Presto readers lack
+// them), min/max statistics except on free text, rows sorted by the table key
 // (videos: channel_id, id, fetched_at; video_stats: channel_id, video_id,
 // fetched_at; channels: id, fetched_at; channel_stats: channel_id,
 // fetched_at; events: entity_id, observed_at; record_id last everywhere), so
 // row-group min/max statistics prune. Row groups hold at most
 // Options.RowGroupRows rows and are streamed to the blob writer as they fill:
-// the writer buffers one row group, never a file.
+// the writer buffers one row group, never a file. (Write sorts the rows of
+// its batch in memory, which the caller already holds as records;
+// compaction streams end to end.)
 //
 // # Commit protocol (exactly-once view of an at-least-once stream)
 //
@@ -66,8 +70,10 @@
 // # Compaction
 //
 // Compact merges the small files of one partition into files of about
-// targetBytes: it k-way merges the inputs (each sorted) in row-group sized
-// chunks, dropping adjacent copies of the same record_id, writes the output
+// targetBytes: it k-way merges up to 32 inputs at a time (each sorted; more
+// small files take further passes) in small chunks, dropping adjacent copies
+// of the same record_id, checks before committing that output rows plus
+// dropped copies equal input rows, writes the output
 // with the same atomic publish (its name is a digest of the input names, so a
 // crashed compaction that is retried finds its output and just finishes the
 // deletes), and only then deletes the inputs. Between the publish and the

@@ -13,7 +13,7 @@ func ParseISODuration(s string) (d time.Duration, ok bool) {
 	if len(s) < 2 || s[0] != 'P' {
 		return 0, false
 	}
-	const maxSeconds = int64(1) << 40 // far beyond any video, far below overflow
+	const maxSeconds = int64(1) << 33 // ~272 years: beyond any video, below time.Duration overflow
 	// Unit ranks enforce order and uniqueness: W < D < H < M < S.
 	const (
 		rankW = iota + 1

@@ -268,7 +268,7 @@ func appendJobs[T rowType](jobs []fileJob, l *Lake, table string, byDT map[strin
 		rows := byDT[dt]
 		jobs = append(jobs, func(ctx context.Context) (fileResult, error) {
 			rows = sortRows(rows)
-			return writeFile(ctx, l, table, dt, "", sliceSource(rows), fileMetaOf(rows), nil)
+			return writeFile(ctx, l, table, dt, "", sliceSource(rows), fileMetaOf(rows), nil, nil)
 		})
 	}
 	return jobs

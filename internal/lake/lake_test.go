@@ -311,7 +311,7 @@ func TestAbortedWriteLeavesNoFile(t *testing.T) {
 		return next(buf[:10])
 	}
 	key := "videos/dt=2026-11-24/part-x.parquet"
-	_, err := writeFile(ctx, l, TableVideos, "2026-11-24", key, src, nil, nil)
+	_, err := writeFile(ctx, l, TableVideos, "2026-11-24", key, src, nil, nil, nil)
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want boom", err)
 	}
@@ -328,7 +328,7 @@ func TestAbortedWriteLeavesNoFile(t *testing.T) {
 		}
 		return next(buf[:10])
 	}
-	if _, err := writeFile(cctx, l, TableVideos, "2026-11-24", key, src, nil, nil); !errors.Is(err, context.Canceled) {
+	if _, err := writeFile(cctx, l, TableVideos, "2026-11-24", key, src, nil, nil, nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 	if files := lakeFiles(t, dir); len(files) != 0 {
@@ -468,7 +468,7 @@ func TestNoPartialFileUnderFinalName(t *testing.T) {
 		}
 		return next(buf[:10])
 	}
-	res, err := writeFile(ctx, l, TableVideos, "2026-11-24", key, src, nil, nil)
+	res, err := writeFile(ctx, l, TableVideos, "2026-11-24", key, src, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

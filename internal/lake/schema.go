@@ -139,28 +139,33 @@ type tableSpec struct {
 
 var specs = map[string]tableSpec{
 	TableVideos: {
-		name: TableVideos, schema: parquet.SchemaOf(VideoRow{}),
+		name: TableVideos, schema: tableSchema(TableVideos, VideoRow{}),
 		sorting: asc("channel_id", "id", "fetched_at", "record_id"),
 		noStats: []string{"description", "title", "thumbnail_url", "etag"},
 	},
 	TableVideoStats: {
-		name: TableVideoStats, schema: parquet.SchemaOf(VideoStatsRow{}),
+		name: TableVideoStats, schema: tableSchema(TableVideoStats, VideoStatsRow{}),
 		sorting: asc("channel_id", "video_id", "fetched_at", "record_id"),
 	},
 	TableChannels: {
-		name: TableChannels, schema: parquet.SchemaOf(ChannelRow{}),
+		name: TableChannels, schema: tableSchema(TableChannels, ChannelRow{}),
 		sorting: asc("id", "fetched_at", "record_id"),
 		noStats: []string{"description", "title", "thumbnail_url", "etag"},
 	},
 	TableChannelStats: {
-		name: TableChannelStats, schema: parquet.SchemaOf(ChannelStatsRow{}),
+		name: TableChannelStats, schema: tableSchema(TableChannelStats, ChannelStatsRow{}),
 		sorting: asc("channel_id", "fetched_at", "record_id"),
 	},
 	TableEvents: {
-		name: TableEvents, schema: parquet.SchemaOf(EventRow{}),
+		name: TableEvents, schema: tableSchema(TableEvents, EventRow{}),
 		sorting: asc("entity_id", "observed_at", "record_id"),
 		noStats: []string{"old_value", "new_value"},
 	},
+}
+
+// tableSchema names the schema's root after the table (readers show it).
+func tableSchema(table string, model any) *parquet.Schema {
+	return parquet.NewSchema(table, parquet.SchemaOf(model))
 }
 
 func asc(cols ...string) []parquet.SortingColumn {

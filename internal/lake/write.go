@@ -115,6 +115,10 @@ func writerOptions(l *Lake, spec tableSpec) []parquet.WriterOption {
 		// V1 data pages: readable by every engine we target (Athena, Trino,
 		// Spark, DuckDB); some older readers mishandle V2.
 		parquet.DataPageVersion(1),
+		// PLAIN (not parquet-go's DELTA_LENGTH_BYTE_ARRAY default) for the
+		// non-dictionary strings: older Spark/Presto readers lack delta
+		// decoders with V1 pages, and zstd recovers the difference.
+		parquet.DefaultEncodingFor(parquet.ByteArray, &parquet.Plain),
 		parquet.SortingWriterConfig(parquet.SortingColumns(spec.sorting...)),
 		parquet.CreatedBy("tubelake", writerVersion, ""),
 	}
@@ -131,8 +135,11 @@ func writerOptions(l *Lake, spec tableSpec) []parquet.WriterOption {
 // is aborted by cancelling its context. If key already exists the write is
 // skipped: keys are derived from content, so the existing object already
 // holds these rows (meta, when given, supplies the row count to report).
+// check, when given, runs after the last row and before the commit: an
+// error aborts the write, so a committed file has always passed it.
 func writeFile[T rowType](ctx context.Context, l *Lake, table, dt, key string,
-	src func(buf []T) (int, error), known *fileMeta, extra map[string]string) (res fileResult, err error) {
+	src func(buf []T) (int, error), known *fileMeta, extra map[string]string,
+	check func(*fileMeta) error) (res fileResult, err error) {
 	spec := specs[table]
 	if key == "" {
 		key = batchKey(table, dt, known)
@@ -195,6 +202,11 @@ func writeFile[T rowType](ctx context.Context, l *Lake, table, dt, key string,
 	}
 	if meta.rows == 0 {
 		return abort(errors.New("no rows"))
+	}
+	if check != nil {
+		if err := check(meta); err != nil {
+			return abort(err)
+		}
 	}
 	for k, v := range metaKV(table, dt, meta) {
 		pw.SetKeyValueMetadata(k, v)

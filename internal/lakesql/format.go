@@ -79,7 +79,7 @@ func (r *Result) text(i int, v any) string {
 	case *big.Int:
 		return x.String()
 	case []byte:
-		return fmt.Sprintf("\\x%x", x)
+		return blobText(x)
 	case []any, map[string]any:
 		b, err := json.Marshal(jsonValue(r.colType(i), x))
 		if err != nil {
@@ -153,6 +153,20 @@ func (r *Result) writeTable(w io.Writer) error {
 	}
 	_, err := fmt.Fprintf(w, "(%d %s)\n", len(r.Rows), noun)
 	return err
+}
+
+// blobText renders a BLOB like DuckDB does: printable ASCII as is, other
+// bytes (and the backslash) as \xNN.
+func blobText(b []byte) string {
+	var sb strings.Builder
+	for _, c := range b {
+		if c >= 0x20 && c < 0x7f && c != '\\' {
+			sb.WriteByte(c)
+		} else {
+			fmt.Fprintf(&sb, "\\x%02X", c)
+		}
+	}
+	return sb.String()
 }
 
 // escapeCell keeps one value on one line.
@@ -260,6 +274,8 @@ func jsonValue(colType string, v any) any {
 			return nil
 		}
 		return x
+	case []byte:
+		return blobText(x)
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {

@@ -259,7 +259,7 @@ func TestOutputFormatsGolden(t *testing.T) {
 	queries := map[string]string{
 		"video_stats": "SELECT video_id, channel_id, fetched_at, view_count, like_count, comment_count, dt FROM video_stats ORDER BY video_id",
 		"videos":      "SELECT id, title, description, tags, duration, duration_seconds, caption, published_at FROM videos ORDER BY id",
-		"mixed":       "SELECT 1::INTEGER AS n, 2.5::DOUBLE AS x, NULL AS nothing, 'a\"b,c' AS quoted, [1, 2] AS list, {'k': 'v'} AS st, 12345678901234567890::HUGEINT AS big, DATE '2026-11-25' AS d",
+		"mixed":       "SELECT 1::INTEGER AS n, 2.5::DOUBLE AS x, NULL AS nothing, 'a\"b,c' AS quoted, [1, 2] AS list, {'k': 'v'} AS st, 12345678901234567890::HUGEINT AS big, DATE '2026-11-25' AS d, 'ab\\x00'::BLOB AS b, TIMESTAMPTZ '2026-11-25 01:02:03.000004+00' AS ts",
 		"empty":       "SELECT event_type, entity_id FROM events WHERE false",
 	}
 	for name, q := range queries {

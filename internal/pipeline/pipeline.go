@@ -237,7 +237,10 @@ func (n *Node) WaitIdle(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if n.lakeSeq.Load() >= info.LastSeq && n.applied.Load() >= info.LastSeq && info.Consumers["lake"] == 0 {
+		// The lake is idle when its durable has nothing pending or unacked
+		// (acks happen only after commit); the index when it applied the tail.
+		lakeLag, hasLake := info.Consumers["lake"]
+		if hasLake && lakeLag == 0 && n.applied.Load() >= info.LastSeq {
 			return nil
 		}
 		select {

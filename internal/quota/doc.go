@@ -11,7 +11,7 @@
 // itself, so the ledger can be logged, exported as metrics and persisted
 // without leaking API keys.
 //
-// Persistence: Ledger.Snapshot/Restore give a JSON-able state; a bbolt-backed
+// Persistence: SaveFile/LoadFile (atomic JSON) or Snapshot/Restore; a bbolt-backed
 // store, per-tier budgets and the `tubelake quota` report are still to come
 // (issue #3).
 package quota

@@ -109,3 +109,27 @@ func TestLedgerConcurrentNeverOverspends(t *testing.T) {
 		t.Fatalf("granted %d units of 1000", granted)
 	}
 }
+
+func TestLedgerFileRoundTrip(t *testing.T) {
+	now := func() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) }
+	path := t.TempDir() + "/quota.json"
+	l := New(100, now)
+	if err := l.LoadFile(path); err != nil {
+		t.Fatalf("missing file: %v", err)
+	}
+	l.Reserve("key-aaaa", 42)
+	l.Park("key-bbbb")
+	if err := l.SaveFile(path); err != nil {
+		t.Fatal(err)
+	}
+	l2 := New(100, now)
+	if err := l2.LoadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if u := l2.Usage("key-aaaa"); u.Used != 42 {
+		t.Fatalf("restored %+v", u)
+	}
+	if l2.Reserve("key-bbbb", 1) {
+		t.Fatal("parked key usable after restore")
+	}
+}

@@ -94,6 +94,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, ep string, cos
 
 	// 1. key
 	key := q.Get("key")
+	if key == "" {
+		key = r.Header.Get("X-Goog-Api-Key") // also accepted by Google APIs
+	}
 	switch {
 	case key == "":
 		fail(errMissingKey())
@@ -120,7 +123,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, ep string, cos
 		return
 	case "timeout":
 		code = 504
-		s.hang(r)
+		s.hang(w, r)
 		return
 	}
 	now := s.Now()
@@ -218,11 +221,19 @@ func writeJSON(w http.ResponseWriter, status int, body []byte, etag string, trun
 		return
 	}
 	_, _ = w.Write(body[:len(body)/2])
+	abortConnection(w)
+}
+
+// abortConnection drops the connection after a partial body, so the client
+// sees an unexpected EOF. Without a real connection (e.g. an
+// httptest.ResponseRecorder) the partial body is simply left as is.
+func abortConnection(w http.ResponseWriter) {
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush()
 	}
-	// Abort the connection: the client sees an unexpected EOF.
-	panic(http.ErrAbortHandler)
+	if _, ok := w.(http.Hijacker); ok {
+		panic(http.ErrAbortHandler)
+	}
 }
 
 func (s *Server) keyValid(key string) bool {
@@ -293,14 +304,19 @@ func (s *Server) drawFault() string {
 	return f
 }
 
-// hang blocks until the client goes away, the server is closed, or 10 minutes pass.
-func (s *Server) hang(r *http.Request) {
+// hang blocks until the client goes away, the server is closed, or 10 minutes
+// pass; in the last two cases the connection is dropped without a response.
+func (s *Server) hang(w http.ResponseWriter, r *http.Request) {
 	t := time.NewTimer(10 * time.Minute)
 	defer t.Stop()
 	select {
 	case <-r.Context().Done():
+		return
 	case <-s.closed:
 	case <-t.C:
+	}
+	if _, ok := w.(http.Hijacker); ok {
+		panic(http.ErrAbortHandler)
 	}
 }
 

@@ -354,6 +354,27 @@ func TestFaults(t *testing.T) {
 			t.Fatalf("want deadline exceeded, got %v", err)
 		}
 	})
+	t.Run("Close releases hanging calls", func(t *testing.T) {
+		e := newEnv(t, Config{FaultTimeout: 1})
+		done := make(chan error, 1)
+		go func() {
+			res, err := http.Get(e.ts.URL + "/feeds/videos.xml?channel_id=" + e.s.ChannelIDs(1)[0])
+			if err == nil {
+				res.Body.Close()
+			}
+			done <- err
+		}()
+		time.Sleep(50 * time.Millisecond)
+		e.s.Close()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Fatal("want a dropped connection, got a response")
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("Close did not release the hanging request")
+		}
+	})
 	t.Run("latency", func(t *testing.T) {
 		e := newEnv(t, Config{Latency: 30 * time.Millisecond, LatencyJitter: 10 * time.Millisecond})
 		start := time.Now()

@@ -43,7 +43,8 @@
 //     video exactly once even while new uploads are prepended.
 //   - Errors: the quotaExceeded body is byte-identical to a real captured body
 //     (errors[] first, 1-space indentation, \u003c escaping). keyInvalid,
-//     unknownPart, invalidFilters (more than 50 ids), invalidParameter
+//     unknownPart, invalidFilters (more than 50 ids; the exact real body for
+//     that case is not in our reference data), invalidParameter
 //     (maxResults range), invalidPageToken, playlistNotFound (404, also for a
 //     channel with no uploads, as YouTube does), missingRequiredParameter,
 //     rateLimitExceeded (usageLimits) and backendError (503) use the same
@@ -143,7 +144,8 @@
 // a client that retries pays again, as with the real API. Feeds get the same
 // faults (500 instead of 503) at no cost.
 //
-// Usage() reports calls per endpoint, units per key (keys appear as sent;
-// keep it out of logs), errors by reason, faults and 304s. Registerer exposes
+// Usage() reports calls per endpoint ("rss" for feeds), units per key (keys
+// appear as sent; keep it out of logs), errors by reason (API reasons such as
+// quotaExceeded; "rss500" and "rssNotFound" for feeds), faults and 304s. Registerer exposes
 // the same as Prometheus metrics without any key label.
 package sim

@@ -352,8 +352,7 @@ func (s *Server) playlistItemResource(v *vidBase, position int, t time.Time, p p
 		case gone:
 			sn.Title, sn.Description = "Deleted video", "This video is unavailable."
 		default:
-			title, desc, _ := s.u.videoText(v, t)
-			sn.Title, sn.Description = title, desc
+			sn.Title, sn.Description = s.u.videoTitle(v, t), s.u.videoDesc(v)
 			sn.Thumbnails = videoThumbs(v.id, v.hd, true)
 			sn.VideoOwnerChannelTitle, sn.VideoOwnerChannelID = v.ch.title, v.ch.id
 		}
@@ -393,7 +392,7 @@ func searchDesc(d string) string {
 func (s *Server) searchVideoResult(v *vidBase, t time.Time, withSnippet bool) searchResult {
 	r := searchResult{Kind: "youtube#searchResult", ID: resourceID{Kind: "youtube#video", VideoID: v.id}}
 	if withSnippet {
-		title, desc, _ := s.u.videoText(v, t)
+		title, desc := s.u.videoTitle(v, t), s.u.videoDesc(v)
 		r.Snippet = &searchSnippet{
 			PublishedAt:          apiTime(v.pub),
 			ChannelID:            v.ch.id,

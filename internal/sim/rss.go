@@ -40,7 +40,7 @@ func (s *Server) serveRSS(w http.ResponseWriter, r *http.Request) {
 		return
 	case "timeout":
 		code = 504
-		s.hang(r)
+		s.hang(w, r)
 		return
 	}
 	now := s.Now()
@@ -60,10 +60,7 @@ func (s *Server) serveRSS(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(200)
 	if fault == "truncate" {
 		_, _ = w.Write(body[:len(body)/2])
-		if f, ok := w.(http.Flusher); ok {
-			f.Flush()
-		}
-		panic(http.ErrAbortHandler)
+		abortConnection(w)
 	}
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
@@ -94,7 +91,7 @@ func (s *Server) feed(m *chanMeta, now time.Time) []byte {
 			continue
 		}
 		k++
-		vt, desc, _ := s.u.videoText(v, now)
+		vt, desc := s.u.videoTitle(v, now), s.u.videoDesc(v)
 		vt = xmlText.Replace(vt)
 		link := "https://www.youtube.com/watch?v=" + v.id
 		if v.shorts() {

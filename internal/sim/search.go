@@ -145,7 +145,7 @@ func (s *Server) search(q url.Values, now time.Time) response {
 		if v.gone(now) || !inTime(v.pub) {
 			return
 		}
-		title, _, tags := s.u.videoText(v, now)
+		title, tags := s.u.videoTitle(v, now), s.u.videoTags(v)
 		ok, rel := qq.score(title, strings.Join(tags, " ")+" "+v.ch.title)
 		if !ok {
 			return

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -21,7 +22,14 @@ type universe struct {
 	start  time.Time
 	ids    idCodec
 	corpus *corpus
+
+	// metaCache memoises channel metadata (immutable, bounded): requests
+	// touch the same channels over and over. Videos are never cached.
+	cacheMu   sync.Mutex
+	metaCache map[int]*chanMeta
 }
+
+const metaCacheSize = 4096
 
 // chanBase holds the numeric attributes of a channel (cheap to compute).
 type chanBase struct {
@@ -112,6 +120,23 @@ func (u *universe) channelBase(idx int) chanBase {
 }
 
 func (u *universe) channelMeta(idx int) *chanMeta {
+	u.cacheMu.Lock()
+	m, ok := u.metaCache[idx]
+	u.cacheMu.Unlock()
+	if ok {
+		return m
+	}
+	m = u.genChannelMeta(idx)
+	u.cacheMu.Lock()
+	if u.metaCache == nil || len(u.metaCache) >= metaCacheSize {
+		u.metaCache = make(map[int]*chanMeta, 256)
+	}
+	u.metaCache[idx] = m
+	u.cacheMu.Unlock()
+	return m
+}
+
+func (u *universe) genChannelMeta(idx int) *chanMeta {
 	m := &chanMeta{chanBase: u.channelBase(idx)}
 	r := u.chanRNG(idx, 2)
 	lc := u.corpus.lang[m.lang]
@@ -236,21 +261,35 @@ func (v *vidBase) gone(t time.Time) bool {
 
 func (v *vidBase) shorts() bool { return v.seconds <= 60 }
 
-// text generates title, description and tags at time t (title edits apply).
+// videoText generates title, description and tags at time t (title edits apply).
 func (u *universe) videoText(v *vidBase, t time.Time) (title, desc string, tags []string) {
+	return u.videoTitle(v, t), u.videoDesc(v), u.videoTags(v)
+}
+
+// videoTitle is the title at t. Each text field has its own random stream so
+// that search can generate titles and tags without descriptions.
+func (u *universe) videoTitle(v *vidBase, t time.Time) string {
 	lc := u.corpus.lang[v.ch.lang]
+	if !v.editAt.IsZero() && !t.Before(v.editAt) {
+		r := newRNG(u.seed, 0xED1, uint64(v.ch.idx), uint64(v.ord))
+		return lc.genTitle(r, v.ch.lang, v.category)
+	}
 	r := newRNG(u.seed, 0x7E7, uint64(v.ch.idx), uint64(v.ord))
-	title = lc.genTitle(r, v.ch.lang, v.category)
+	title := lc.genTitle(r, v.ch.lang, v.category)
 	if v.shorts() && r.f64() < 0.5 {
 		title = clipRunes(title, 90) + " #shorts"
 	}
-	desc = lc.genDescription(r, v.ch.handle)
-	tags = lc.genTags(r, v.ch.lang, v.category, v.ch.title)
-	if !v.editAt.IsZero() && !t.Before(v.editAt) {
-		r2 := newRNG(u.seed, 0xED1, uint64(v.ch.idx), uint64(v.ord))
-		title = lc.genTitle(r2, v.ch.lang, v.category)
-	}
-	return title, desc, tags
+	return title
+}
+
+func (u *universe) videoDesc(v *vidBase) string {
+	r := newRNG(u.seed, 0xDE5, uint64(v.ch.idx), uint64(v.ord))
+	return u.corpus.lang[v.ch.lang].genDescription(r, v.ch.handle)
+}
+
+func (u *universe) videoTags(v *vidBase) []string {
+	r := newRNG(u.seed, 0x7A6, uint64(v.ch.idx), uint64(v.ord))
+	return u.corpus.lang[v.ch.lang].genTags(r, v.ch.lang, v.category, v.ch.title)
 }
 
 // ---- statistics: deterministic, monotone in t ----

@@ -165,13 +165,22 @@ func TestLazyScaling(t *testing.T) {
 			t.Fatalf("video (77777,3) unknown")
 		}
 	}
+	// The universe really holds ~10M videos.
+	total := 0
+	for i := 0; i < 100000; i++ {
+		b := e.s.u.channelBase(i)
+		total += e.s.u.uploadCount(&b, now)
+	}
+	if total < 8500000 || total > 11500000 {
+		t.Fatalf("universe has %d videos, want ~10M", total)
+	}
 	runtime.GC()
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
 	if after.HeapAlloc > 50<<20 {
 		t.Fatalf("heap %d MB after building a 10M-video universe", after.HeapAlloc>>20)
 	}
-	t.Logf("heap before %d MB, after %d MB", before.HeapAlloc>>20, after.HeapAlloc>>20)
+	t.Logf("%d videos; heap before %d MB, after %d MB", total, before.HeapAlloc>>20, after.HeapAlloc>>20)
 }
 
 func TestPagingUnderGrowth(t *testing.T) {

@@ -1,0 +1,5 @@
+package cli
+
+import "fmt"
+
+func sprintf(f string, a ...any) string { return fmt.Sprintf(f, a...) }

@@ -1,0 +1,269 @@
+package searchbench
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Machine describes where the benchmark ran.
+type Machine struct {
+	CPUs      int    `json:"cpus"`
+	CPUModel  string `json:"cpu_model"`
+	MemBytes  int64  `json:"mem_bytes"`
+	GoVersion string `json:"go_version"`
+	OS        string `json:"os"`
+}
+
+// KindStats are the latencies of one query kind.
+type KindStats struct {
+	Kind          string  `json:"kind"`
+	Queries       int     `json:"queries,omitempty"`
+	Reps          int     `json:"reps"`
+	Samples       int     `json:"samples"`
+	MedianMatches int     `json:"median_matches,omitempty"`
+	MaxMatches    int     `json:"max_matches,omitempty"`
+	P50Ms         float64 `json:"p50_ms"`
+	P95Ms         float64 `json:"p95_ms"`
+	P99Ms         float64 `json:"p99_ms"`
+	MaxMs         float64 `json:"max_ms"`
+	P99Ratio      float64 `json:"p99_ratio_to_tubelake,omitempty"`
+}
+
+// AnchorReport is one anchor engine's build and latencies.
+type AnchorReport struct {
+	Name         string      `json:"name"`
+	Docs         int         `json:"docs"`
+	BuildSeconds float64     `json:"build_seconds"`
+	DiskBytes    int64       `json:"disk_bytes"`
+	Kinds        []KindStats `json:"kinds"`
+	Agree        int         `json:"agree_with_oracle"`
+	Disagree     int         `json:"disagree_with_oracle"`
+	Examples     []string    `json:"disagreements,omitempty"`
+}
+
+// Build describes indexing the corpus.
+type Build struct {
+	Docs           int     `json:"docs"`
+	ApplySeconds   float64 `json:"apply_seconds"`
+	WallSeconds    float64 `json:"wall_seconds"`
+	DocsPerSec     float64 `json:"docs_per_sec"`
+	HeapBytes      int64   `json:"heap_bytes"`
+	IndexHeapBytes int64   `json:"index_heap_bytes"`
+	RSSBytes       int64   `json:"rss_bytes"`
+	HWMBytes       int64   `json:"hwm_bytes"`
+	MemEstimate    int64   `json:"index_mem_estimate_bytes"`
+	IndexTextBytes int64   `json:"index_text_bytes"`
+	Grams          int     `json:"grams"`
+	PostingBytes   int64   `json:"posting_bytes"`
+	HeapPerRaw     float64 `json:"heap_per_raw_text"`
+	RSSPerRaw      float64 `json:"rss_per_raw_text"`
+	FlushSeconds   float64 `json:"flush_seconds"`
+	DiskBytes      int64   `json:"disk_bytes"`
+}
+
+// Corpus describes the generated corpus.
+type Corpus struct {
+	Docs          int            `json:"docs"`
+	RawTextBytes  int64          `json:"raw_text_bytes"`
+	TitleBytes    int64          `json:"title_bytes"`
+	Languages     map[string]int `json:"languages"`
+	LearnedTitles map[string]int `json:"learned_titles"`
+	Sources       []string       `json:"sources"`
+}
+
+// Updates describes the statistics-refresh phase.
+type Updates struct {
+	Updates    int     `json:"updates"`
+	Applied    int     `json:"applied"`
+	BatchSize  int     `json:"batch_size"`
+	Seconds    float64 `json:"seconds"`
+	PerSec     float64 `json:"per_sec"`
+	Queries    int     `json:"concurrent_queries"`
+	QueryP50Ms float64 `json:"query_p50_ms"`
+	QueryP99Ms float64 `json:"query_p99_ms"`
+	QueryMaxMs float64 `json:"query_max_ms"`
+}
+
+// Correctness counts answers that differ from the brute-force oracle.
+type Correctness struct {
+	Checked                int      `json:"checked"`
+	Mismatches             int      `json:"mismatches"`
+	CheckedAfterUpdates    int      `json:"checked_after_updates"`
+	MismatchesAfterUpdates int      `json:"mismatches_after_updates"`
+	Examples               []string `json:"examples,omitempty"`
+}
+
+func (c *Correctness) addExample(s string) {
+	if len(c.Examples) < 20 {
+		c.Examples = append(c.Examples, s)
+	}
+}
+
+// Goal is one target of the issue and whether this run met it.
+type Goal struct {
+	Name     string `json:"name"`
+	Target   string `json:"target"`
+	Measured string `json:"measured"`
+	Met      bool   `json:"met"`
+}
+
+// Report is the result of a run.
+type Report struct {
+	Date        string         `json:"date"`
+	Command     string         `json:"command,omitempty"`
+	Seconds     float64        `json:"seconds"`
+	Machine     Machine        `json:"machine"`
+	Config      Config         `json:"config"`
+	Corpus      Corpus         `json:"corpus"`
+	Build       Build          `json:"build"`
+	Kinds       []KindStats    `json:"kinds"`
+	Updates     Updates        `json:"updates"`
+	Anchors     []AnchorReport `json:"anchors"`
+	Correctness Correctness    `json:"correctness"`
+	Goals       []Goal         `json:"goals"`
+	Queries     []Query        `json:"queries"`
+}
+
+func (r *Report) kind(k string) *KindStats {
+	for i := range r.Kinds {
+		if r.Kinds[i].Kind == k {
+			return &r.Kinds[i]
+		}
+	}
+	return nil
+}
+
+func (r *Report) goals() {
+	r.Goals = nil
+	add := func(name, target, measured string, met bool) {
+		r.Goals = append(r.Goals, Goal{name, target, measured, met})
+	}
+	for _, k := range r.Kinds {
+		if k.Samples == 0 {
+			continue
+		}
+		add("query p99 "+k.Kind, "<= 10 ms", fmt.Sprintf("%.3f ms", k.P99Ms), k.P99Ms <= 10)
+		add("query p50 "+k.Kind, "<= 1 ms", fmt.Sprintf("%.3f ms", k.P50Ms), k.P50Ms <= 1)
+	}
+	add("indexing", ">= 100k docs/s", fmt.Sprintf("%.0f docs/s", r.Build.DocsPerSec), r.Build.DocsPerSec >= 100_000)
+	if r.Updates.Updates > 0 {
+		add("stats updates", ">= 500k/s", fmt.Sprintf("%.0f/s", r.Updates.PerSec), r.Updates.PerSec >= 500_000)
+		add("query p99 during updates", "<= 10 ms", fmt.Sprintf("%.3f ms", r.Updates.QueryP99Ms), r.Updates.QueryP99Ms <= 10)
+	}
+	add("memory (index heap / raw text)", "<= 3x", fmt.Sprintf("%.2fx", r.Build.HeapPerRaw), r.Build.HeapPerRaw <= 3)
+	add("memory (process RSS / raw text)", "<= 3x", fmt.Sprintf("%.2fx", r.Build.RSSPerRaw), r.Build.RSSPerRaw <= 3)
+	add("correctness vs oracle", "0 mismatches", fmt.Sprintf("%d", r.Correctness.Mismatches+r.Correctness.MismatchesAfterUpdates),
+		r.Correctness.Mismatches+r.Correctness.MismatchesAfterUpdates == 0)
+}
+
+func ms3(v float64) string { return fmt.Sprintf("%.3f", v) }
+
+func count(n int) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// WriteMarkdown prints the report as markdown tables.
+func (r *Report) WriteMarkdown(w io.Writer) {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
+	p("### Search benchmark: %s docs (anchors: first %s docs)", count(r.Corpus.Docs), count(r.Config.AnchorDocs))
+	p("")
+	if r.Command != "" {
+		p("Command: `%s`  ", r.Command)
+	}
+	p("Date: %s · machine: %d CPUs, %s, %s RAM · %s %s · run took %.0f s", r.Date, r.Machine.CPUs, r.Machine.CPUModel, mb(r.Machine.MemBytes), r.Machine.GoVersion, r.Machine.OS, r.Seconds)
+	p("")
+	langs := []string{}
+	for _, l := range langCodes {
+		langs = append(langs, fmt.Sprintf("%s %.0f%%", l, 100*float64(r.Corpus.Languages[l])/float64(max(1, r.Corpus.Docs))))
+	}
+	p("Corpus: %s generated videos (%s), titles learned from %d real titles (%v); raw text (title+tags+channel+description) %s, titles %s.",
+		count(r.Corpus.Docs), strings.Join(langs, ", "), sum(r.Corpus.LearnedTitles), r.Corpus.LearnedTitles, mb(r.Corpus.RawTextBytes), mb(r.Corpus.TitleBytes))
+	p("")
+	b := r.Build
+	p("#### Indexing (tubelake internal/index)")
+	p("")
+	p("| docs | Apply s | docs/s | wall s (incl. generation) | index heap | heap/raw | RSS | RSS/raw | VmHWM | index MemBytes est. | grams | flush s | on disk |")
+	p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	p("| %s | %.1f | %s | %.1f | %s | %.2fx | %s | %.2fx | %s | %s | %s | %.1f | %s |", count(b.Docs), b.ApplySeconds, count(int(b.DocsPerSec)), b.WallSeconds,
+		mb(b.IndexHeapBytes), b.HeapPerRaw, mb(b.RSSBytes), b.RSSPerRaw, mb(b.HWMBytes), mb(b.MemEstimate), count(b.Grams), b.FlushSeconds, mb(b.DiskBytes))
+	p("")
+	p("#### Queries (sort=views, limit=20, title; %d reps after one warm-up)", r.Config.Reps)
+	p("")
+	p("| kind | queries | median matches | max matches | p50 ms | p95 ms | p99 ms | max ms |")
+	p("|---|---:|---:|---:|---:|---:|---:|---:|")
+	for _, k := range r.Kinds {
+		p("| %s | %d | %s | %s | %s | %s | %s | %s |", k.Kind, k.Queries, count(k.MedianMatches), count(k.MaxMatches), ms3(k.P50Ms), ms3(k.P95Ms), ms3(k.P99Ms), ms3(k.MaxMs))
+	}
+	p("")
+	if u := r.Updates; u.Updates > 0 {
+		p("#### Stats updates (view-count-only snapshots, Apply batches of %d) with a concurrent query loop", u.BatchSize)
+		p("")
+		p("| updates | applied | seconds | updates/s | concurrent queries | query p50 ms | query p99 ms | query max ms |")
+		p("|---:|---:|---:|---:|---:|---:|---:|---:|")
+		p("| %s | %s | %.2f | %s | %s | %s | %s | %s |", count(u.Updates), count(u.Applied), u.Seconds, count(int(u.PerSec)), count(u.Queries), ms3(u.QueryP50Ms), ms3(u.QueryP99Ms), ms3(u.QueryMaxMs))
+		p("")
+	}
+	if len(r.Anchors) > 0 {
+		p("#### Anchors (same queries, first %s docs; p99 ratio = anchor p99 / tubelake p99 at %s docs)", count(r.Config.AnchorDocs), count(r.Corpus.Docs))
+		p("")
+		p("| anchor | docs | build s | on disk | agrees with oracle |")
+		p("|---|---:|---:|---:|---:|")
+		for _, a := range r.Anchors {
+			p("| %s | %s | %.1f | %s | %d/%d |", a.Name, count(a.Docs), a.BuildSeconds, mb(a.DiskBytes), a.Agree, a.Agree+a.Disagree)
+		}
+		p("")
+		head := "| kind | tubelake p50 / p99 ms |"
+		sep := "|---|---:|"
+		for _, a := range r.Anchors {
+			head += " " + a.Name + " p50 / p99 ms (p99 ratio) |"
+			sep += "---:|"
+		}
+		p("%s", head)
+		p("%s", sep)
+		for i, k := range r.Kinds {
+			row := fmt.Sprintf("| %s | %s / %s |", k.Kind, ms3(k.P50Ms), ms3(k.P99Ms))
+			for _, a := range r.Anchors {
+				ak := a.Kinds[i]
+				row += fmt.Sprintf(" %s / %s (%.0fx) |", ms3(ak.P50Ms), ms3(ak.P99Ms), ak.P99Ratio)
+			}
+			p("%s", row)
+		}
+		p("")
+	}
+	c := r.Correctness
+	p("#### Correctness")
+	p("")
+	p("mismatches vs brute-force oracle: %d of %d queries (top-20 ids and total), %d of %d after the updates", c.Mismatches, c.Checked, c.MismatchesAfterUpdates, c.CheckedAfterUpdates)
+	for _, e := range c.Examples {
+		p("- %s", e)
+	}
+	p("")
+	p("#### Goals")
+	p("")
+	p("| goal | target | measured | met |")
+	p("|---|---|---:|---|")
+	for _, g := range r.Goals {
+		met := "yes"
+		if !g.Met {
+			met = "**no**"
+		}
+		p("| %s | %s | %s | %s |", g.Name, g.Target, g.Measured, met)
+	}
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}

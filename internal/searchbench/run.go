@@ -1,0 +1,621 @@
+package searchbench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tubelake/tubelake/internal/index"
+	"github.com/tubelake/tubelake/internal/yt"
+)
+
+// Config configures a search benchmark run.
+type Config struct {
+	DataDir    string   // real data (../shared/data) the corpus model learns from
+	Docs       int      // corpus size indexed by tubelake
+	AnchorDocs int      // the anchors index the first AnchorDocs docs (<= Docs)
+	PerKind    int      // queries per kind
+	Reps       int      // timed repetitions of each query on our index (after one warm-up)
+	AnchorReps int      // timed repetitions of each query on an anchor (after one warm-up)
+	Anchors    []string // anchors to run, of AnchorNames
+	Updates    int      // view-count-only snapshots applied in the updates phase
+	Batch      int      // records per Apply while indexing
+	Seed       uint64
+	WorkDir    string       // index snapshot and anchor files go here
+	CPUProfile string       // if set, a CPU profile of the indexing phase is written here
+	Progress   io.Writer    `json:"-"` // progress lines (nil: none)
+	Logger     *slog.Logger `json:"-"`
+}
+
+// ErrMismatch is returned (with the report) when our results differ from the oracle's.
+var ErrMismatch = errors.New("search results differ from the brute-force oracle")
+
+const topK = 20
+
+func (c *Config) defaults() error {
+	if c.Docs <= 0 {
+		return fmt.Errorf("search bench: --docs must be positive, got %d", c.Docs)
+	}
+	if c.AnchorDocs <= 0 || c.AnchorDocs > c.Docs {
+		c.AnchorDocs = c.Docs
+	}
+	if c.PerKind <= 0 {
+		c.PerKind = 50
+	}
+	if c.Reps <= 0 {
+		c.Reps = 20
+	}
+	if c.AnchorReps <= 0 {
+		c.AnchorReps = 3
+	}
+	if c.Batch <= 0 {
+		c.Batch = 10000
+	}
+	if c.Updates < 0 {
+		return fmt.Errorf("search bench: --updates must be >= 0")
+	}
+	if c.Seed == 0 {
+		c.Seed = 1
+	}
+	for _, a := range c.Anchors {
+		if !slices.Contains(AnchorNames, a) {
+			return fmt.Errorf("search bench: unknown anchor %q (want some of %s)", a, strings.Join(AnchorNames, ","))
+		}
+	}
+	if c.WorkDir == "" {
+		return errors.New("search bench: no work dir")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Progress == nil {
+		c.Progress = io.Discard
+	}
+	return nil
+}
+
+// Run generates the corpus, indexes it, measures queries, updates and the
+// anchors, and checks every answer against the brute-force oracle. It
+// returns the report; when answers differ it also returns ErrMismatch.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	rep := &Report{Date: start.UTC().Format(time.RFC3339), Machine: machine(), Config: cfg}
+	pf := func(format string, a ...any) { fmt.Fprintf(cfg.Progress, format+"\n", a...) }
+
+	model, err := LoadModel(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	rep.Corpus.Sources = model.Sources
+	rep.Corpus.LearnedTitles = model.Titles()
+	pf("model: learned %v titles from %d files", rep.Corpus.LearnedTitles, len(model.Sources))
+
+	// ---- 1+2: generate and index, streaming ----
+	ixDir := filepath.Join(cfg.WorkDir, "index")
+	if err := os.RemoveAll(ixDir); err != nil {
+		return nil, err
+	}
+	ix, err := index.Open(ixDir, index.Options{Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	defer ix.Close()
+	if err := buildIndex(ctx, &cfg, model, ix, rep, pf); err != nil {
+		return nil, err
+	}
+
+	// ---- oracle store (regenerated, after the memory measurement) ----
+	t0 := time.Now()
+	s, err := buildStore(ctx, &cfg, model)
+	if err != nil {
+		return nil, err
+	}
+	pf("oracle: %d normalized titles (%s) in %.1fs", s.len(), mb(int64(len(s.text))), time.Since(t0).Seconds())
+
+	// ---- 3: queries ----
+	qs, err := pickQueries(ctx, s, cfg.PerKind, cfg.Seed, 200_000)
+	if err != nil {
+		return nil, err
+	}
+	rep.Queries = qs
+	want := make([]scanResult, len(qs))
+	t0 = time.Now()
+	for i, q := range qs {
+		if want[i], err = s.scan(ctx, queryTerms(q.Q), 0, s.len(), topK, 2); err != nil {
+			return nil, err
+		}
+	}
+	pf("oracle: answered %d queries in %.1fs", len(qs), time.Since(t0).Seconds())
+
+	// ---- our latencies and correctness ----
+	lat := map[string][]time.Duration{}
+	totals := map[string][]int{}
+	for i, q := range qs {
+		res, err := ix.Search(ctx, index.Query{Q: q.Q, Sort: index.SortViews, Limit: topK})
+		if err != nil {
+			return nil, fmt.Errorf("search %q: %w", q.Q, err)
+		}
+		rep.Correctness.Checked++
+		if msg := compare(res, want[i]); msg != "" {
+			rep.Correctness.Mismatches++
+			rep.Correctness.addExample(fmt.Sprintf("%s %q: %s", q.Kind, q.Q, msg))
+		}
+		totals[q.Kind] = append(totals[q.Kind], want[i].Total)
+		for r := 0; r < cfg.Reps; r++ {
+			t := time.Now()
+			if _, err := ix.Search(ctx, index.Query{Q: q.Q, Sort: index.SortViews, Limit: topK}); err != nil {
+				return nil, err
+			}
+			lat[q.Kind] = append(lat[q.Kind], time.Since(t))
+		}
+	}
+	for _, k := range Kinds {
+		ks := latStats(lat[k])
+		ks.Kind = k
+		ks.Queries = len(totals[k])
+		ks.Reps = cfg.Reps
+		ks.MedianMatches = medianInt(totals[k])
+		ks.MaxMatches = slices.Max(append(totals[k], 0))
+		rep.Kinds = append(rep.Kinds, ks)
+	}
+	pf("tubelake: %d queries x %d reps measured, %d mismatches", len(qs), cfg.Reps, rep.Correctness.Mismatches)
+
+	// ---- 4: anchors ----
+	for _, name := range cfg.Anchors {
+		ar, err := runAnchor(ctx, &cfg, name, s, qs, want, pf)
+		if err != nil {
+			return nil, err
+		}
+		for i, k := range ar.Kinds {
+			if ours := rep.kind(k.Kind); ours != nil && ours.P99Ms > 0 {
+				ar.Kinds[i].P99Ratio = k.P99Ms / ours.P99Ms
+			}
+		}
+		rep.Anchors = append(rep.Anchors, *ar)
+	}
+
+	// ---- stats updates under a concurrent query loop ----
+	if cfg.Updates > 0 {
+		if err := runUpdates(ctx, &cfg, model, ix, s, qs, rep, pf); err != nil {
+			return nil, err
+		}
+		// Correctness again, against the updated oracle.
+		for _, q := range qs {
+			res, err := ix.Search(ctx, index.Query{Q: q.Q, Sort: index.SortViews, Limit: topK})
+			if err != nil {
+				return nil, err
+			}
+			w, err := s.scan(ctx, queryTerms(q.Q), 0, s.len(), topK, 2)
+			if err != nil {
+				return nil, err
+			}
+			rep.Correctness.CheckedAfterUpdates++
+			if msg := compare(res, w); msg != "" {
+				rep.Correctness.MismatchesAfterUpdates++
+				rep.Correctness.addExample(fmt.Sprintf("after updates: %s %q: %s", q.Kind, q.Q, msg))
+			}
+		}
+		pf("tubelake: re-checked %d queries after the updates, %d mismatches", len(qs), rep.Correctness.MismatchesAfterUpdates)
+	}
+	rep.goals()
+	rep.Seconds = time.Since(start).Seconds()
+	if rep.Correctness.Mismatches+rep.Correctness.MismatchesAfterUpdates > 0 {
+		return rep, ErrMismatch
+	}
+	return rep, nil
+}
+
+// compare checks our result against the oracle: same top ids in order, and
+// the same total (an exact total, or "gte" with at least TotalCap counted).
+func compare(res index.Result, w scanResult) string {
+	ids := make([]string, len(res.Items))
+	for i, h := range res.Items {
+		ids[i] = h.ID
+	}
+	var msgs []string
+	if !slices.Equal(ids, w.IDs) {
+		msgs = append(msgs, fmt.Sprintf("top ids %v, oracle %v", ids, w.IDs))
+	}
+	switch res.TotalRelation {
+	case "eq":
+		if res.Total != w.Total {
+			msgs = append(msgs, fmt.Sprintf("total %d (eq), oracle %d", res.Total, w.Total))
+		}
+	case "gte":
+		if res.Total < index.TotalCap || res.Total > w.Total {
+			msgs = append(msgs, fmt.Sprintf("total %d (gte), oracle %d", res.Total, w.Total))
+		}
+	default:
+		msgs = append(msgs, fmt.Sprintf("total_relation %q", res.TotalRelation))
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// batchGen generates docs [lo, hi) in order, in batches, on `workers`
+// goroutines; fn receives the batches in order.
+func batchGen(ctx context.Context, m *Model, seed uint64, docs, lo, hi, batch, workers int, fn func(b []Doc) error) error {
+	type job struct {
+		lo, hi int
+		out    chan []Doc
+	}
+	jobs := make(chan job, workers)
+	order := make(chan job, 2*workers)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g := NewGenerator(m, seed, docs)
+			for j := range jobs {
+				b := make([]Doc, j.hi-j.lo)
+				for i := range b {
+					g.Doc(j.lo+i, &b[i])
+				}
+				j.out <- b
+			}
+		}()
+	}
+	go func() {
+		defer close(order)
+		defer close(jobs)
+		for a := lo; a < hi; a += batch {
+			j := job{lo: a, hi: min(hi, a+batch), out: make(chan []Doc, 1)}
+			select {
+			case jobs <- j:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case order <- j:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var err error
+	for j := range order {
+		b := <-j.out
+		if err == nil {
+			if err = ctx.Err(); err == nil {
+				err = fn(b)
+			}
+			if err != nil {
+				cancel()
+			}
+		}
+	}
+	wg.Wait()
+	return err
+}
+
+func buildIndex(ctx context.Context, cfg *Config, m *Model, ix *index.Index, rep *Report, pf func(string, ...any)) error {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	heapBefore := ms.HeapAlloc
+	var applyDur time.Duration
+	var raw, titleBytes int64
+	langs := map[string]int{}
+	done := 0
+	wall := time.Now()
+	lastPrint := wall
+	recs := make([]yt.Record, 0, cfg.Batch)
+	if cfg.CPUProfile != "" {
+		f, err := os.Create(cfg.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("search bench: cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("search bench: cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	err := batchGen(ctx, m, cfg.Seed, cfg.Docs, 0, cfg.Docs, cfg.Batch, 1, func(b []Doc) error {
+		recs = recs[:0]
+		for i := range b {
+			d := &b[i]
+			raw += d.TextBytes()
+			titleBytes += int64(len(d.Title))
+			langs[d.Language]++
+			recs = append(recs, d.Record(FetchedAt, d.Views))
+		}
+		t := time.Now()
+		if err := ix.Apply(ctx, recs); err != nil {
+			return err
+		}
+		applyDur += time.Since(t)
+		done += len(b)
+		if time.Since(lastPrint) > 5*time.Second || done == cfg.Docs {
+			lastPrint = time.Now()
+			pf("indexed %d/%d docs (%.0f docs/s in Apply, %.0f docs/s wall incl. generation)",
+				done, cfg.Docs, float64(done)/applyDur.Seconds(), float64(done)/time.Since(wall).Seconds())
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	b := &rep.Build
+	b.Docs = cfg.Docs
+	b.WallSeconds = time.Since(wall).Seconds()
+	b.ApplySeconds = applyDur.Seconds()
+	b.DocsPerSec = float64(cfg.Docs) / applyDur.Seconds()
+	rep.Corpus.Docs = cfg.Docs
+	rep.Corpus.RawTextBytes = raw
+	rep.Corpus.TitleBytes = titleBytes
+	rep.Corpus.Languages = langs
+	recs = nil
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	b.HeapBytes = int64(ms.HeapAlloc)
+	b.IndexHeapBytes = int64(ms.HeapAlloc) - int64(heapBefore)
+	b.RSSBytes, b.HWMBytes = procStatus("VmRSS"), procStatus("VmHWM")
+	st := ix.Stats()
+	b.IndexTextBytes, b.MemEstimate, b.Grams, b.PostingBytes = st.TextBytes, st.MemBytes, st.Grams, st.PostingBytes
+	if raw > 0 {
+		b.HeapPerRaw = float64(b.IndexHeapBytes) / float64(raw)
+		b.RSSPerRaw = float64(b.RSSBytes) / float64(raw)
+	}
+	t := time.Now()
+	if err := ix.Flush(ctx, 1); err != nil {
+		return err
+	}
+	b.FlushSeconds = time.Since(t).Seconds()
+	b.DiskBytes = dirSize(filepath.Join(cfg.WorkDir, "index"))
+	pf("index: %d docs, apply %.1fs (%.0f docs/s), heap %s (%.2fx raw text %s), RSS %s, HWM %s, flush %.1fs, disk %s",
+		cfg.Docs, b.ApplySeconds, b.DocsPerSec, mb(b.IndexHeapBytes), b.HeapPerRaw, mb(raw), mb(b.RSSBytes), mb(b.HWMBytes), b.FlushSeconds, mb(b.DiskBytes))
+	return nil
+}
+
+func buildStore(ctx context.Context, cfg *Config, m *Model) (*store, error) {
+	s := newStore(cfg.Docs)
+	s.years = make([]uint16, 0, cfg.Docs)
+	err := batchGen(ctx, m, cfg.Seed, cfg.Docs, 0, cfg.Docs, cfg.Batch, 2, func(b []Doc) error {
+		for i := range b {
+			s.add(index.Normalize(b[i].Title), b[i].ID, b[i].Views)
+			s.years = append(s.years, uint16(b[i].Published.Year()))
+		}
+		return nil
+	})
+	return s, err
+}
+
+func runAnchor(ctx context.Context, cfg *Config, name string, s *store, qs []Query, oracle []scanResult, pf func(string, ...any)) (*AnchorReport, error) {
+	n := cfg.AnchorDocs
+	dir := filepath.Join(cfg.WorkDir, "anchor-"+name)
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	a, err := newAnchor(ctx, name, dir, s, n)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	ar := &AnchorReport{Name: name, Docs: n}
+	t := time.Now()
+	lastPrint := t
+	batch := make([]anchorDoc, 0, cfg.Batch)
+	if name != "scan" {
+		for lo := 0; lo < n; lo += cfg.Batch {
+			batch = batch[:0]
+			for i := lo; i < min(n, lo+cfg.Batch); i++ {
+				batch = append(batch, anchorDoc{ID: s.id(i), Title: string(s.title(i)), Views: s.views[i], Year: int(s.years[i])})
+			}
+			if err := a.Add(ctx, batch); err != nil {
+				return nil, err
+			}
+			if time.Since(lastPrint) > 10*time.Second {
+				lastPrint = time.Now()
+				pf("%s: added %d/%d docs (%.0f docs/s)", name, lo+len(batch), n, float64(lo+len(batch))/time.Since(t).Seconds())
+			}
+		}
+		if err := a.Finish(ctx); err != nil {
+			return nil, err
+		}
+	}
+	ar.BuildSeconds = time.Since(t).Seconds()
+	ar.DiskBytes = dirSize(dir)
+	pf("%s: built over %d docs in %.1fs (%s on disk)", name, n, ar.BuildSeconds, mb(ar.DiskBytes))
+	lat := map[string][]time.Duration{}
+	for i, q := range qs {
+		terms := queryTerms(q.Q)
+		w := oracle[i]
+		if n < s.len() {
+			if w, err = s.scan(ctx, terms, 0, n, topK, 2); err != nil {
+				return nil, err
+			}
+		}
+		ids, err := a.Search(ctx, terms, topK)
+		if err != nil {
+			return nil, fmt.Errorf("%s: query %q: %w", name, q.Q, err)
+		}
+		if slices.Equal(ids, w.IDs) {
+			ar.Agree++
+		} else {
+			ar.Disagree++
+			if len(ar.Examples) < 5 {
+				ar.Examples = append(ar.Examples, fmt.Sprintf("%s %q: %v, oracle %v", q.Kind, q.Q, ids, w.IDs))
+			}
+		}
+		for r := 0; r < cfg.AnchorReps; r++ {
+			t := time.Now()
+			if _, err := a.Search(ctx, terms, topK); err != nil {
+				return nil, err
+			}
+			lat[q.Kind] = append(lat[q.Kind], time.Since(t))
+		}
+	}
+	for _, k := range Kinds {
+		ks := latStats(lat[k])
+		ks.Kind = k
+		ks.Reps = cfg.AnchorReps
+		ar.Kinds = append(ar.Kinds, ks)
+	}
+	pf("%s: %d queries x %d reps, agrees with the oracle on %d/%d", name, len(qs), cfg.AnchorReps, ar.Agree, ar.Agree+ar.Disagree)
+	return ar, nil
+}
+
+func runUpdates(ctx context.Context, cfg *Config, m *Model, ix *index.Index, s *store, qs []Query, rep *Report, pf func(string, ...any)) error {
+	r := rand.New(rand.NewPCG(cfg.Seed, 99))
+	g := NewGenerator(m, cfg.Seed, cfg.Docs)
+	type upd struct {
+		doc   int
+		views int64
+	}
+	ups := make([]upd, cfg.Updates)
+	recs := make([]yt.Record, cfg.Updates)
+	cur := map[int]int64{}
+	var d Doc
+	for k := range ups {
+		i := r.IntN(cfg.Docs)
+		v, ok := cur[i]
+		if !ok {
+			v = s.views[i]
+		}
+		v += 1 + int64(float64(v)*0.2*r.Float64())
+		cur[i] = v
+		g.Doc(i, &d)
+		ups[k] = upd{i, v}
+		recs[k] = d.Record(FetchedAt.Add(time.Duration(k+1)*time.Millisecond), v)
+	}
+	var stop atomic.Bool
+	var qlat []time.Duration
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; !stop.Load(); i++ {
+			q := qs[i%len(qs)]
+			t := time.Now()
+			if _, err := ix.Search(ctx, index.Query{Q: q.Q, Sort: index.SortViews, Limit: topK}); err != nil {
+				return
+			}
+			qlat = append(qlat, time.Since(t))
+		}
+	}()
+	const updBatch = 1000
+	before := ix.Stats().Applied
+	t := time.Now()
+	var err error
+	for lo := 0; lo < len(recs) && err == nil; lo += updBatch {
+		err = ix.Apply(ctx, recs[lo:min(len(recs), lo+updBatch)])
+	}
+	dur := time.Since(t)
+	stop.Store(true)
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	for _, u := range ups {
+		s.views[u.doc] = u.views
+	}
+	u := &rep.Updates
+	u.Updates = cfg.Updates
+	u.Applied = int(ix.Stats().Applied - before)
+	u.Seconds = dur.Seconds()
+	u.PerSec = float64(cfg.Updates) / dur.Seconds()
+	u.BatchSize = updBatch
+	ks := latStats(qlat)
+	u.Queries, u.QueryP50Ms, u.QueryP99Ms, u.QueryMaxMs = len(qlat), ks.P50Ms, ks.P99Ms, ks.MaxMs
+	pf("updates: %d view-count snapshots in %.2fs (%.0f/s), %d concurrent queries p50 %.3f ms p99 %.3f ms",
+		cfg.Updates, u.Seconds, u.PerSec, u.Queries, u.QueryP50Ms, u.QueryP99Ms)
+	return nil
+}
+
+// ---- measurement helpers ----
+
+func latStats(ds []time.Duration) KindStats {
+	if len(ds) == 0 {
+		return KindStats{}
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	q := func(p float64) float64 {
+		i := int(math.Ceil(p*float64(len(s)))) - 1
+		return float64(s[max(0, min(i, len(s)-1))]) / 1e6
+	}
+	return KindStats{Samples: len(s), P50Ms: q(0.50), P95Ms: q(0.95), P99Ms: q(0.99), MaxMs: float64(s[len(s)-1]) / 1e6}
+}
+
+func medianInt(v []int) int {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// procStatus reads a "kB" line of /proc/self/status, in bytes (0 if absent).
+func procStatus(key string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, key+":"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				n, _ := strconv.ParseInt(f[0], 10, 64)
+				return n * 1024
+			}
+		}
+	}
+	return 0
+}
+
+func machine() Machine {
+	m := Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if rest, ok := strings.CutPrefix(l, "model name"); ok {
+				m.CPUModel = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(rest), ":"))
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if rest, ok := strings.CutPrefix(l, "MemTotal:"); ok {
+				f := strings.Fields(rest)
+				if len(f) > 0 {
+					n, _ := strconv.ParseInt(f[0], 10, 64)
+					m.MemBytes = n * 1024
+				}
+			}
+		}
+	}
+	return m
+}
+
+func mb(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	default:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+}
