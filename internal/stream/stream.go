@@ -254,6 +254,9 @@ func (s *Stream) Consume(ctx context.Context, name string, opt ConsumeOptions, h
 	}
 	cons, err := s.durable(ctx, name, opt.StartAfter, opt.BatchSize)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped before the consumer existed: nothing was delivered
+		}
 		return err
 	}
 	log := s.log.With("consumer", name)
