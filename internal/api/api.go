@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tubelake/tubelake/internal/index"
+	"github.com/tubelake/tubelake/internal/lakesql"
+	"github.com/tubelake/tubelake/internal/quota"
 	"github.com/tubelake/tubelake/internal/yt"
 )
 
@@ -24,7 +26,14 @@ import (
 type Searcher interface {
 	Search(ctx context.Context, q index.Query) (index.Result, error)
 	Video(id string) (index.Hit, bool)
+	VideoDoc(id string) (index.VideoDoc, bool)
 	Channel(id string) (yt.Channel, bool)
+	Stats() index.Stats
+}
+
+// Lake runs read-only SQL over the lake (a *lakesql.DB).
+type Lake interface {
+	Query(ctx context.Context, sql string) (*lakesql.Result, error)
 }
 
 // Statuser reports the pipeline's status as a JSON-encodable value.
@@ -40,8 +49,13 @@ func (f StatusFunc) Status(ctx context.Context) (any, error) { return f(ctx) }
 
 // Config configures the HTTP server.
 type Config struct {
-	Index  Searcher
+	Index Searcher
+	// Lake serves time series, rankings, trending and collection lag; nil
+	// answers those with 503 lake_unavailable.
+	Lake   Lake
 	Status Statuser
+	// Quota reports the collector's quota ledger (nil: not shown).
+	Quota func() []quota.Usage
 	// Gatherer serves /metrics; Registerer receives the API's own metrics.
 	Gatherer       prometheus.Gatherer
 	Registerer     prometheus.Registerer
@@ -49,6 +63,26 @@ type Config struct {
 	RequestTimeout time.Duration // default 10s
 	// Ready reports readiness (e.g. index loaded); nil = always ready.
 	Ready func() error
+
+	// Keys, when non-nil and holding keys (or RequireKey), makes every
+	// non-public route require an API key.
+	Keys       *KeyStore
+	RequireKey bool
+	// AnonRate and AnonBurst limit requests per client IP when no key is
+	// presented (0 = unlimited).
+	AnonRate  float64
+	AnonBurst int
+	// CORSOrigins lists origins allowed to call the API from a browser
+	// ("*" for any); empty = no CORS headers.
+	CORSOrigins []string
+	// MaxURLBytes bounds the request URI (default 8 KiB); MaxBodyBytes
+	// bounds request bodies (default 64 KiB; the API reads none).
+	MaxURLBytes  int
+	MaxBodyBytes int64
+	// CacheTTL is how long lake answers are cached (default 30s).
+	CacheTTL time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
 }
 
 //go:embed web
@@ -57,8 +91,13 @@ var webFS embed.FS
 type server struct {
 	cfg      Config
 	log      *slog.Logger
+	routes   []*compiled
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	limited  *prometheus.CounterVec
+	cache    *ttlCache
+	limiters *limiters
+	doc      []byte
 }
 
 // New returns the HTTP handler of the API and UI.
@@ -72,28 +111,40 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = 10 * time.Second
 	}
-	s := &server{cfg: cfg, log: cfg.Logger}
+	if cfg.MaxURLBytes == 0 {
+		cfg.MaxURLBytes = 8 << 10
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 64 << 10
+	}
+	if cfg.CacheTTL == 0 {
+		cfg.CacheTTL = 30 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &server{cfg: cfg, log: cfg.Logger, cache: newTTLCache(4096), limiters: newLimiters()}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tubelake_http_requests_total", Help: "HTTP requests by route and status code."}, []string{"route", "code"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tubelake_http_request_seconds", Help: "HTTP request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}, []string{"route"})
+	s.limited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tubelake_http_rejected_total", Help: "Requests rejected before reaching a handler, by reason (unauthorized, rate_limited, too_large)."}, []string{"reason"})
 	if cfg.Registerer != nil {
-		for _, c := range []prometheus.Collector{s.requests, s.latency} {
+		for _, c := range []prometheus.Collector{s.requests, s.latency, s.limited} {
 			if err := cfg.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("api: metrics: %w", err)
 			}
 		}
 	}
-	mux := http.NewServeMux()
-	route := func(pattern string, h http.HandlerFunc) {
-		mux.Handle(pattern, s.instrument(pattern, h))
+	doc, err := json.Marshal(OpenAPI())
+	if err != nil {
+		return nil, fmt.Errorf("api: openapi: %w", err)
 	}
-	route("GET /v1/videos/search", s.searchVideos)
-	route("GET /v1/videos/{id}", s.getVideo)
-	route("GET /v1/channels/{id}", s.getChannel)
-	route("GET /v1/status", s.status)
-	route("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	route("GET /readyz", s.ready)
+	s.doc = doc
+	mux := http.NewServeMux()
+	for _, rt := range Routes() {
+		c := compile(rt)
+		s.routes = append(s.routes, c)
+		mux.Handle(c.Method+" "+c.Path, s.instrument(c))
+	}
 	if cfg.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
 	}
@@ -101,11 +152,57 @@ func New(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: web assets: %w", err)
 	}
-	mux.Handle("GET /", http.FileServerFS(sub))
+	files := http.FileServerFS(sub)
+	mux.Handle("GET /", files)
 	mux.HandleFunc("GET /v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
-	return mux, nil
+	return s.edge(mux), nil
+}
+
+// edge applies what holds for every request: size limits and CORS.
+func (s *server) edge(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.RequestURI) > s.cfg.MaxURLBytes {
+			s.limited.WithLabelValues("too_large").Inc()
+			writeError(w, http.StatusRequestURITooLong, "uri_too_long", fmt.Sprintf("request URI longer than %d bytes", s.cfg.MaxURLBytes))
+			return
+		}
+		if r.ContentLength > s.cfg.MaxBodyBytes {
+			s.limited.WithLabelValues("too_large").Inc()
+			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("request body longer than %d bytes", s.cfg.MaxBodyBytes))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions {
+			w.Header().Set("Allow", "GET, HEAD, OPTIONS")
+			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("method %s is not allowed; the API is read-only (GET)", r.Method))
+			return
+		}
+		if origin := r.Header.Get("Origin"); origin != "" && s.corsAllowed(origin) {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Add("Vary", "Origin")
+			h.Set("Access-Control-Expose-Headers", "Retry-After, X-RateLimit-Limit")
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				h.Set("Access-Control-Allow-Methods", "GET, OPTIONS")
+				h.Set("Access-Control-Allow-Headers", "Authorization, X-API-Key")
+				h.Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *server) corsAllowed(origin string) bool {
+	for _, o := range s.cfg.CORSOrigins {
+		if o == "*" || strings.EqualFold(o, origin) {
+			return true
+		}
+	}
+	return false
 }
 
 type statusRecorder struct {
@@ -118,7 +215,8 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
-func (s *server) instrument(route string, h http.HandlerFunc) http.Handler {
+func (s *server) instrument(c *compiled) http.Handler {
+	route := c.Method + " " + c.Path
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
@@ -132,7 +230,15 @@ func (s *server) instrument(route string, h http.HandlerFunc) http.Handler {
 			s.requests.WithLabelValues(route, strconv.Itoa(rec.code)).Inc()
 			s.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
 		}()
-		h(rec, r.WithContext(ctx))
+		if !c.Public && !s.admit(rec, r) {
+			return
+		}
+		p, err := c.parse(r)
+		if err != nil {
+			writeError(rec, http.StatusBadRequest, "bad_parameter", err.Error())
+			return
+		}
+		c.handler(s, rec, r.WithContext(ctx), p)
 	})
 }
 
@@ -158,145 +264,83 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-var searchParams = map[string]bool{"q": true, "in": true, "sort": true, "limit": true, "cursor": true, "channel_id": true,
-	"category_id": true, "language": true, "published_after": true, "published_before": true, "min_views": true,
-	"exact_total": true, "initials": true, "layout": true}
+// searchRoute is the compiled search route, for ParseSearch.
+var searchRoute = func() *compiled {
+	for _, rt := range Routes() {
+		if rt.OperationID == "searchVideos" {
+			return compile(rt)
+		}
+	}
+	panic("api: no searchVideos route")
+}()
 
-// ParseSearch turns URL parameters into an index query, rejecting anything
-// it does not understand.
+// ParseSearch turns URL parameters of /v1/videos/search into an index
+// query, rejecting anything the route table does not admit.
 func ParseSearch(v map[string][]string) (index.Query, error) {
-	var q index.Query
-	for k, vals := range v {
-		if !searchParams[k] {
-			return q, fmt.Errorf("unknown parameter %q", k)
-		}
-		if len(vals) > 1 {
-			return q, fmt.Errorf("parameter %q given %d times", k, len(vals))
-		}
+	p, err := searchRoute.parseValues(v, func(string) string { return "" })
+	if err != nil {
+		return index.Query{}, err
 	}
-	get := func(k string) string {
-		if vals := v[k]; len(vals) > 0 {
-			return vals[0]
-		}
-		return ""
-	}
-	q.Q = strings.TrimSpace(get("q"))
-	if q.Q == "" {
-		return q, errors.New("parameter q is required")
-	}
-	if len(q.Q) > 512 {
-		return q, errors.New("parameter q is longer than 512 bytes")
-	}
-	if in := get("in"); in != "" {
-		for _, f := range strings.Split(in, ",") {
-			switch index.Field(f) {
-			case "title", "tags", "channel", "description":
-				q.In = append(q.In, index.Field(f))
-			default:
-				return q, fmt.Errorf("in: unknown field %q (want title, tags, channel, description)", f)
-			}
-		}
-	}
-	switch s := get("sort"); s {
-	case "", "relevance", "views", "recent":
-		q.Sort = index.Sort(s)
-	default:
-		return q, fmt.Errorf("sort: unknown order %q (want relevance, views, recent)", s)
-	}
-	if l := get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 100 {
-			return q, fmt.Errorf("limit: want an integer 1..100, got %q", l)
-		}
-		q.Limit = n
-	} else {
-		q.Limit = 20
-	}
-	q.Cursor = get("cursor")
-	q.ChannelID = get("channel_id")
-	if q.ChannelID != "" {
-		if err := yt.ValidateChannelID(q.ChannelID); err != nil {
-			return q, fmt.Errorf("channel_id: %w", err)
-		}
-	}
-	q.CategoryID = get("category_id")
-	q.Language = get("language")
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"published_after", &q.PublishedAfter}, {"published_before", &q.PublishedBefore}} {
-		if s := get(p.name); s != "" {
-			t, err := time.Parse(time.RFC3339, s)
-			if err != nil {
-				if t2, err2 := time.Parse("2006-01-02", s); err2 == nil {
-					t = t2
-				} else {
-					return q, fmt.Errorf("%s: want RFC 3339 time or YYYY-MM-DD, got %q", p.name, s)
-				}
-			}
-			*p.dst = t
-		}
-	}
-	if s := get("min_views"); s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 0 {
-			return q, fmt.Errorf("min_views: want a non-negative integer, got %q", s)
-		}
-		q.MinViews = n
-	}
-	for _, p := range []struct {
-		name string
-		dst  *bool
-	}{{"exact_total", &q.ExactTotal}, {"initials", &q.Initials}, {"layout", &q.Layout}} {
-		if s := get(p.name); s != "" {
-			b, err := strconv.ParseBool(s)
-			if err != nil {
-				return q, fmt.Errorf("%s: want true or false, got %q", p.name, s)
-			}
-			*p.dst = b
-		}
-	}
-	return q, nil
+	return searchQuery(p), nil
 }
 
-func (s *server) searchVideos(w http.ResponseWriter, r *http.Request) {
-	q, err := ParseSearch(r.URL.Query())
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_parameter", err.Error())
-		return
+func searchQuery(p params) index.Query {
+	q := index.Query{Q: p.str("q"), Sort: index.Sort(p.str("sort")), Limit: p.int("limit"), Cursor: p.str("cursor"),
+		ChannelID: p.str("channel_id"), CategoryID: p.str("category_id"), Language: p.str("language"),
+		PublishedAfter: p.time("published_after"), PublishedBefore: p.time("published_before"),
+		ExactTotal: p.bool("exact_total"), Initials: p.bool("initials"), Layout: p.bool("layout")}
+	if in := p.str("in"); in != "" {
+		for _, f := range strings.Split(in, ",") {
+			q.In = append(q.In, index.Field(f))
+		}
 	}
+	if v := p.str("min_views"); v != "" {
+		q.MinViews, _ = strconv.ParseInt(v, 10, 64)
+	}
+	return q
+}
+
+// SearchResult is one page of videos.
+type SearchResult = index.Result
+
+// VideoView is a video's latest state.
+type VideoView = index.VideoDoc
+
+func (s *server) runSearch(w http.ResponseWriter, r *http.Request, q index.Query) (index.Result, bool) {
 	res, err := s.cfg.Index.Search(r.Context(), q)
 	if err != nil {
 		if errors.Is(err, index.ErrBadQuery) {
 			writeError(w, http.StatusBadRequest, "bad_query", err.Error())
-			return
+			return res, false
 		}
 		if r.Context().Err() != nil {
 			writeError(w, http.StatusServiceUnavailable, "timeout", "search did not finish in time")
-			return
+			return res, false
 		}
 		s.log.Error("search failed", "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", "search failed")
-		return
+		return res, false
 	}
 	if res.Items == nil {
 		res.Items = []index.Hit{}
 	}
-	writeJSON(w, http.StatusOK, res)
+	return res, true
 }
 
-func (s *server) getVideo(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if err := yt.ValidateVideoID(id); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_parameter", err.Error())
-		return
+func (s *server) searchVideos(w http.ResponseWriter, r *http.Request, p params) {
+	if res, ok := s.runSearch(w, r, searchQuery(p)); ok {
+		writeJSON(w, http.StatusOK, res)
 	}
-	h, ok := s.cfg.Index.Video(id)
+}
+
+func (s *server) getVideo(w http.ResponseWriter, r *http.Request, p params) {
+	id := p.str("id")
+	d, ok := s.cfg.Index.VideoDoc(id)
 	if !ok {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("video %s is not known", id))
 		return
 	}
-	writeJSON(w, http.StatusOK, h)
+	writeJSON(w, http.StatusOK, d)
 }
 
 // ChannelView is the JSON shape of a channel.
@@ -316,42 +360,35 @@ type ChannelView struct {
 	FetchedAt             time.Time `json:"fetched_at"`
 }
 
-func (s *server) getChannel(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if err := yt.ValidateChannelID(id); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_parameter", err.Error())
-		return
-	}
+func channelView(c yt.Channel) ChannelView {
+	return ChannelView{ID: c.ID, Title: c.Snippet.Title, Description: c.Snippet.Description, Handle: c.Snippet.CustomURL,
+		Country: c.Snippet.Country, PublishedAt: c.Snippet.PublishedAt, ThumbnailURL: c.Snippet.Thumbnail.URL,
+		SubscriberCount: c.Statistics.SubscriberCount, HiddenSubscriberCount: c.Statistics.HiddenSubscriberCount,
+		ViewCount: c.Statistics.ViewCount, VideoCount: c.Statistics.VideoCount, UploadsPlaylistID: c.ContentDetails.UploadsPlaylistID, FetchedAt: c.FetchedAt}
+}
+
+func (s *server) getChannel(w http.ResponseWriter, r *http.Request, p params) {
+	id := p.str("id")
 	c, ok := s.cfg.Index.Channel(id)
 	if !ok {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("channel %s is not known", id))
 		return
 	}
-	writeJSON(w, http.StatusOK, ChannelView{ID: c.ID, Title: c.Snippet.Title, Description: c.Snippet.Description, Handle: c.Snippet.CustomURL,
-		Country: c.Snippet.Country, PublishedAt: c.Snippet.PublishedAt, ThumbnailURL: c.Snippet.Thumbnail.URL,
-		SubscriberCount: c.Statistics.SubscriberCount, HiddenSubscriberCount: c.Statistics.HiddenSubscriberCount,
-		ViewCount: c.Statistics.ViewCount, VideoCount: c.Statistics.VideoCount, UploadsPlaylistID: c.ContentDetails.UploadsPlaylistID, FetchedAt: c.FetchedAt})
+	writeJSON(w, http.StatusOK, channelView(c))
 }
 
-func (s *server) status(w http.ResponseWriter, r *http.Request) {
-	if s.cfg.Status == nil {
-		writeError(w, http.StatusNotFound, "not_found", "status is not available in this process")
-		return
-	}
-	st, err := s.cfg.Status.Status(r.Context())
-	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
-		return
-	}
-	writeJSON(w, http.StatusOK, st)
-}
-
-func (s *server) ready(w http.ResponseWriter, r *http.Request) {
+func (s *server) ready(w http.ResponseWriter, r *http.Request, _ params) {
 	if s.cfg.Ready != nil {
 		if err := s.cfg.Ready(); err != nil {
 			writeError(w, http.StatusServiceUnavailable, "not_ready", err.Error())
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, Health{Status: "ready"})
+}
+
+func (s *server) openapi(w http.ResponseWriter, r *http.Request, _ params) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "max-age=60")
+	_, _ = w.Write(s.doc)
 }

@@ -1,59 +1,17 @@
 package api_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tubelake/tubelake/internal/api"
-	"github.com/tubelake/tubelake/internal/index"
-	"github.com/tubelake/tubelake/internal/yt"
 )
-
-func chanID(i int) string { return fmt.Sprintf("UC%022d", i) }
-
-func fixture(t *testing.T) *httptest.Server {
-	t.Helper()
-	ix, err := index.Open("", index.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ix.Close() })
-	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	titles := []string{"초등영어 파닉스 1강", "영어 듣기 평가", "먹방 ASMR 라면", "Elementary English for kids", "超初心者の英語", "初等英語 한글 섞임 🎉"}
-	var recs []yt.Record
-	for i, title := range titles {
-		v := &yt.Video{ID: fmt.Sprintf("video%06d", i), FetchedAt: at}
-		v.Snippet = yt.VideoSnippet{Title: title, ChannelID: chanID(i % 2), ChannelTitle: fmt.Sprintf("채널 %d", i%2), PublishedAt: at.Add(-time.Duration(i) * time.Hour), CategoryID: "27"}
-		v.Statistics.ViewCount = yt.Int64(int64(1000 * (i + 1)))
-		recs = append(recs, yt.NewVideoRecord("test", v))
-	}
-	c := &yt.Channel{ID: chanID(0), FetchedAt: at}
-	c.Snippet.Title = "채널 0"
-	c.Statistics.SubscriberCount = yt.Int64(12345)
-	recs = append(recs, yt.NewChannelRecord("test", c))
-	if err := ix.Apply(context.Background(), recs); err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewRegistry()
-	h, err := api.New(api.Config{Index: ix, Gatherer: reg, Registerer: reg,
-		Status: api.StatusFunc(func(context.Context) (any, error) { return map[string]int{"ok": 1}, nil })})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := httptest.NewServer(h)
-	t.Cleanup(s.Close)
-	return s
-}
 
 func get(t *testing.T, u string) (int, []byte) {
 	t.Helper()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -93,6 +94,7 @@ writes DIR/search.json and DIR/search.md.`,
 	f.IntVar(&cfg.PerKind, "queries", 50, "queries per kind (common, rare, ko-1-2, english, japanese, multi-term, no-match)")
 	f.IntVar(&cfg.Reps, "reps", 20, "timed repetitions of each query on tubelake, after one warm-up")
 	f.IntVar(&cfg.AnchorReps, "anchor-reps", 3, "timed repetitions of each query on an anchor, after one warm-up")
+	f.DurationVar(&cfg.AnchorBudget, "anchor-budget", 4*time.Minute, "time each anchor may spend on queries (round-robin over the kinds; 0 = no limit)")
 	f.StringVar(&anchors, "anchors", "scan,bleve,sqlite,duckdb", "anchors to run: scan, bleve, sqlite, duckdb (comma-separated; none for none)")
 	f.IntVar(&cfg.Updates, "updates", 200_000, "view-count-only snapshots applied while queries run")
 	f.IntVar(&cfg.Batch, "batch", 10_000, "records per Apply while indexing")

@@ -3,15 +3,22 @@ package cli
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tubelake/tubelake/internal/collect"
+	"github.com/tubelake/tubelake/internal/quota"
+	"github.com/tubelake/tubelake/internal/schedule"
 	"github.com/tubelake/tubelake/internal/stream"
 	"github.com/tubelake/tubelake/internal/yt"
 )
@@ -61,6 +68,14 @@ type collectFlags struct {
 	keysFile string
 	workers  int
 	maxVid   int
+
+	// --loop
+	loop          bool
+	shard         string
+	tick          time.Duration
+	feedInterval  time.Duration
+	quotaPerDay   int64
+	metricsListen string
 }
 
 func (f *collectFlags) register(cmd *cobra.Command) {
@@ -70,6 +85,12 @@ func (f *collectFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.keysFile, "keys-file", "", "file with one API key per line")
 	fl.IntVar(&f.workers, "workers", 32, "concurrent API calls")
 	fl.IntVar(&f.maxVid, "max-videos-per-channel", 0, "newest uploads to collect per channel (0 = all)")
+	fl.BoolVar(&f.loop, "loop", false, "run until stopped: seed the channels, then scheduler-driven refresh cycles (state in DATA/collect/)")
+	fl.StringVar(&f.shard, "shard", "0/1", "with --loop: own only channels whose id hash mod n is i (i/n); give each shard its own --data")
+	fl.DurationVar(&f.tick, "tick", 10*time.Second, "with --loop: pause between cycles when nothing is due")
+	fl.DurationVar(&f.feedInterval, "feed-interval", time.Hour, "with --loop: RSS poll interval per channel (zero quota)")
+	fl.Int64Var(&f.quotaPerDay, "quota-per-day", quota.DefaultPerDay, "daily quota units of each API key")
+	fl.StringVar(&f.metricsListen, "metrics-listen", "", "with --loop: serve Prometheus /metrics on host:port")
 }
 
 func (f *collectFlags) apiKeys() ([]string, error) {
@@ -130,7 +151,7 @@ func collectCmd(g *globals) *cobra.Command {
 				}
 				ids = append(ids, more...)
 			}
-			if len(ids) == 0 {
+			if len(ids) == 0 && !cf.loop {
 				return fmt.Errorf("no channels: pass --channel UC... or --channels-file FILE")
 			}
 			keys, err := cf.apiKeys()
@@ -169,6 +190,14 @@ func collectCmd(g *globals) *cobra.Command {
 				pub = s
 				wait = func() error { return nil }
 			}
+			if cf.loop {
+				lerr := runLoop(ctx, g, &nf, &cf, keys, ids, pub)
+				fmt.Fprintln(g.stderr)
+				if err := wait(); err != nil {
+					return errors.Join(lerr, err)
+				}
+				return lerr
+			}
 			start := time.Now()
 			c, err := collect.New(collect.Config{Endpoint: cf.endpoint, APIKeys: keys, Workers: cf.workers, MaxVideosPerChannel: cf.maxVid,
 				Logger: log.With("component", "collect"), Progress: progressLine(g, start)}, pub)
@@ -191,4 +220,97 @@ func collectCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&channelsFile, "channels-file", "", "file of channel ids (one per line, or CSV with the id first)")
 	cmd.Flags().BoolVar(&sinks, "sinks", true, "also run the lake and index sinks in this process (false: only publish to the stream, e.g. --stream nats://...)")
 	return cmd
+}
+
+// collectDir is where the collector keeps its schedule and quota plan.
+func collectDir(data string) string { return filepath.Join(data, "collect") }
+
+func quotaStatePath(data string) string { return filepath.Join(collectDir(data), "quota.json") }
+
+// runLoop is `tubelake collect --loop`: it returns on SIGINT/SIGTERM (nil)
+// or a fatal error.
+func runLoop(ctx context.Context, g *globals, nf *nodeFlags, cf *collectFlags, keys, seeds []string, pub collect.Publisher) error {
+	sh, err := schedule.ParseShard(cf.shard)
+	if err != nil {
+		return fmt.Errorf("--shard: %w", err)
+	}
+	if cf.tick <= 0 || cf.feedInterval <= 0 {
+		return fmt.Errorf("--tick and --feed-interval must be positive")
+	}
+	if err := os.MkdirAll(collectDir(nf.data), 0o755); err != nil {
+		return err
+	}
+	store, err := schedule.Open(filepath.Join(collectDir(nf.data), "schedule.db"), schedule.Config{Shard: sh})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = quota.KeyID(k)
+	}
+	ledger := quota.New(cf.quotaPerDay, nil)
+	planner := quota.NewPlanner(ledger, ids, quota.PlanConfig{})
+	statePath := quotaStatePath(nf.data)
+	if st, ok, err := quota.LoadState(statePath); err != nil {
+		return err
+	} else if ok {
+		planner.Restore(st)
+	}
+	reg := newRegistry()
+	log := g.logger().With("component", "collect")
+	c, err := collect.New(collect.Config{Endpoint: cf.endpoint, APIKeys: keys, Workers: cf.workers, Planner: planner,
+		Logger: log, Registerer: reg}, pub)
+	if err != nil {
+		return err
+	}
+	if cf.metricsListen != "" {
+		ln, url, err := listen(cf.metricsListen)
+		if err != nil {
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+		go serveHTTP(ctx, ln, mux, log)
+		fmt.Fprintf(g.stderr, "metrics on %s/metrics\n", url)
+	}
+	added, err := c.Seed(store, seeds)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stderr, "collect --loop: shard %s, %d new seed channel(s), keys %s\n", sh, added, strings.Join(ids, ","))
+	st, lerr := c.Loop(ctx, collect.LoopConfig{Store: store, Tick: cf.tick, FeedInterval: cf.feedInterval,
+		StateSave: func() error { return planner.SaveFile(statePath) }, Progress: loopProgress(g)})
+	if err := planner.SaveFile(statePath); err != nil {
+		lerr = errors.Join(lerr, err)
+	}
+	fmt.Fprintln(g.stderr)
+	fmt.Fprintf(g.stdout, "collect --loop: %d cycles, %d calls, %d units, %d videos, %d channels, %d events, %d tombstones, %d discovered in %s\n",
+		st.Cycles, st.Calls, st.Units, st.Videos, st.Channels, st.Events, st.Tombstones, st.Discovered, st.Elapsed.Round(time.Second))
+	if errors.Is(lerr, context.Canceled) {
+		return nil
+	}
+	return lerr
+}
+
+// loopProgress prints one live line: rates over the last interval, quota
+// left and the lag of each tier.
+func loopProgress(g *globals) func(collect.LoopStats) {
+	var prev collect.LoopStats
+	var prevAt time.Time
+	return func(s collect.LoopStats) {
+		now := time.Now()
+		dt := now.Sub(prevAt).Seconds()
+		if prevAt.IsZero() || dt <= 0 {
+			dt = max(s.Elapsed.Seconds(), 1)
+		}
+		var lags []string
+		for _, t := range s.Tiers {
+			lags = append(lags, fmt.Sprintf("%s %d/%s", t.Tier, t.Items, t.Lag.Round(time.Second)))
+		}
+		fmt.Fprintf(g.stderr, "\rcollect: %.1f calls/s, %.0f records/s, %d videos, %d events, quota left %d, lag [%s]   ",
+			float64(s.Calls-prev.Calls)/dt, float64(s.Records-prev.Records)/dt, s.Videos, s.Events, s.QuotaLeft, strings.Join(lags, ", "))
+		prev, prevAt = s, now
+	}
 }

@@ -7,12 +7,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tubelake/tubelake/internal/collect"
 	"github.com/tubelake/tubelake/internal/index"
+	"github.com/tubelake/tubelake/internal/quota"
 	"github.com/tubelake/tubelake/internal/sim"
 )
 
@@ -70,10 +72,17 @@ func demoCmd(g *globals) *cobra.Command {
 			runErr := make(chan error, 1)
 			go func() { runErr <- n.Run(runCtx) }()
 
-			h, err := apiHandler(n, reg, log)
+			var col atomic.Pointer[collect.Collector]
+			h, closeAPI, err := apiHandler(ctx, n, reg, log, serveOptions{requestTimeout: 10 * time.Second, quota: func() []quota.Usage {
+				if c := col.Load(); c != nil {
+					return c.Ledger().Snapshot()
+				}
+				return nil
+			}})
 			if err != nil {
 				return err
 			}
+			defer closeAPI()
 			ln, apiURL, err := listen(addr)
 			if err != nil {
 				return err
@@ -90,6 +99,7 @@ func demoCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			col.Store(c)
 			st, err := c.Collect(ctx, ids)
 			fmt.Fprintln(g.stderr)
 			if err != nil && ctx.Err() == nil {

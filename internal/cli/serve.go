@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,7 +15,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tubelake/tubelake/internal/api"
+	"github.com/tubelake/tubelake/internal/lakesql"
 	"github.com/tubelake/tubelake/internal/pipeline"
+	"github.com/tubelake/tubelake/internal/quota"
 )
 
 type nodeFlags struct {
@@ -69,19 +72,83 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.L
 	return nil
 }
 
-func apiHandler(n *pipeline.Node, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
-	return api.New(api.Config{
-		Index:      n.Index,
-		Status:     api.StatusFunc(func(ctx context.Context) (any, error) { return n.Status(ctx) }),
-		Gatherer:   reg,
-		Registerer: reg,
-		Logger:     log.With("component", "api"),
+// serveOptions are the API settings of `serve` (and `demo`).
+type serveOptions struct {
+	requireKey     bool
+	cors           []string
+	anonRate       float64
+	anonBurst      int
+	requestTimeout time.Duration
+	quotaFile      string
+	// quota, when set, reports the in-process collector's ledger.
+	quota func() []quota.Usage
+}
+
+func (o *serveOptions) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.BoolVar(&o.requireKey, "require-key", false, "require an API key on every /v1 request even before any key exists (keys are required anyway once `tubelake apikey create` made one)")
+	f.StringSliceVar(&o.cors, "cors-origins", nil, `origins allowed to call the API from browsers (comma-separated, "*" for any); default none`)
+	f.Float64Var(&o.anonRate, "anon-rate", 50, "requests/s allowed per client IP without an API key (0 = unlimited)")
+	f.IntVar(&o.anonBurst, "anon-burst", 100, "burst allowed per client IP without an API key")
+	f.DurationVar(&o.requestTimeout, "request-timeout", 10*time.Second, "per-request time limit")
+	f.StringVar(&o.quotaFile, "quota-file", "", "collector quota ledger to report in /v1/status (default <data>/quota.json when present)")
+}
+
+// apiHandler builds the API over a node: its index, a DuckDB view of its
+// lake and its client API keys. close releases the lake connection.
+func apiHandler(ctx context.Context, n *pipeline.Node, reg *prometheus.Registry, log *slog.Logger, o serveOptions) (h http.Handler, closeFn func() error, err error) {
+	keys, err := api.OpenKeyStore(n.DataDir())
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := lakesql.Open(ctx, n.LakeDir())
+	if err != nil {
+		return nil, nil, fmt.Errorf("serve: lake: %w", err)
+	}
+	quotaFn := o.quota
+	if quotaFn == nil {
+		path := o.quotaFile
+		if path == "" {
+			path = filepath.Join(n.DataDir(), "quota.json")
+		}
+		quotaFn = func() []quota.Usage {
+			l := quota.New(quota.DefaultPerDay, nil)
+			if err := l.LoadFile(path); err != nil {
+				log.Warn("quota ledger unreadable", "path", path, "err", err)
+				return nil
+			}
+			return l.Snapshot()
+		}
+	}
+	h, err = api.New(api.Config{
+		Index:          n.Index,
+		Lake:           db,
+		Status:         api.StatusFunc(func(ctx context.Context) (any, error) { return n.Status(ctx) }),
+		Quota:          quotaFn,
+		Gatherer:       reg,
+		Registerer:     reg,
+		Logger:         log.With("component", "api"),
+		RequestTimeout: o.requestTimeout,
+		Keys:           keys,
+		RequireKey:     o.requireKey,
+		AnonRate:       o.anonRate,
+		AnonBurst:      o.anonBurst,
+		CORSOrigins:    o.cors,
 	})
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	if k := keys.Len(); k > 0 || o.requireKey {
+		log.Info("API keys required", "keys", k)
+	}
+	return h, db.Close, nil
 }
 
 func serveCmd(g *globals) *cobra.Command {
 	var nf nodeFlags
 	var addr string
+	var so serveOptions
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the search API and UI over a data directory, while the sinks keep consuming the stream",
@@ -95,10 +162,11 @@ func serveCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer n.Close()
-			h, err := apiHandler(n, reg, log)
+			h, closeAPI, err := apiHandler(ctx, n, reg, log, so)
 			if err != nil {
 				return err
 			}
+			defer closeAPI()
 			ln, url, err := listen(addr)
 			if err != nil {
 				return err
@@ -107,7 +175,7 @@ func serveCmd(g *globals) *cobra.Command {
 			defer cancel()
 			runErr := make(chan error, 1)
 			go func() { runErr <- n.Run(ctx) }()
-			fmt.Fprintf(g.stdout, "tubelake serving %s over %s\n  search: %s/v1/videos/search?q=%%EC%%98%%81%%EC%%96%%B4&sort=views\n  UI:     %s/\n  metrics: %s/metrics\n", url, n.DataDir(), url, url, url)
+			fmt.Fprintf(g.stdout, "tubelake serving %s over %s\n  search: %s/v1/videos/search?q=%%EC%%98%%81%%EC%%96%%B4&sort=views\n  UI:     %s/\n  OpenAPI: %s/v1/openapi.json\n  metrics: %s/metrics\n", url, n.DataDir(), url, url, url, url)
 			if u := n.Stream.ClientURL(); u != "" {
 				fmt.Fprintf(g.stdout, "  stream: %s\n", u)
 			}
@@ -121,5 +189,6 @@ func serveCmd(g *globals) *cobra.Command {
 	}
 	nf.register(cmd)
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "HTTP listen address")
+	so.register(cmd)
 	return cmd
 }

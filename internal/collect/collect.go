@@ -43,11 +43,15 @@ type Config struct {
 	RetryBaseDelay      time.Duration // default 200ms; delay n is uniform in [d/2, d], d = base*2^(n-1)
 	RetryMaxDelay       time.Duration // default 10s
 	Ledger              *quota.Ledger // optional, shared quota ledger (default: a new one from QuotaPerDay and Now)
-	HTTPClient          *http.Client  // optional; its Transport is used under the key-adding transport
-	Now                 func() time.Time
-	Logger              *slog.Logger // nil = no logs; never receives a key
-	Registerer          prometheus.Registerer
-	Progress            func(Stats) // optional, called about once a second with current totals
+	// Planner, if set, debits every call from a bucket of the day's plan
+	// (quota.Planner over Ledger) as well as from the key: calls of an
+	// exhausted bucket are not sent (ErrBudgetExhausted).
+	Planner    *quota.Planner
+	HTTPClient *http.Client // optional; its Transport is used under the key-adding transport
+	Now        func() time.Time
+	Logger     *slog.Logger // nil = no logs; never receives a key
+	Registerer prometheus.Registerer
+	Progress   func(Stats) // optional, called about once a second with current totals
 }
 
 // Stats are the totals of one crawl.
@@ -160,6 +164,9 @@ func New(cfg Config, pub Publisher) (*Collector, error) {
 		feedBase: feedBase, now: cfg.Now, feeds: map[string]*feedState{},
 	}
 	c.ledger = cfg.Ledger
+	if c.ledger == nil && cfg.Planner != nil {
+		c.ledger = cfg.Planner.Ledger()
+	}
 	if c.ledger == nil {
 		c.ledger = quota.New(cfg.QuotaPerDay, cfg.Now)
 	}
@@ -215,8 +222,36 @@ func (c *Collector) KeyIDs() []string { return keyIDs(c.keys) }
 // Ledger returns the quota ledger in use.
 func (c *Collector) Ledger() *quota.Ledger { return c.ledger }
 
+// reserve debits cost units for a call of bucket on key.
+func (c *Collector) reserve(bucket, key string, cost int64) bool {
+	if p := c.cfg.Planner; p != nil {
+		return p.Reserve(bucketOr(bucket), key, cost)
+	}
+	return c.ledger.Reserve(key, cost)
+}
+
+func (c *Collector) refund(bucket, key string, cost int64) {
+	if p := c.cfg.Planner; p != nil {
+		p.Refund(bucketOr(bucket), key, cost)
+		return
+	}
+	c.ledger.Refund(key, cost)
+}
+
+// bucketOr names the bucket of calls made outside the scheduler (Collect,
+// FetchVideos): discovery.
+func bucketOr(b string) string {
+	if b == "" {
+		return quota.BucketDiscovery
+	}
+	return b
+}
+
 // pickKey reserves cost units on the next usable key (round robin).
-func (c *Collector) pickKey(cost int64) (*apiKey, error) {
+func (c *Collector) pickKey(bucket string, cost int64) (*apiKey, error) {
+	if p := c.cfg.Planner; p != nil && p.Left(bucketOr(bucket)) < cost {
+		return nil, fmt.Errorf("collect: %w: %q has no units left in today's plan", ErrBudgetExhausted, bucketOr(bucket))
+	}
 	n := len(c.keys)
 	start := int(c.rr.Add(1) % uint64(n))
 	usable := 0
@@ -226,7 +261,7 @@ func (c *Collector) pickKey(cost int64) (*apiKey, error) {
 			continue
 		}
 		usable++
-		if c.ledger.Reserve(k.id, cost) {
+		if c.reserve(bucket, k.id, cost) {
 			return k, nil
 		}
 	}

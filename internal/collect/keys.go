@@ -100,6 +100,9 @@ var (
 	ErrQuotaExhausted = errors.New("all API keys are out of quota")
 	// ErrNoUsableKey: every key was rejected by the API (keyInvalid...).
 	ErrNoUsableKey = errors.New("no usable API key")
+	// ErrBudgetExhausted: the quota plan's bucket for this work is spent
+	// for today (other buckets may still have units).
+	ErrBudgetExhausted = errors.New("quota plan bucket exhausted")
 )
 
 // APIError is one classified failure of an API call. It carries no key and

@@ -18,6 +18,13 @@ type metrics struct {
 	inflight  prometheus.Gauge
 	parked    *prometheus.CounterVec // key
 	feedPolls *prometheus.CounterVec // status (200, 304, error)
+
+	// scheduler loop
+	events      *prometheus.CounterVec // type
+	tierItems   *prometheus.GaugeVec   // tier
+	tierOverdue *prometheus.GaugeVec   // tier
+	tierLag     *prometheus.GaugeVec   // tier
+	quotaLeft   *prometheus.GaugeVec   // key
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -44,11 +51,23 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "keys_parked_total", Help: "Times a key was parked after quotaExceeded, by key fingerprint."}, []string{"key"}),
 		feedPolls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "tubelake", Subsystem: "collect",
 			Name: "feed_polls_total", Help: "RSS feed polls, by outcome (200, 304, error)."}, []string{"status"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "tubelake", Subsystem: "collect",
+			Name: "change_events_total", Help: "Change events emitted on refresh, by type (title_changed, milestone...)."}, []string{"type"}),
+		tierItems: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "tubelake", Subsystem: "collect",
+			Name: "tier_items", Help: "Items scheduled, by refresh tier."}, []string{"tier"}),
+		tierOverdue: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "tubelake", Subsystem: "collect",
+			Name: "tier_overdue_items", Help: "Items past their due time (beyond one loop tick), by refresh tier."}, []string{"tier"}),
+		tierLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "tubelake", Subsystem: "collect",
+			Name: "tier_lag_seconds", Help: "Now minus the oldest due time not yet served, by refresh tier."}, []string{"tier"}),
+		quotaLeft: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "tubelake", Subsystem: "collect",
+			Name: "quota_left_units", Help: "Quota units left today, by key fingerprint (local ledger)."}, []string{"key"}),
 	}
 	// Several collectors may share one registry: reuse series already there.
 	if err := errors.Join(register(reg, &m.calls), register(reg, &m.units), register(reg, &m.errors),
 		register(reg, &m.retries), register(reg, &m.records), register(reg, &m.latency),
-		register(reg, &m.inflight), register(reg, &m.parked), register(reg, &m.feedPolls)); err != nil {
+		register(reg, &m.inflight), register(reg, &m.parked), register(reg, &m.feedPolls),
+		register(reg, &m.events), register(reg, &m.tierItems), register(reg, &m.tierOverdue),
+		register(reg, &m.tierLag), register(reg, &m.quotaLeft)); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -160,8 +160,72 @@ func (c *Collector) feedPollCount(status string) {
 	}
 }
 
-// pollFeed fetches one channel's feed, retrying transient failures.
+// FeedResult is the outcome of polling one channel's feed.
+type FeedResult struct {
+	ChannelID   string
+	Feed        Feed // empty when NotModified or Err
+	NotModified bool // 304: nothing new since the last poll by this Collector
+	Err         error
+}
+
+// DiscoverFeeds polls the channels' feeds (zero quota, conditional GET,
+// transient failures retried) and returns every feed, so that the caller
+// can compare entries with what it knows (e.g. the schedule).
+func (c *Collector) DiscoverFeeds(ctx context.Context, channelIDs []string) ([]FeedResult, error) {
+	ids := dedupe(channelIDs)
+	out := make([]FeedResult, len(ids))
+	sem := make(chan struct{}, c.cfg.Workers)
+	var wg sync.WaitGroup
+	for i, ch := range ids {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			res := FeedResult{ChannelID: ch}
+			var fresh []string
+			res.Feed, fresh, res.NotModified, res.Err = c.pollFeedFull(ctx, ch)
+			_ = fresh
+			out[i] = res
+		}()
+	}
+	wg.Wait()
+	var errs []error
+	for i := range out {
+		if out[i].ChannelID == "" {
+			out[i] = FeedResult{ChannelID: ids[i], Err: ctx.Err()}
+		}
+		if out[i].Err != nil {
+			errs = append(errs, out[i].Err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return out, fmt.Errorf("collect: discover: %w", err)
+	}
+	if len(errs) > 0 {
+		n := len(errs)
+		if n > 5 {
+			errs = append(errs[:5], fmt.Errorf("... and %d more", n-5))
+		}
+		return out, fmt.Errorf("collect: discover: %d feed(s) failed: %w", n, errors.Join(errs...))
+	}
+	return out, nil
+}
+
+// pollFeed fetches one channel's feed, retrying transient failures, and
+// returns the ids new since the previous poll.
 func (c *Collector) pollFeed(ctx context.Context, channelID string) ([]string, error) {
+	_, fresh, _, err := c.pollFeedFull(ctx, channelID)
+	return fresh, err
+}
+
+func (c *Collector) pollFeedFull(ctx context.Context, channelID string) (Feed, []string, bool, error) {
 	c.feedMu.Lock()
 	st := c.feeds[channelID]
 	var etag, lm string
@@ -175,21 +239,21 @@ func (c *Collector) pollFeed(ctx context.Context, channelID string) ([]string, e
 		feed, resp, err := c.getFeed(ctx, u, etag, lm)
 		if err == nil && resp.StatusCode == http.StatusNotModified {
 			c.feedPollCount("304")
-			return nil, nil
+			return Feed{}, nil, true, nil
 		}
 		if err == nil {
 			c.feedPollCount("200")
-			return c.remember(channelID, feed, resp.Header), nil
+			return feed, c.remember(channelID, feed, resp.Header), false, nil
 		}
 		c.feedPollCount("error")
 		var ae *APIError
 		if !errors.As(err, &ae) || !ae.Retryable() || attempt >= c.cfg.MaxRetries || ctx.Err() != nil {
-			return nil, err
+			return Feed{}, nil, false, err
 		}
 		select {
 		case <-time.After(c.backoff(attempt + 1)):
 		case <-ctx.Done():
-			return nil, fmt.Errorf("collect: feed %s: %w", channelID, ctx.Err())
+			return Feed{}, nil, false, fmt.Errorf("collect: feed %s: %w", channelID, ctx.Err())
 		}
 	}
 }

@@ -105,11 +105,25 @@ func (q *queue) close() []*task {
 	return left
 }
 
-type vid struct{ id, channel string }
+type vid struct {
+	id, channel string
+	published   time.Time
+}
 
 // run is the state of one crawl.
 type run struct {
 	c      *Collector
+	pub    Publisher // c.pub unless the scheduler loop observes the records
+	bucket string    // quota plan bucket of this run's calls
+	// walkOnly: channels.list does not walk uploads (statistics refresh).
+	noWalk bool
+	// sinkIDs, if set, receives the video ids found in playlists instead of
+	// fetching them (the scheduler fetches them when due).
+	sinkIDs func([]vid)
+	// known, if set, stops a playlist walk at the first id it reports
+	// (uploads are newest first: the rest was seen before).
+	known func(id string) bool
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	q      *queue
@@ -134,7 +148,7 @@ type run struct {
 }
 
 func (c *Collector) newRun(ctx context.Context) *run {
-	r := &run{c: c, q: newQueue(), start: time.Now(), seen: map[string]struct{}{}, errs: map[string]int64{}, draining: make(chan struct{})}
+	r := &run{c: c, pub: c.pub, q: newQueue(), start: time.Now(), seen: map[string]struct{}{}, errs: map[string]int64{}, draining: make(chan struct{})}
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	return r
 }
@@ -302,6 +316,12 @@ func (r *run) releaseProducer() {
 
 // addVideos queues new ids, sending every full batch of 50 at once.
 func (r *run) addVideos(vs []vid) {
+	if r.sinkIDs != nil {
+		if len(vs) > 0 {
+			r.sinkIDs(vs)
+		}
+		return
+	}
 	var full [][]vid
 	r.batchMu.Lock()
 	for _, v := range vs {
@@ -386,7 +406,7 @@ func (r *run) fail(err error) {
 		r.c.log.Error("crawl stopped", "err", r.c.scrub.String(err.Error()))
 	}
 	r.mu.Unlock()
-	if errors.Is(err, ErrQuotaExhausted) || errors.Is(err, ErrNoUsableKey) {
+	if errors.Is(err, ErrQuotaExhausted) || errors.Is(err, ErrNoUsableKey) || errors.Is(err, ErrBudgetExhausted) {
 		r.drainOnce.Do(func() { close(r.draining) })
 		return
 	}
@@ -406,12 +426,12 @@ func (r *run) countError(op, reason string) {
 // returns nil, a *retryAfter, a permanent *APIError, or a fatal error.
 func (r *run) send(t *task, cost int64, do func(ctx context.Context, svc *youtube.Service) error) error {
 	c := r.c
-	k, err := c.pickKey(cost)
+	k, err := c.pickKey(r.bucket, cost)
 	if err != nil {
 		return err
 	}
 	if err := k.lim.Wait(r.ctx); err != nil {
-		c.ledger.Refund(k.id, cost)
+		c.refund(r.bucket, k.id, cost)
 		return fmt.Errorf("collect: %w", r.ctx.Err())
 	}
 	ctx, cancel := context.WithTimeout(r.ctx, c.cfg.RequestTimeout)
@@ -468,7 +488,7 @@ func (r *run) publish(recs []yt.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	if err := r.c.pub.Publish(r.ctx, recs...); err != nil {
+	if err := r.pub.Publish(r.ctx, recs...); err != nil {
 		return fmt.Errorf("collect: publish %d record(s): %w", len(recs), err) // publishers never see keys
 	}
 	return nil
@@ -511,7 +531,7 @@ func (r *run) channelsTask(ids []string) *task {
 			found[it.Id] = true
 			ch := convertChannel(it, present[it.Id], at)
 			recs = append(recs, yt.NewChannelRecord("api", ch))
-			if ch.Statistics.VideoCount != nil && *ch.Statistics.VideoCount == 0 {
+			if r.noWalk || (ch.Statistics.VideoCount != nil && *ch.Statistics.VideoCount == 0) {
 				continue // no uploads: don't spend a unit to learn that
 			}
 			pl := ch.ContentDetails.UploadsPlaylistID
@@ -580,12 +600,16 @@ func (r *run) playlistTask(channelID, playlistID, pageToken string, seen int) *t
 			if id == "" {
 				continue
 			}
+			if r.known != nil && r.known(id) {
+				stop = true // newest first: everything after this was seen
+				break
+			}
 			if !cutoff.IsZero() && !published.IsZero() && published.Before(cutoff) {
 				stop = true // uploads are newest first
 				break
 			}
 			seen++
-			vs = append(vs, vid{id: id, channel: channelID})
+			vs = append(vs, vid{id: id, channel: channelID, published: published})
 		}
 		if maxN > 0 && seen >= maxN {
 			stop = true

@@ -151,6 +151,7 @@ func BenchmarkSearch(b *testing.B) {
 			b.Run(string(sort)+"/"+bq.kind, func(b *testing.B) {
 				lat := make([]time.Duration, 0, b.N)
 				var res Result
+				cpu0 := cpuTime()
 				for b.Loop() {
 					st := time.Now()
 					var err error
@@ -161,6 +162,7 @@ func BenchmarkSearch(b *testing.B) {
 					lat = append(lat, time.Since(st))
 				}
 				reportLatency(b, lat)
+				b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(len(lat)), "cpu-µs/op")
 				b.ReportMetric(float64(res.Total), "total")
 			})
 		}

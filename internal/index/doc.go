@@ -41,11 +41,16 @@
 // when bounds got loose (Stats.Rebuilds). A query with many candidates walks
 // the blocks in order and skips every block whose bound cannot beat the k-th
 // best hit so far (block-max early termination): a query matching millions
-// verifies about as many docs as one matching fifty. Relevance (field weight x
-// match position x popularity prior 1+log10(1+views)) uses the views order
-// with the bound maxWeight x prior(blockMax). Queries with few candidates
-// (<= 4096), or whose total must be verified anyway and will not stop early,
-// simply verify them all in one pass. Totals are exact up to TotalCap (10,000)
+// verifies about as many docs as one matching fifty. Relevance is additive in
+// log10(views) units: log10(1+views) + the mean over terms of a bounded text
+// bonus (field: title 0.3, tags 0.2, channel 0.15, description 0; position at
+// most 0.1, decaying with the offset; whole-field match 0.05). It uses the
+// views order with the bound log10(1+blockMax) + maxBonus, so only docs within
+// a factor 10^maxBonus (<= 2.8x) of the k-th hit's views are ever verified.
+// Inside a block, the doc's own key is compared with the heap's floor before
+// the (costlier) bitmap probe, which keeps unsorted tail blocks cheap.
+// Queries with few candidates (<= 4096), or whose total must be verified
+// anyway and will not stop early, simply verify them all in one pass. Totals are exact up to TotalCap (10,000)
 // and then reported as "gte", like Elasticsearch's track_total_hits, unless
 // Query.ExactTotal; a term of one or two characters without column filters
 // gets its exact total from the bitmap cardinality for free. Verified totals
@@ -69,8 +74,10 @@
 // normalizes texts and cuts grams (pure functions of the record) for the next
 // chunk while the current one is applied; new docs' ids are appended to
 // per-posting tails that are bulk-added to the bitmaps before the lock is
-// released. A statistics refresh (same texts) skips normalization entirely. A video snapshot is applied only if
-// its FetchedAt is newer than the stored one (and newer than any tombstone),
+// released. A statistics refresh (same texts) skips normalization entirely.
+// A video snapshot is applied only if its FetchedAt is newer than the stored
+// one (and newer than any tombstone); text_changed events apply when newer
+// than the stored texts,
 // a text change updates only the grams that differ, a channel snapshot
 // updates the channel field of its videos, and a video tombstone removes the
 // doc from every posting list (its slot is kept to reject late replays).
@@ -91,7 +98,9 @@
 // execution paths; FuzzNormalize and FuzzQuery. Performance lives in
 // benchmarks on a corpus made from the real chart titles in ../shared/data:
 //
-//	TUBELAKE_BENCH_DOCS=1000000 go test -run XXX -bench . -benchtime 200x ./internal/index/
+//	TUBELAKE_BENCH_DOCS=1000000 go test -run XXX -bench 'Search|ApplyStats' -benchtime 200x ./internal/index/
+//	go test -run XXX -bench ApplyNew -benchtime 1x ./internal/index/
 //
-// (p50-µs/p99-µs per query kind and sort, docs/s, updates/s, heap).
+// (p50-µs, p99-µs and cpu-µs per query kind and sort, docs/s, updates/s, heap;
+// the machine is shared, so cpu-µs/op and docs/cpu-s are the stable numbers).
 package index

@@ -35,7 +35,7 @@ type Sort string
 const (
 	SortViews     Sort = "views"     // current view count, descending
 	SortRecent    Sort = "recent"    // published_at, descending
-	SortRelevance Sort = "relevance" // field weight x match position x popularity prior
+	SortRelevance Sort = "relevance" // log10(views) + field and match-position bonus (see doc.go)
 )
 
 const (
@@ -48,8 +48,18 @@ const (
 
 var fieldNames = [nFields]Field{FieldTitle, FieldTags, FieldChannel, FieldDescription}
 
-// fieldWeight is the relevance weight of a match in each field.
-var fieldWeight = [nFields]float64{1.0, 0.7, 0.6, 0.3}
+// fieldBonus is the relevance bonus of a match in each field, in units of
+// log10(views): a title match outranks a description match unless the latter
+// has 10^0.3 = 2x the views.
+var fieldBonus = [nFields]float64{0.3, 0.2, 0.15, 0}
+
+// Position bonuses (same units): up to posBonus for a match at the start of
+// the field, decaying with the byte offset; wholeBonus when the term is the
+// whole field.
+const (
+	posBonus   = 0.1
+	wholeBonus = 0.05
+)
 
 // Defaults and limits of a Query.
 const (
@@ -510,7 +520,9 @@ func (ix *Index) applyVideo(v *yt.Video, p *prepared) bool {
 	ix.comments[n] = yt.Val(v.Statistics.CommentCount)
 	ix.pub[n] = s.PublishedAt.UnixMicro()
 	d.thumb = ix.thumbOf(v.ID, s.Thumbnail.URL)
-	d.dur = ix.intern(v.ContentDetails.Duration)
+	if d.dur != v.ContentDetails.Duration {
+		d.dur = ix.intern(v.ContentDetails.Duration)
+	}
 
 	chanTitle, chanAt := s.ChannelTitle, f
 	if ch := ix.channels[s.ChannelID]; ch != nil && ch.FetchedAt.UnixMicro() > f {

@@ -192,7 +192,7 @@ type plan struct {
 	q          Query
 	terms      []term
 	fields     []int
-	maxW       float64
+	maxBonus   float64 // the largest per-term bonus any selected field can give
 	sort       Sort
 	limit      int
 	cur        *cursor
@@ -231,7 +231,7 @@ func prepare(q Query) (*plan, error) {
 		}
 		if !slices.Contains(p.fields, fi) {
 			p.fields = append(p.fields, fi)
-			p.maxW = max(p.maxW, fieldWeight[fi])
+			p.maxBonus = max(p.maxBonus, fieldBonus[fi]+posBonus+wholeBonus)
 		}
 	}
 	if q.MinViews < 0 {
@@ -358,22 +358,30 @@ func (s *searcher) afterCursor(key float64, doc uint32) bool {
 	return key < c.key || (key == c.key && s.ix.docs[doc].id > c.id)
 }
 
-// matchWeight scores one term match: the field weight, reduced by at most
-// 10% the later the match starts (byte offset pos); a match of the whole field
-// scores the full weight. Keeping the position effect small keeps the
-// relevance bound (maxW x prior) tight, so the rank walk stops early.
-func matchWeight(fi, pos int, whole bool) float64 {
+// Relevance is popularity plus text quality, additively in log10(views)
+// units: score = log10(1+views) + mean over terms of the best
+// matchBonus (field bonus + position bonus [+ whole-field bonus]). The text
+// part is bounded by maxBonus (<= 0.45), so the rank walk in views order only
+// verifies docs whose views are within a factor 10^maxBonus of the k-th hit:
+// that band, not the number of matches, bounds the work.
+func matchBonus(fi, pos int, whole bool) float64 {
+	b := fieldBonus[fi] + posBonus/(1+float64(pos)/16)
 	if whole {
-		return fieldWeight[fi]
+		b += wholeBonus
 	}
-	return fieldWeight[fi] * (0.9 + 0.1/(1+float64(pos)/16))
+	return b
+}
+
+// relScore combines the summed term bonuses with popularity.
+func relScore(sumBonus float64, terms int, views int64) float64 {
+	return popularity(views) + sumBonus/float64(terms)
 }
 
 // relBound is an upper bound of the relevance score of a doc with the given
-// views (the score is a field weight <= maxW times the prior), padded for rounding.
-func (p *plan) relBound(views int64) float64 { return p.maxW * prior(views) * (1 + 1e-9) }
+// views, padded for rounding.
+func (p *plan) relBound(views int64) float64 { return popularity(views) + p.maxBonus + 1e-9 }
 
-func prior(views int64) float64 { return 1 + math.Log10(1+float64(max(views, 0))) }
+func popularity(views int64) float64 { return math.Log10(1 + float64(max(views, 0))) }
 
 func (ix *Index) colOK(p *plan, n uint32) bool {
 	if !p.colCheck {
@@ -410,7 +418,7 @@ func (ix *Index) verify(p *plan, n uint32, score bool) (bool, float64) {
 					best = 1
 					break
 				}
-				best = max(best, matchWeight(fi, pos, len(a.text) == len(d.norm[fi])))
+				best = max(best, matchBonus(fi, pos, len(a.text) == len(d.norm[fi])))
 			}
 			if best >= 0 && !score {
 				break
@@ -424,7 +432,7 @@ func (ix *Index) verify(p *plan, n uint32, score bool) (bool, float64) {
 	if !score {
 		return true, 0
 	}
-	return true, sum / float64(len(p.terms)) * prior(ix.views[n])
+	return true, relScore(sum, len(p.terms), ix.views[n])
 }
 
 func (ix *Index) sortKey(p *plan, n uint32) float64 {
@@ -732,8 +740,28 @@ func (ix *Index) walk(ctx context.Context, p *plan, s *searcher, cand *roaring.B
 				continue
 			}
 		}
+		// floor: docs whose raw key is below it cannot enter the full heap
+		// (checked before the bitmap probe: tail blocks are unsorted).
+		floor := math.Inf(-1)
+		setFloor := func() {
+			if !s.full() {
+				return
+			}
+			top := s.heap[0].key
+			if scoring {
+				// relBound(v) < top  <=>  v < 10^(top-maxBonus-1e-9) - 1; keep a margin.
+				floor = math.Pow(10, top-p.maxBonus-1e-9) - 2
+			} else {
+				floor = top
+			}
+		}
+		setFloor()
+		keys := ix.views
+		if p.sort == SortRecent {
+			keys = ix.pub
+		}
 		for _, n := range r.block(b) {
-			if !cand.Contains(n) {
+			if float64(keys[n]) < floor || !cand.Contains(n) {
 				continue
 			}
 			var key float64
@@ -764,6 +792,7 @@ func (ix *Index) walk(ctx context.Context, p *plan, s *searcher, cand *roaring.B
 				}
 			}
 			s.push(hitRef{doc: n, key: key, score: sc})
+			setFloor()
 		}
 	}
 	return nil

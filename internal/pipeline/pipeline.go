@@ -23,7 +23,9 @@ import (
 type Config struct {
 	// DataDir holds stream/, lake/ and index/ (created if missing).
 	DataDir string
-	// StreamURL is "" for the embedded JetStream, or nats://... for external.
+	// StreamURL selects the stream engine: "" for the embedded JetStream,
+	// nats://h:p[,h:p...][?replicas=N] for an external NATS cluster,
+	// kafka://h:p[,h:p...][?topic=T] for Kafka.
 	StreamURL string
 	// StreamListen optionally exposes the embedded JetStream on host:port.
 	StreamListen string
@@ -34,7 +36,11 @@ type Config struct {
 	// BatchSize per sink consumer fetch (default 2000).
 	BatchSize int
 	// MaxWait bounds publish-to-visible latency in sinks (default 300ms).
-	MaxWait    time.Duration
+	MaxWait time.Duration
+	// Lake tunes the Parquet writer (row group size, upload parallelism).
+	Lake lake.Options
+	// NoIndex runs only the lake sink (benchmarks, lake-only nodes).
+	NoIndex    bool
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 }
@@ -43,7 +49,7 @@ type Config struct {
 type Node struct {
 	cfg    Config
 	log    *slog.Logger
-	Stream *stream.Stream
+	Stream stream.Stream
 	Lake   *lake.Lake
 	Index  *index.Index
 
@@ -90,7 +96,9 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n.Lake, err = lake.Open(ctx, cfg.LakeURL, lake.Options{Logger: cfg.Logger.With("component", "lake")})
+	lopts := cfg.Lake
+	lopts.Logger = cfg.Logger.With("component", "lake")
+	n.Lake, err = lake.Open(ctx, cfg.LakeURL, lopts)
 	if err != nil {
 		n.Stream.Close()
 		return nil, fmt.Errorf("pipeline: open lake: %w", err)
@@ -150,25 +158,16 @@ func (n *Node) Run(ctx context.Context) error {
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
-		err := n.Stream.Consume(ctx, "lake", stream.ConsumeOptions{BatchSize: n.cfg.BatchSize, MaxWait: n.cfg.MaxWait,
-			OnDLQ: func(uint64, error) { n.dlq.WithLabelValues("lake").Inc() }},
-			func(ctx context.Context, b stream.Batch) error {
-				t := time.Now()
-				if err := n.Lake.Write(ctx, b.Records); err != nil {
-					return err
-				}
-				n.sinkSeconds.WithLabelValues("lake").Observe(time.Since(t).Seconds())
-				n.count("lake", b.Records)
-				n.lakeSeq.Store(b.LastSeq)
-				return nil
-			})
-		if err != nil {
+		if err := n.runLake(ctx); err != nil {
 			errs <- fmt.Errorf("lake sink: %w", err)
 			cancel()
 		}
 	}()
 	go func() {
 		defer wg.Done()
+		if n.cfg.NoIndex {
+			return
+		}
 		start := n.Index.Checkpoint()
 		err := n.Stream.Consume(ctx, "index", stream.ConsumeOptions{BatchSize: n.cfg.BatchSize, MaxWait: n.cfg.MaxWait, StartAfter: &start,
 			OnDLQ: func(uint64, error) { n.dlq.WithLabelValues("index").Inc() }},
@@ -216,6 +215,68 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 }
 
+// lakeConsumer names the lake sink's durable consumer and its commit manifest.
+const lakeConsumer = "lake"
+
+// streamIdentity names the stream the lake's checkpoint refers to.
+func (n *Node) streamIdentity() string {
+	if n.Stream.Engine() == "embedded" {
+		return "embedded"
+	}
+	return n.Stream.ClientURL()
+}
+
+// runLake consumes the stream into the lake. Each batch's files are
+// committed first, then the lake's commit manifest (the last durable stream
+// sequence), then the stream ack. On start the consumer resumes right after
+// the manifest's sequence, so a crash anywhere replays exactly the batches
+// the manifest does not cover.
+func (n *Node) runLake(ctx context.Context) error {
+	opt := stream.ConsumeOptions{BatchSize: n.cfg.BatchSize, MaxWait: n.cfg.MaxWait,
+		OnDLQ: func(uint64, error) { n.dlq.WithLabelValues(lakeConsumer).Inc() }}
+	cp, ok, err := n.Lake.ReadCheckpoint(ctx, lakeConsumer)
+	if err != nil {
+		return err
+	}
+	id := n.streamIdentity()
+	switch {
+	case ok && (cp.Engine != n.Stream.Engine() || cp.Stream != id):
+		n.log.Warn("lake checkpoint belongs to another stream; using the consumer's own position",
+			"checkpoint_engine", cp.Engine, "checkpoint_stream", cp.Stream, "engine", n.Stream.Engine(), "stream", id)
+		cp = lake.Checkpoint{}
+	case ok:
+		info, err := n.Stream.Info(ctx)
+		if err != nil {
+			return err
+		}
+		start := cp.Seq
+		if start > info.LastSeq {
+			// The stream was reset (e.g. its storage deleted): replay all of
+			// it; the lake is idempotent by record_id.
+			n.log.Warn("lake checkpoint is past the end of the stream; replaying the whole stream", "checkpoint", cp.Seq, "last_seq", info.LastSeq)
+			start = 0
+		}
+		opt.StartAfter = &start
+		n.lakeSeq.Store(start)
+	}
+	records := cp.Records
+	return n.Stream.Consume(ctx, lakeConsumer, opt, func(ctx context.Context, b stream.Batch) error {
+		t := time.Now()
+		if err := n.Lake.Write(ctx, b.Records); err != nil {
+			return err
+		}
+		if err := n.Lake.WriteCheckpoint(ctx, lake.Checkpoint{Consumer: lakeConsumer, Engine: n.Stream.Engine(), Stream: id,
+			Seq: b.LastSeq, Records: records + uint64(len(b.Records))}); err != nil {
+			return err
+		}
+		records += uint64(len(b.Records))
+		n.sinkSeconds.WithLabelValues(lakeConsumer).Observe(time.Since(t).Seconds())
+		n.count(lakeConsumer, b.Records)
+		n.lakeSeq.Store(b.LastSeq)
+		return nil
+	})
+}
+
 // FlushIndex writes an index snapshot if anything was applied since the last one.
 func (n *Node) FlushIndex(ctx context.Context) error {
 	seq := n.applied.Load()
@@ -239,8 +300,8 @@ func (n *Node) WaitIdle(ctx context.Context) error {
 		}
 		// The lake is idle when its durable has nothing pending or unacked
 		// (acks happen only after commit); the index when it applied the tail.
-		lakeLag, hasLake := info.Consumers["lake"]
-		if hasLake && lakeLag == 0 && n.applied.Load() >= info.LastSeq {
+		lakeLag, hasLake := info.Consumers[lakeConsumer]
+		if hasLake && lakeLag == 0 && (n.cfg.NoIndex || n.applied.Load() >= info.LastSeq) {
 			return nil
 		}
 		select {

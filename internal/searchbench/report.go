@@ -13,6 +13,10 @@ type Machine struct {
 	MemBytes  int64  `json:"mem_bytes"`
 	GoVersion string `json:"go_version"`
 	OS        string `json:"os"`
+	// LoadStart and LoadEnd are /proc/loadavg at the start and the end of
+	// the run: the machine may be shared.
+	LoadStart string `json:"load_start"`
+	LoadEnd   string `json:"load_end"`
 }
 
 // KindStats are the latencies of one query kind.
@@ -37,6 +41,8 @@ type AnchorReport struct {
 	BuildSeconds float64     `json:"build_seconds"`
 	DiskBytes    int64       `json:"disk_bytes"`
 	Kinds        []KindStats `json:"kinds"`
+	QueriesRun   int         `json:"queries_run"`
+	BudgetHit    bool        `json:"budget_hit"`
 	Agree        int         `json:"agree_with_oracle"`
 	Disagree     int         `json:"disagree_with_oracle"`
 	Examples     []string    `json:"disagreements,omitempty"`
@@ -179,7 +185,8 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	if r.Command != "" {
 		p("Command: `%s`  ", r.Command)
 	}
-	p("Date: %s · machine: %d CPUs, %s, %s RAM · %s %s · run took %.0f s", r.Date, r.Machine.CPUs, r.Machine.CPUModel, mb(r.Machine.MemBytes), r.Machine.GoVersion, r.Machine.OS, r.Seconds)
+	p("Date: %s · machine: %d CPUs, %s, %s RAM · %s %s · run took %.0f s · load average at start %s, at end %s",
+		r.Date, r.Machine.CPUs, r.Machine.CPUModel, mb(r.Machine.MemBytes), r.Machine.GoVersion, r.Machine.OS, r.Seconds, r.Machine.LoadStart, r.Machine.LoadEnd)
 	p("")
 	langs := []string{}
 	for _, l := range langCodes {
@@ -215,10 +222,14 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	if len(r.Anchors) > 0 {
 		p("#### Anchors (same queries, first %s docs; p99 ratio = anchor p99 / tubelake p99 at %s docs)", count(r.Config.AnchorDocs), count(r.Corpus.Docs))
 		p("")
-		p("| anchor | docs | build s | on disk | agrees with oracle |")
-		p("|---|---:|---:|---:|---:|")
+		p("| anchor | docs | build s | on disk | queries run (budget %s) | samples | top-20 agrees with oracle |", r.Config.AnchorBudget)
+		p("|---|---:|---:|---:|---:|---:|---:|")
 		for _, a := range r.Anchors {
-			p("| %s | %s | %.1f | %s | %d/%d |", a.Name, count(a.Docs), a.BuildSeconds, mb(a.DiskBytes), a.Agree, a.Agree+a.Disagree)
+			samples := 0
+			for _, k := range a.Kinds {
+				samples += k.Samples
+			}
+			p("| %s | %s | %.1f | %s | %d/%d | %d | %d/%d |", a.Name, count(a.Docs), a.BuildSeconds, mb(a.DiskBytes), a.QueriesRun, len(r.Queries), samples, a.Agree, a.Agree+a.Disagree)
 		}
 		p("")
 		head := "| kind | tubelake p50 / p99 ms |"
@@ -233,6 +244,10 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 			row := fmt.Sprintf("| %s | %s / %s |", k.Kind, ms3(k.P50Ms), ms3(k.P99Ms))
 			for _, a := range r.Anchors {
 				ak := a.Kinds[i]
+				if ak.Samples == 0 {
+					row += " - |"
+					continue
+				}
 				row += fmt.Sprintf(" %s / %s (%.0fx) |", ms3(ak.P50Ms), ms3(ak.P99Ms), ak.P99Ratio)
 			}
 			p("%s", row)

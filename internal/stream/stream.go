@@ -48,8 +48,8 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Stream is a connection to the JetStream that carries tubelake's records.
-type Stream struct {
+// NATS is the JetStream engine (embedded server or external cluster).
+type NATS struct {
 	cfg  Config
 	log  *slog.Logger
 	ns   *server.Server // nil when external
@@ -60,9 +60,9 @@ type Stream struct {
 	pubM sync.Mutex
 }
 
-// Open starts (embedded) or connects to (external) the stream and makes sure
-// the TUBELAKE streams exist.
-func Open(ctx context.Context, cfg Config) (*Stream, error) {
+// OpenNATS starts (embedded) or connects to (external) JetStream and makes
+// sure the TUBELAKE streams exist.
+func OpenNATS(ctx context.Context, cfg Config) (*NATS, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -75,7 +75,7 @@ func Open(ctx context.Context, cfg Config) (*Stream, error) {
 	if cfg.Replicas == 0 {
 		cfg.Replicas = 1
 	}
-	s := &Stream{cfg: cfg, log: cfg.Logger}
+	s := &NATS{cfg: cfg, log: cfg.Logger}
 	var err error
 	if cfg.URL == "" || cfg.URL == "embedded" {
 		if cfg.Dir == "" {
@@ -154,6 +154,14 @@ func Open(ctx context.Context, cfg Config) (*Stream, error) {
 	return s, nil
 }
 
+// Engine is "embedded" or "nats".
+func (s *NATS) Engine() string {
+	if s.ns != nil {
+		return "embedded"
+	}
+	return "nats"
+}
+
 func splitHostPort(hp string) (string, int, error) {
 	i := strings.LastIndexByte(hp, ':')
 	if i < 0 {
@@ -168,7 +176,7 @@ func splitHostPort(hp string) (string, int, error) {
 
 // ClientURL returns the URL other processes can use to reach this stream, or
 // "" when the embedded server does not listen.
-func (s *Stream) ClientURL() string {
+func (s *NATS) ClientURL() string {
 	if s.ns != nil {
 		if s.cfg.Listen == "" {
 			return ""
@@ -180,17 +188,31 @@ func (s *Stream) ClientURL() string {
 
 // Publish stores records on the stream and returns once every one of them is
 // acknowledged by JetStream (or was a duplicate of one already stored).
-func (s *Stream) Publish(ctx context.Context, recs ...yt.Record) error {
+func (s *NATS) Publish(ctx context.Context, recs ...yt.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
+	// Publish asynchronously in windows smaller than the client's limit of
+	// outstanding acks, so concurrent publishers never stall it.
+	for lo := 0; lo < len(recs); lo += publishWindow {
+		if err := s.publishWindow(ctx, recs[lo:min(lo+publishWindow, len(recs))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// publishWindow is the records published before waiting for their acks.
+const publishWindow = 1024
+
+func (s *NATS) publishWindow(ctx context.Context, recs []yt.Record) error {
 	futures := make([]jetstream.PubAckFuture, 0, len(recs))
 	for i := range recs {
 		r := &recs[i]
 		if err := r.Validate(); err != nil {
 			return fmt.Errorf("stream: publish: %w", err)
 		}
-		b, err := r.Marshal()
+		b, err := encodeRecord(r)
 		if err != nil {
 			return fmt.Errorf("stream: encode %s: %w", r.ID, err)
 		}
@@ -206,7 +228,7 @@ func (s *Stream) Publish(ctx context.Context, recs ...yt.Record) error {
 		case err := <-f.Err():
 			// One retry path: a timed-out async publish is re-sent synchronously;
 			// the msg id makes it idempotent.
-			b, _ := recs[i].Marshal()
+			b, _ := encodeRecord(&recs[i])
 			if _, err2 := s.js.Publish(ctx, subjectPrefix+string(recs[i].Kind), b, jetstream.WithMsgID(recs[i].ID)); err2 != nil {
 				return fmt.Errorf("stream: publish %s: %w (after %v)", recs[i].ID, err2, err)
 			}
@@ -245,7 +267,7 @@ type ConsumeOptions struct {
 
 // Consume runs a durable consumer named name until ctx is done. It returns
 // nil on cancellation.
-func (s *Stream) Consume(ctx context.Context, name string, opt ConsumeOptions, h Handler) error {
+func (s *NATS) Consume(ctx context.Context, name string, opt ConsumeOptions, h Handler) error {
 	if opt.BatchSize <= 0 {
 		opt.BatchSize = 1000
 	}
@@ -287,7 +309,7 @@ func (s *Stream) Consume(ctx context.Context, name string, opt ConsumeOptions, h
 				b.FirstSeq = seq
 			}
 			b.LastSeq, last = seq, m
-			rec, err := yt.UnmarshalRecord(m.Data())
+			rec, err := decodeRecord(m.Data())
 			if err != nil {
 				if derr := s.deadLetter(ctx, name, m, seq, err); derr != nil {
 					return derr
@@ -334,7 +356,7 @@ func (s *Stream) Consume(ctx context.Context, name string, opt ConsumeOptions, h
 	}
 }
 
-func (s *Stream) durable(ctx context.Context, name string, startAfter *uint64, batch int) (jetstream.Consumer, error) {
+func (s *NATS) durable(ctx context.Context, name string, startAfter *uint64, batch int) (jetstream.Consumer, error) {
 	cfg := jetstream.ConsumerConfig{
 		Durable:       name,
 		AckPolicy:     jetstream.AckAllPolicy,
@@ -373,7 +395,7 @@ func (s *Stream) durable(ctx context.Context, name string, startAfter *uint64, b
 	return c, nil
 }
 
-func (s *Stream) deadLetter(ctx context.Context, consumer string, m jetstream.Msg, seq uint64, cause error) error {
+func (s *NATS) deadLetter(ctx context.Context, consumer string, m jetstream.Msg, seq uint64, cause error) error {
 	msg := nats.NewMsg(dlqPrefix + consumer)
 	msg.Data = m.Data()
 	msg.Header.Set("Tubelake-Error", cause.Error())
@@ -396,7 +418,7 @@ type Info struct {
 }
 
 // Info reports stream size and consumer lag.
-func (s *Stream) Info(ctx context.Context) (Info, error) {
+func (s *NATS) Info(ctx context.Context) (Info, error) {
 	si, err := s.st.Info(ctx)
 	if err != nil {
 		return Info{}, fmt.Errorf("stream: info: %w", err)
@@ -421,7 +443,7 @@ func (s *Stream) Info(ctx context.Context) (Info, error) {
 }
 
 // Close drains the connection and stops the embedded server.
-func (s *Stream) Close() error {
+func (s *NATS) Close() error {
 	if s.nc != nil {
 		_ = s.nc.Drain()
 		s.nc.Close()
@@ -430,7 +452,7 @@ func (s *Stream) Close() error {
 	return nil
 }
 
-func (s *Stream) shutdownServer() {
+func (s *NATS) shutdownServer() {
 	if s.ns != nil {
 		s.ns.Shutdown()
 		s.ns.WaitForShutdown()

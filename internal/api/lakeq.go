@@ -1,0 +1,461 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tubelake/tubelake/internal/lakesql"
+)
+
+// ttlCache is a small cache of lake answers: the lake changes only when a
+// sink batch commits, so repeated chart and ranking requests within the TTL
+// are served from memory.
+type ttlCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]cacheEntry
+}
+
+type cacheEntry struct {
+	v   any
+	exp time.Time
+}
+
+func newTTLCache(max int) *ttlCache { return &ttlCache{max: max, m: map[string]cacheEntry{}} }
+
+func (c *ttlCache) get(k string, now time.Time) (any, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[k]
+	if !ok || now.After(e.exp) {
+		return nil, false
+	}
+	return e.v, true
+}
+
+func (c *ttlCache) put(k string, v any, exp time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		now := time.Now()
+		for k, e := range c.m {
+			if now.After(e.exp) {
+				delete(c.m, k)
+			}
+		}
+		if len(c.m) >= c.max {
+			for k := range c.m { // evict an arbitrary entry
+				delete(c.m, k)
+				break
+			}
+		}
+	}
+	c.m[k] = cacheEntry{v: v, exp: exp}
+}
+
+// lakeQuery runs sql through the cache.
+func (s *server) lakeQuery(ctx context.Context, sql string) (*lakesql.Result, error) {
+	if s.cfg.Lake == nil {
+		return nil, errNoLake
+	}
+	now := s.cfg.Now()
+	if v, ok := s.cache.get(sql, now); ok {
+		return v.(*lakesql.Result), nil
+	}
+	res, err := s.cfg.Lake.Query(ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.put(sql, res, now.Add(s.cfg.CacheTTL))
+	return res, nil
+}
+
+var errNoLake = errors.New("the lake is not available in this process")
+
+func (s *server) lakeError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	switch {
+	case errors.Is(err, errNoLake):
+		writeError(w, http.StatusServiceUnavailable, "lake_unavailable", err.Error())
+	case r.Context().Err() != nil:
+		writeError(w, http.StatusServiceUnavailable, "timeout", what+" did not finish in time")
+	default:
+		s.log.Error("lake query failed", "what", what, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", what+" failed")
+	}
+}
+
+func sqlStr(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func sqlTime(t time.Time) string {
+	return "TIMESTAMPTZ '" + t.UTC().Format("2006-01-02 15:04:05.999999") + "+00'"
+}
+
+func asInt(v any) *int64 {
+	switch x := v.(type) {
+	case int64:
+		return &x
+	case int32:
+		n := int64(x)
+		return &n
+	case float64:
+		n := int64(x)
+		return &n
+	}
+	return nil
+}
+
+func asFloat(v any) float64 {
+	switch x := v.(type) {
+	case int64:
+		return float64(x)
+	case float64:
+		return x
+	}
+	return 0
+}
+
+func asTime(v any) time.Time {
+	t, _ := v.(time.Time)
+	return t.UTC()
+}
+
+func asString(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// window resolves from/to of a series request (default: the last 90 days).
+func (s *server) window(p params) (from, to time.Time, err error) {
+	to = p.time("to")
+	if to.IsZero() {
+		to = s.cfg.Now().UTC()
+	}
+	from = p.time("from")
+	if from.IsZero() {
+		from = to.AddDate(0, 0, -90)
+	}
+	if !from.Before(to) {
+		return from, to, fmt.Errorf("from (%s) must be before to (%s)", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	return from, to, nil
+}
+
+// maxPoints bounds a series; coarser intervals keep long windows complete.
+const maxPoints = 5000
+
+func bucketExpr(interval string) string {
+	switch interval {
+	case "hour":
+		return "date_trunc('hour', fetched_at)"
+	case "day":
+		return "date_trunc('day', fetched_at)"
+	}
+	return "fetched_at"
+}
+
+// VideoPoint is one observation of a video's statistics.
+type VideoPoint struct {
+	At       time.Time `json:"at"`
+	Views    *int64    `json:"views"`
+	Likes    *int64    `json:"likes"`
+	Comments *int64    `json:"comments"`
+	// Hot marks the index's observation that the lake has not committed yet.
+	Hot bool `json:"hot,omitempty"`
+}
+
+// VideoSeries is a video's statistics over time.
+type VideoSeries struct {
+	VideoID   string       `json:"video_id"`
+	From      time.Time    `json:"from"`
+	To        time.Time    `json:"to"`
+	Interval  string       `json:"interval"`
+	Points    []VideoPoint `json:"points"`
+	Truncated bool         `json:"truncated,omitempty"`
+}
+
+func (s *server) videoStats(w http.ResponseWriter, r *http.Request, p params) {
+	id := p.str("id")
+	from, to, err := s.window(p)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_parameter", err.Error())
+		return
+	}
+	iv := p.str("interval")
+	b := bucketExpr(iv)
+	q := fmt.Sprintf(`SELECT %[1]s AS at, arg_max(view_count, fetched_at), arg_max(like_count, fetched_at), arg_max(comment_count, fetched_at)
+FROM video_stats WHERE video_id = %[2]s AND fetched_at >= %[3]s AND fetched_at < %[4]s
+GROUP BY 1 ORDER BY 1 LIMIT %[5]d`, b, sqlStr(id), sqlTime(from), sqlTime(to), maxPoints+1)
+	res, err := s.lakeQuery(r.Context(), q)
+	if err != nil {
+		s.lakeError(w, r, "video statistics", err)
+		return
+	}
+	out := VideoSeries{VideoID: id, From: from, To: to, Interval: iv, Points: []VideoPoint{}}
+	for _, row := range res.Rows {
+		out.Points = append(out.Points, VideoPoint{At: asTime(row[0]), Views: asInt(row[1]), Likes: asInt(row[2]), Comments: asInt(row[3])})
+	}
+	if len(out.Points) > maxPoints {
+		out.Points, out.Truncated = out.Points[:maxPoints], true
+	}
+	// The hot point: the index holds the newest observation as soon as the
+	// index sink applied it, usually before the lake committed its batch.
+	if d, ok := s.cfg.Index.VideoDoc(id); ok && !d.FetchedAt.Before(from) && d.FetchedAt.Before(to) && !out.Truncated {
+		if n := len(out.Points); n == 0 || d.FetchedAt.After(out.Points[n-1].At) {
+			v, l, c := d.ViewCount, d.LikeCount, d.CommentCount
+			at := d.FetchedAt
+			if iv != "raw" && n > 0 && truncTo(at, iv).Equal(out.Points[n-1].At) {
+				out.Points = out.Points[:n-1]
+			}
+			if iv != "raw" {
+				at = truncTo(at, iv)
+			}
+			out.Points = append(out.Points, VideoPoint{At: at, Views: &v, Likes: &l, Comments: &c, Hot: true})
+		}
+	} else if !ok && len(out.Points) == 0 {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("video %s is not known", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func truncTo(t time.Time, iv string) time.Time {
+	switch iv {
+	case "hour":
+		return t.UTC().Truncate(time.Hour)
+	case "day":
+		return t.UTC().Truncate(24 * time.Hour)
+	}
+	return t
+}
+
+// ChannelPoint is one observation of a channel's statistics.
+type ChannelPoint struct {
+	At          time.Time `json:"at"`
+	Subscribers *int64    `json:"subscribers"`
+	Views       *int64    `json:"views"`
+	Videos      *int64    `json:"videos"`
+	Hot         bool      `json:"hot,omitempty"`
+}
+
+// ChannelSeries is a channel's statistics over time.
+type ChannelSeries struct {
+	ChannelID string         `json:"channel_id"`
+	From      time.Time      `json:"from"`
+	To        time.Time      `json:"to"`
+	Interval  string         `json:"interval"`
+	Points    []ChannelPoint `json:"points"`
+	Truncated bool           `json:"truncated,omitempty"`
+}
+
+func (s *server) channelStats(w http.ResponseWriter, r *http.Request, p params) {
+	id := p.str("id")
+	from, to, err := s.window(p)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_parameter", err.Error())
+		return
+	}
+	iv := p.str("interval")
+	q := fmt.Sprintf(`SELECT %[1]s AS at, arg_max(subscriber_count, fetched_at), arg_max(view_count, fetched_at), arg_max(video_count, fetched_at)
+FROM channel_stats WHERE channel_id = %[2]s AND fetched_at >= %[3]s AND fetched_at < %[4]s
+GROUP BY 1 ORDER BY 1 LIMIT %[5]d`, bucketExpr(iv), sqlStr(id), sqlTime(from), sqlTime(to), maxPoints+1)
+	res, err := s.lakeQuery(r.Context(), q)
+	if err != nil {
+		s.lakeError(w, r, "channel statistics", err)
+		return
+	}
+	out := ChannelSeries{ChannelID: id, From: from, To: to, Interval: iv, Points: []ChannelPoint{}}
+	for _, row := range res.Rows {
+		out.Points = append(out.Points, ChannelPoint{At: asTime(row[0]), Subscribers: asInt(row[1]), Views: asInt(row[2]), Videos: asInt(row[3])})
+	}
+	if len(out.Points) > maxPoints {
+		out.Points, out.Truncated = out.Points[:maxPoints], true
+	}
+	if c, ok := s.cfg.Index.Channel(id); ok && !c.FetchedAt.Before(from) && c.FetchedAt.Before(to) && !out.Truncated {
+		if n := len(out.Points); n == 0 || c.FetchedAt.After(out.Points[n-1].At) {
+			at := c.FetchedAt
+			if iv != "raw" && n > 0 && truncTo(at, iv).Equal(out.Points[n-1].At) {
+				out.Points = out.Points[:n-1]
+			}
+			if iv != "raw" {
+				at = truncTo(at, iv)
+			}
+			st := c.Statistics
+			out.Points = append(out.Points, ChannelPoint{At: at, Subscribers: st.SubscriberCount, Views: st.ViewCount, Videos: st.VideoCount, Hot: true})
+		}
+	} else if !ok && len(out.Points) == 0 {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("channel %s is not known", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// RankedChannel is one row of a channel ranking.
+type RankedChannel struct {
+	Rank             int    `json:"rank"`
+	ChannelID        string `json:"channel_id"`
+	Title            string `json:"title"`
+	Country          string `json:"country,omitempty"`
+	CategoryID       string `json:"category_id,omitempty"`
+	Subscribers      *int64 `json:"subscribers"`
+	SubscriberGrowth *int64 `json:"subscriber_growth"`
+	ViewGrowth       *int64 `json:"view_growth"`
+	Points           int64  `json:"points"` // observations inside the window
+}
+
+// ChannelRanking is a ranking of channels.
+type ChannelRanking struct {
+	By         string          `json:"by"`
+	From       time.Time       `json:"from"`
+	To         time.Time       `json:"to"`
+	Country    string          `json:"country,omitempty"`
+	CategoryID string          `json:"category_id,omitempty"`
+	Items      []RankedChannel `json:"items"`
+}
+
+func (s *server) end(p params) time.Time {
+	if t := p.time("end"); !t.IsZero() {
+		return t
+	}
+	return s.cfg.Now().UTC()
+}
+
+func (s *server) rankChannels(w http.ResponseWriter, r *http.Request, p params) {
+	by, days, limit := p.str("by"), p.int("days"), p.int("limit")
+	to := s.end(p)
+	from := to.AddDate(0, 0, -days)
+	country, cat := strings.ToUpper(p.str("country")), p.str("category_id")
+	var where []string
+	if country != "" {
+		where = append(where, "c.country = "+sqlStr(country))
+	}
+	if cat != "" {
+		where = append(where, "k.category_id = "+sqlStr(cat))
+	}
+	order := map[string]string{"subscribers": "subs_now", "subscriber_growth": "subs_growth", "view_growth": "views_growth"}[by]
+	window := fmt.Sprintf("fetched_at >= %s AND fetched_at < %s", sqlTime(from), sqlTime(to))
+	if by == "subscribers" {
+		window = fmt.Sprintf("fetched_at < %s", sqlTime(to))
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = "WHERE " + strings.Join(where, " AND ")
+	}
+	q := fmt.Sprintf(`WITH g AS (
+  SELECT channel_id,
+    arg_max(subscriber_count, fetched_at) FILTER (WHERE subscriber_count IS NOT NULL) AS subs_now,
+    arg_max(subscriber_count, fetched_at) FILTER (WHERE subscriber_count IS NOT NULL) - arg_min(subscriber_count, fetched_at) FILTER (WHERE subscriber_count IS NOT NULL) AS subs_growth,
+    arg_max(view_count, fetched_at) FILTER (WHERE view_count IS NOT NULL) - arg_min(view_count, fetched_at) FILTER (WHERE view_count IS NOT NULL) AS views_growth,
+    count(*) AS points
+  FROM channel_stats WHERE %[1]s GROUP BY channel_id
+), k AS (
+  SELECT channel_id, mode(category_id) AS category_id FROM videos WHERE category_id IS NOT NULL GROUP BY channel_id
+)
+SELECT g.channel_id, c.title, c.country, k.category_id, g.subs_now, g.subs_growth, g.views_growth, g.points
+FROM g LEFT JOIN channels c ON c.id = g.channel_id LEFT JOIN k ON k.channel_id = g.channel_id
+%[2]s
+ORDER BY %[3]s DESC NULLS LAST, g.channel_id LIMIT %[4]d`, window, cond, order, limit)
+	res, err := s.lakeQuery(r.Context(), q)
+	if err != nil {
+		s.lakeError(w, r, "ranking", err)
+		return
+	}
+	out := ChannelRanking{By: by, From: from, To: to, Country: country, CategoryID: cat, Items: []RankedChannel{}}
+	if by == "subscribers" {
+		out.From = time.Time{}
+	}
+	for i, row := range res.Rows {
+		rc := RankedChannel{Rank: i + 1, ChannelID: asString(row[0]), Title: asString(row[1]), Country: asString(row[2]), CategoryID: asString(row[3]),
+			Subscribers: asInt(row[4]), SubscriberGrowth: asInt(row[5]), ViewGrowth: asInt(row[6])}
+		if n := asInt(row[7]); n != nil {
+			rc.Points = *n
+		}
+		if rc.Title == "" {
+			if c, ok := s.cfg.Index.Channel(rc.ChannelID); ok {
+				rc.Title = c.Snippet.Title
+			}
+		}
+		out.Items = append(out.Items, rc)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// TrendingVideo is one video of the trending list.
+type TrendingVideo struct {
+	Rank          int       `json:"rank"`
+	VideoID       string    `json:"video_id"`
+	Title         string    `json:"title"`
+	ChannelID     string    `json:"channel_id"`
+	ChannelTitle  string    `json:"channel_title"`
+	ViewCount     int64     `json:"view_count"`
+	ViewsGained   int64     `json:"views_gained"`
+	ViewsPerHour  float64   `json:"views_per_hour"`
+	FirstSeenAt   time.Time `json:"first_at"`
+	LastSeenAt    time.Time `json:"last_at"`
+	Observations  int64     `json:"points"`
+	ThumbnailURL  string    `json:"thumbnail_url,omitempty"`
+	PublishedAt   time.Time `json:"published_at"`
+	CategoryID    string    `json:"category_id,omitempty"`
+}
+
+// TrendingResult is the trending list.
+type TrendingResult struct {
+	From       time.Time       `json:"from"`
+	To         time.Time       `json:"to"`
+	CategoryID string          `json:"category_id,omitempty"`
+	Items      []TrendingVideo `json:"items"`
+}
+
+func (s *server) trending(w http.ResponseWriter, r *http.Request, p params) {
+	to := s.end(p)
+	from := to.Add(-time.Duration(p.int("hours")) * time.Hour)
+	cat, limit := p.str("category_id"), p.int("limit")
+	catCond := ""
+	if cat != "" {
+		catCond = " AND video_id IN (SELECT id FROM videos WHERE category_id = " + sqlStr(cat) + ")"
+	}
+	q := fmt.Sprintf(`SELECT video_id, any_value(channel_id),
+  arg_max(view_count, fetched_at) AS last_views,
+  arg_max(view_count, fetched_at) - arg_min(view_count, fetched_at) AS gained,
+  min(fetched_at), max(fetched_at), count(*)
+FROM video_stats
+WHERE fetched_at >= %[1]s AND fetched_at < %[2]s AND view_count IS NOT NULL%[3]s
+GROUP BY video_id
+HAVING max(fetched_at) > min(fetched_at)
+ORDER BY gained / (epoch(max(fetched_at)) - epoch(min(fetched_at))) DESC, video_id
+LIMIT %[4]d`, sqlTime(from), sqlTime(to), catCond, limit)
+	res, err := s.lakeQuery(r.Context(), q)
+	if err != nil {
+		s.lakeError(w, r, "trending", err)
+		return
+	}
+	out := TrendingResult{From: from, To: to, CategoryID: cat, Items: []TrendingVideo{}}
+	for i, row := range res.Rows {
+		tv := TrendingVideo{Rank: i + 1, VideoID: asString(row[0]), ChannelID: asString(row[1]),
+			FirstSeenAt: asTime(row[4]), LastSeenAt: asTime(row[5])}
+		if v := asInt(row[2]); v != nil {
+			tv.ViewCount = *v
+		}
+		if v := asInt(row[3]); v != nil {
+			tv.ViewsGained = *v
+		}
+		if n := asInt(row[6]); n != nil {
+			tv.Observations = *n
+		}
+		if h := tv.LastSeenAt.Sub(tv.FirstSeenAt).Hours(); h > 0 {
+			tv.ViewsPerHour = float64(tv.ViewsGained) / h
+		}
+		if h, ok := s.cfg.Index.Video(tv.VideoID); ok {
+			tv.Title, tv.ChannelTitle, tv.ThumbnailURL, tv.PublishedAt, tv.CategoryID = h.Title, h.ChannelTitle, h.ThumbnailURL, h.PublishedAt, h.CategoryID
+			if h.ViewCount > tv.ViewCount {
+				tv.ViewCount = h.ViewCount
+			}
+		}
+		out.Items = append(out.Items, tv)
+	}
+	writeJSON(w, http.StatusOK, out)
+}

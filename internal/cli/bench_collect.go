@@ -1,0 +1,481 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tubelake/tubelake/internal/collect"
+	"github.com/tubelake/tubelake/internal/quota"
+	"github.com/tubelake/tubelake/internal/schedule"
+	"github.com/tubelake/tubelake/internal/sim"
+	"github.com/tubelake/tubelake/internal/yt"
+)
+
+// benchCollectCmd is `tubelake bench collect` (register it under `bench`).
+func benchCollectCmd(g *globals) *cobra.Command {
+	var o benchCollectOpts
+	cmd := &cobra.Command{
+		Use:   "collect",
+		Short: "Benchmark the collector against the emulator: refresh throughput vs the ideal bound, or a simulated day (--day)",
+		Long: `Throughput (default): starts 'tubelake sim' as a child process on 127.0.0.1 (so that this
+process's CPU and RSS are the collector's alone) with --latency per call and an unlimited quota,
+then refreshes the universe's videos by id (videos.list, 50 ids a call): first a naive serial
+collector (1 worker) for --baseline, then the collector with --workers. Prints videos refreshed
+per second, the ideal bound min(quota bound, workers x 50 / latency), the ratio, and the
+collector's CPU (getrusage) and peak RSS. Records are counted and discarded (the stream has its
+own benchmark).
+
+--day: an in-process emulator with --keys keys of 10,000 units/day and a simulated clock driven
+step by step through one quota day (midnight to midnight America/Los_Angeles): the scheduler
+loop seeds the channels, polls feeds and refreshes due items each --step. Prints units per key
+(ledger vs emulator: they must match exactly), calls refused for quota (must be 0), spending per
+plan bucket, and per tier the refreshes and the freshness achieved vs the configured interval.`,
+		Example: "  tubelake bench collect\n  tubelake bench collect --day",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.command = commandLine(cmd)
+			if o.day {
+				return benchDay(cmd.Context(), g, o)
+			}
+			return benchThroughput(cmd.Context(), g, o)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.day, "day", false, "run the simulated-day benchmark instead of the throughput one")
+	f.IntVar(&o.channels, "channels", 10000, "channels in the emulated universe (throughput)")
+	f.IntVar(&o.perChannel, "videos-per-channel", 100, "mean uploads per channel")
+	f.IntVar(&o.videos, "videos", 0, "videos to refresh in the throughput run (0 = all uploads of all channels)")
+	f.IntVar(&o.workers, "workers", 64, "concurrent calls of the parallel collector")
+	f.DurationVar(&o.latency, "latency", 200*time.Millisecond, "emulator latency per call")
+	f.DurationVar(&o.baseline, "baseline", 10*time.Second, "how long the naive serial collector runs")
+	f.Int64Var(&o.seed, "seed", 1, "universe seed")
+	f.IntVar(&o.dayChannels, "day-channels", 1000, "channels in the simulated-day universe")
+	f.IntVar(&o.dayKeys, "keys", 3, "API keys in the simulated day (10,000 units each)")
+	f.DurationVar(&o.step, "step", 10*time.Minute, "simulated time between two scheduler cycles in the simulated day")
+	return cmd
+}
+
+type benchCollectOpts struct {
+	command                      string
+	day                          bool
+	channels, perChannel, videos int
+	workers                      int
+	latency, baseline            time.Duration
+	seed                         int64
+	dayChannels, dayKeys         int
+	step                         time.Duration
+}
+
+// countingPublisher counts what would be published.
+type countingPublisher struct{ videos, tombstones, events, channels atomic.Int64 }
+
+func (p *countingPublisher) Publish(_ context.Context, recs ...yt.Record) error {
+	for _, r := range recs {
+		switch {
+		case r.Video != nil:
+			p.videos.Add(1)
+		case r.Channel != nil:
+			p.channels.Add(1)
+		case r.Event != nil && r.Event.Type == yt.EventTombstone:
+			p.tombstones.Add(1)
+		default:
+			p.events.Add(1)
+		}
+	}
+	return nil
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// procStatusKB reads a "VmRSS"/"VmHWM" line of /proc/self/status.
+func procStatusKB(field string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// childCPU returns the user+system CPU of a child process from /proc.
+func childCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		s = s[i+2:]
+	}
+	f := strings.Fields(s)
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * (time.Second / 100) // USER_HZ is 100 on Linux
+}
+
+// startSimChild runs `tubelake sim` on a loopback port and returns its URL.
+func startSimChild(ctx context.Context, o benchCollectOpts) (string, *exec.Cmd, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.CommandContext(ctx, exe, "sim", "--addr", "127.0.0.1:0", "--seed", strconv.FormatInt(o.seed, 10),
+		"--channels", strconv.Itoa(o.channels), "--videos-per-channel", strconv.Itoa(o.perChannel),
+		"--latency", o.latency.String(), "--quota", "-1", "--log-level", "error")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("start emulator: %w", err)
+	}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		l := sc.Text()
+		if rest, ok := strings.CutPrefix(l, "YouTube emulator on "); ok {
+			url, _, _ := strings.Cut(rest, " ")
+			go io.Copy(io.Discard, out)
+			return url, cmd, nil
+		}
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	return "", nil, errors.New("emulator child did not print its address")
+}
+
+type throughputRow struct {
+	name       string
+	workers    int
+	ids        int64
+	elapsed    time.Duration
+	calls      int64
+	cpu        time.Duration
+	bound      float64
+	childCPU   time.Duration
+	tombstones int64
+}
+
+func (r throughputRow) rate() float64 { return float64(r.ids) / r.elapsed.Seconds() }
+
+func benchThroughput(ctx context.Context, g *globals, o benchCollectOpts) error {
+	if o.workers < 1 || o.latency <= 0 {
+		return errors.New("bench collect: --workers must be >= 1 and --latency > 0")
+	}
+	fmt.Fprintf(g.stderr, "bench collect: generating ids of %d channels x %d videos...\n", o.channels, o.perChannel)
+	ids, err := universeIDs(o)
+	if err != nil {
+		return err
+	}
+	if o.videos > 0 && o.videos < len(ids) {
+		ids = ids[:o.videos]
+	}
+	url, child, err := startSimChild(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer func() { child.Process.Signal(os.Interrupt); child.Wait() }()
+	fmt.Fprintf(g.stderr, "bench collect: emulator child pid %d on %s, latency %s; %d video ids\n", child.Process.Pid, url, o.latency, len(ids))
+
+	run := func(name string, workers int, ids []string, limit time.Duration) (throughputRow, error) {
+		pub := &countingPublisher{}
+		c, err := collect.New(collect.Config{Endpoint: url, APIKeys: []string{"bench-key"}, Workers: workers,
+			QuotaPerDay: 1 << 40, RatePerKey: -1}, pub)
+		if err != nil {
+			return throughputRow{}, err
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		if limit > 0 {
+			rctx, cancel = context.WithTimeout(ctx, limit)
+		}
+		defer cancel()
+		done := make(chan struct{})
+		go func() {
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			start := time.Now()
+			for {
+				select {
+				case <-t.C:
+					n := pub.videos.Load() + pub.tombstones.Load()
+					fmt.Fprintf(g.stderr, "\r  %s: %d ids, %.0f/s   ", name, n, float64(n)/time.Since(start).Seconds())
+				case <-done:
+					fmt.Fprintln(g.stderr)
+					return
+				}
+			}
+		}()
+		runtime.GC()
+		cpu0, ch0, t0 := cpuTime(), childCPU(child.Process.Pid), time.Now()
+		st, ferr := c.FetchVideos(rctx, ids)
+		el, cpu, chc := time.Since(t0), cpuTime()-cpu0, childCPU(child.Process.Pid)-ch0
+		close(done)
+		if ferr != nil && !(limit > 0 && errors.Is(ferr, context.DeadlineExceeded)) {
+			return throughputRow{}, ferr
+		}
+		return throughputRow{name: name, workers: workers, ids: pub.videos.Load() + pub.tombstones.Load(), elapsed: el, calls: st.Calls,
+			cpu: cpu, childCPU: chc, bound: float64(workers) * 50 / o.latency.Seconds(), tombstones: pub.tombstones.Load()}, nil
+	}
+	base, err := run("serial baseline", 1, ids, o.baseline)
+	if err != nil {
+		return err
+	}
+	par, err := run("parallel", o.workers, ids, 0)
+	if err != nil {
+		return err
+	}
+	rssPeak := procStatusKB("VmHWM")
+
+	w := g.stdout
+	fmt.Fprintf(w, "command: %s\ndate: %s\nemulator: child process, %d channels x %d videos/channel (%d ids refreshed), latency %s, unlimited quota\n\n",
+		o.command, time.Now().UTC().Format(time.RFC3339), o.channels, o.perChannel, par.ids, o.latency)
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
+	fmt.Fprintln(tw, "| collector | workers | ids refreshed | elapsed | videos/s | ideal bound/s | ratio | calls | collector CPU | CPU % of one core | emulator CPU |")
+	fmt.Fprintln(tw, "|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, r := range []throughputRow{base, par} {
+		fmt.Fprintf(tw, "| %s | %d | %d | %s | %.0f | %.0f | %.1f %% | %d | %s | %.1f %% | %s |\n", r.name, r.workers, r.ids, r.elapsed.Round(time.Millisecond),
+			r.rate(), r.bound, 100*r.rate()/r.bound, r.calls, r.cpu.Round(time.Millisecond), 100*r.cpu.Seconds()/r.elapsed.Seconds(), r.childCPU.Round(10*time.Millisecond))
+	}
+	tw.Flush()
+	perKeyDay := float64(quota.DefaultPerDay*50) / 86400
+	fmt.Fprintf(w, "\nspeed-up over the serial baseline: %.1fx; collector peak RSS (VmHWM): %d MB\n", par.rate()/base.rate(), rssPeak/1024)
+	fmt.Fprintf(w, "quota bound with real keys (10,000 units/day, 50 ids/unit): %.1f videos/s per key, so %d workers saturate %.0f keys\n",
+		perKeyDay, o.workers, par.bound/perKeyDay)
+	return nil
+}
+
+// universeIDs lists the uploads of the universe's channels from the
+// emulator's own (lazy, deterministic) model, as the scheduler would know them.
+func universeIDs(o benchCollectOpts) ([]string, error) {
+	srv, err := sim.New(sim.Config{Seed: o.seed, Channels: o.channels, VideosPerChannel: o.perChannel})
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Close()
+	at := sim.DefaultStart
+	ids := make([]string, 0, o.channels*o.perChannel)
+	for _, ch := range srv.ChannelIDs(o.channels) {
+		ids = append(ids, srv.UploadIDs(ch, at)...)
+	}
+	return ids, nil
+}
+
+// ---- simulated day ----
+
+func benchDay(ctx context.Context, g *globals, o benchCollectOpts) error {
+	if o.dayKeys < 1 || o.step <= 0 {
+		return errors.New("bench collect --day: --keys must be >= 1 and --step > 0")
+	}
+	keys := make([]string, o.dayKeys)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("bench-day-key-%d", i+1)
+	}
+	// The quota day 2026-11-20 (PST) runs 08:00 UTC to 08:00 UTC next day.
+	dayStart := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+	var clockMu sync.Mutex
+	real := dayStart
+	simNow := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return real }
+	srv, err := sim.New(sim.Config{Seed: o.seed, Channels: o.dayChannels, VideosPerChannel: o.perChannel, QuotaPerDay: quota.DefaultPerDay,
+		Keys: keys, Start: dayStart, Now: simNow})
+	if err != nil {
+		return err
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	defer srv.Close()
+
+	dir, err := os.MkdirTemp("", "tubelake-bench-day-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	store, err := schedule.Open(filepath.Join(dir, "schedule.db"), schedule.Config{})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	keyIDs := make([]string, len(keys))
+	for i, k := range keys {
+		keyIDs[i] = quota.KeyID(k)
+	}
+	ledger := quota.New(quota.DefaultPerDay, srv.Now)
+	planner := quota.NewPlanner(ledger, keyIDs, quota.PlanConfig{})
+	pub := &countingPublisher{}
+	c, err := collect.New(collect.Config{Endpoint: hs.URL, APIKeys: keys, Workers: 32, Planner: planner, Now: srv.Now}, pub)
+	if err != nil {
+		return err
+	}
+	cy, err := c.NewCycler(collect.LoopConfig{Store: store, Tick: o.step, FeedInterval: time.Hour})
+	if err != nil {
+		return err
+	}
+	chans := srv.ChannelIDs(o.dayChannels)
+	if _, err := c.Seed(store, chans); err != nil {
+		return err
+	}
+	cfg := store.Config()
+	type fresh struct {
+		samples   int
+		freshSum  float64
+		maxLag    time.Duration
+		itemsLast int
+	}
+	fr := map[string]*fresh{}
+	var st collect.LoopStats
+	wall := time.Now()
+	cpu0 := cpuTime()
+	steps := int(24 * time.Hour / o.step)
+	var refusedSteps int
+	for i := 0; i < steps; i++ {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		st, err = cy.Cycle(ctx)
+		if err != nil && !errors.Is(err, collect.ErrBudgetExhausted) && !errors.Is(err, collect.ErrQuotaExhausted) {
+			return err
+		}
+		if err != nil {
+			refusedSteps++
+		}
+		// Freshness is sampled after the first hour (the seed walk).
+		if srv.Now().Sub(dayStart) >= time.Hour {
+			for _, t := range st.Tiers {
+				f := fr[t.Tier]
+				if f == nil {
+					f = &fresh{}
+					fr[t.Tier] = f
+				}
+				if t.Items > 0 {
+					f.samples++
+					f.freshSum += 1 - float64(t.Overdue)/float64(t.Items)
+				}
+				f.maxLag = max(f.maxLag, t.Lag)
+				f.itemsLast = t.Items
+			}
+		}
+		if el := srv.Now().Sub(dayStart); el%time.Hour < o.step {
+			fmt.Fprintf(g.stderr, "  simulated %s (wall %s): %d calls, %d videos, %d events, quota left %d\n",
+				el.Round(time.Minute), time.Since(wall).Round(time.Second), st.Calls, st.Videos, st.Events, st.QuotaLeft)
+		}
+		if i == steps-1 {
+			break // stay inside the quota day for the accounting below
+		}
+		clockMu.Lock()
+		real = real.Add(o.step)
+		clockMu.Unlock()
+	}
+	elapsed, cpu := time.Since(wall), cpuTime()-cpu0
+	usage := srv.Usage()
+
+	w := g.stdout
+	fmt.Fprintf(w, "command: %s\ndate: %s\nuniverse: %d channels x %d videos/channel, %d keys x %d units/day, one cycle every %s of simulated time, feeds polled hourly\n",
+		o.command, time.Now().UTC().Format(time.RFC3339), o.dayChannels, o.perChannel, len(keys), quota.DefaultPerDay, o.step)
+	fmt.Fprintf(w, "simulated %s in %s wall time, %s CPU; %d calls, %d videos, %d channels, %d events, %d tombstones, %d feed polls, %d videos discovered, %d playlist fallbacks\n\n",
+		24*time.Hour, elapsed.Round(time.Second), cpu.Round(time.Second), st.Calls, st.Videos, st.Channels, st.Events, st.Tombstones, st.FeedPolls, st.Discovered, st.Fallbacks)
+
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
+	fmt.Fprintln(tw, "| key | units (ledger) | units (emulator) | match | refused for quota |")
+	fmt.Fprintln(tw, "|---|---|---|---|---|")
+	var totL, totE int64
+	allMatch := true
+	for i, k := range keys {
+		l := ledger.Usage(keyIDs[i]).Used
+		e := usage.Units[k]
+		totL += l
+		totE += e
+		if l != e {
+			allMatch = false
+		}
+		fmt.Fprintf(tw, "| %s | %d | %d | %v | - |\n", keyIDs[i], l, e, l == e)
+	}
+	fmt.Fprintf(tw, "| all | %d | %d | %v | %d |\n", totL, totE, totL == totE, usage.Errors["quotaExceeded"])
+	tw.Flush()
+
+	ps := planner.State()
+	fmt.Fprintln(w, "\n| plan bucket | planned | spent |")
+	fmt.Fprintln(w, "|---|---|---|")
+	var buckets []string
+	for b := range ps.Plan {
+		buckets = append(buckets, b)
+	}
+	for b := range ps.Spent {
+		if _, ok := ps.Plan[b]; !ok {
+			buckets = append(buckets, b)
+		}
+	}
+	sort.Strings(buckets)
+	for _, b := range buckets {
+		var sp int64
+		for _, v := range ps.Spent[b] {
+			sp += v
+		}
+		fmt.Fprintf(w, "| %s | %d | %d |\n", b, ps.Plan[b], sp)
+	}
+
+	fmt.Fprintln(w, "\n| tier | configured interval | items at end | refreshes (by tier at lease time) | freshness achieved (mean over steps after the first hour: share of items not overdue by more than one step) | max lag |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	tiers := []struct {
+		name string
+		iv   string
+	}{{schedule.ChannelTier, cfg.ChannelInterval.String()}}
+	for _, t := range cfg.Tiers {
+		iv := t.Interval.String()
+		if t.MaxInterval > 0 {
+			iv += ".." + t.MaxInterval.String()
+		}
+		tiers = append(tiers, struct{ name, iv string }{t.Name, iv})
+	}
+	tiers = append(tiers, struct{ name, iv string }{schedule.NewTier + " (first fetch)", "at discovery"})
+	for _, t := range tiers {
+		name := strings.TrimSuffix(t.name, " (first fetch)")
+		f := fr[name]
+		var items int
+		fresh := "-"
+		lag := "-"
+		if f != nil {
+			items = f.itemsLast
+			if f.samples > 0 {
+				fresh = fmt.Sprintf("%.1f %%", 100*f.freshSum/float64(f.samples))
+			}
+			lag = f.maxLag.Round(time.Second).String()
+		}
+		fmt.Fprintf(w, "| %s | %s | %d | %d | %s | %s |\n", t.name, t.iv, items, st.Refreshed[name], fresh, lag)
+	}
+	if !allMatch || usage.Errors["quotaExceeded"] != 0 {
+		return fmt.Errorf("bench collect --day: units ledger %d vs emulator %d, %d calls refused for quota", totL, totE, usage.Errors["quotaExceeded"])
+	}
+	_ = refusedSteps
+	return nil
+}

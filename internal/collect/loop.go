@@ -1,0 +1,646 @@
+package collect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tubelake/tubelake/internal/quota"
+	"github.com/tubelake/tubelake/internal/schedule"
+	"github.com/tubelake/tubelake/internal/yt"
+)
+
+// LoopConfig configures the scheduler-driven collector (Loop, Cycle).
+type LoopConfig struct {
+	Store        *schedule.Store
+	Tick         time.Duration // pause between cycles when nothing is due (default 10s)
+	FeedInterval time.Duration // RSS poll interval per channel (default 1h)
+	LeaseBatch   int           // items leased per step (default Workers x 50 x 4)
+	// StateSave, if set, is called after each cycle and at exit (e.g. to
+	// persist the quota plan).
+	StateSave func() error
+	// Progress, if set, receives the loop's totals about once a second.
+	Progress func(LoopStats)
+}
+
+// LoopStats are the totals of a Loop (or one Cycle).
+type LoopStats struct {
+	Cycles       int64
+	Calls        int64
+	Units        int64
+	Records      int64 // snapshots + events + tombstones published
+	Videos       int64 // video snapshots
+	Channels     int64 // channel snapshots
+	Events       int64 // change events (title, tags, thumbnail, description, milestone)
+	Tombstones   int64
+	FeedPolls    int64
+	Discovered   int64 // new videos scheduled (feeds, playlist walks)
+	NewChannels  int64 // channels added from references in collected data
+	Fallbacks    int64 // uploads playlist walks because a feed may have missed uploads
+	Refused      int64 // steps stopped because a plan bucket or every key was out of quota
+	QuotaLeft    int64 // units left today over all keys (ledger)
+	Tiers        []schedule.TierStat
+	Refreshed    map[string]int64 // items fetched, by lease tier (discovery = first fetch)
+	Errors       map[string]int64
+	Elapsed      time.Duration
+	LastCycleErr string
+}
+
+// loopState is shared by one Loop's cycles.
+type loopState struct {
+	c     *Collector
+	lc    LoopConfig
+	start time.Time
+
+	mu       sync.Mutex
+	lastPoll map[string]time.Time // channel -> last feed poll (memory: a restart re-polls, at no quota)
+	tiers    []schedule.TierStat
+	errs     map[string]int64
+	byTier   map[string]int64
+	lastErr  string
+
+	cycles, calls, units, records, videos, channels, events, tombstones atomic.Int64
+	feedPolls, discovered, newChannels, fallbacks, refused              atomic.Int64
+}
+
+func (c *Collector) newLoopState(lc LoopConfig) (*loopState, error) {
+	if lc.Store == nil {
+		return nil, errors.New("collect: loop needs a schedule store")
+	}
+	if lc.Tick <= 0 {
+		lc.Tick = 10 * time.Second
+	}
+	if lc.FeedInterval <= 0 {
+		lc.FeedInterval = time.Hour
+	}
+	if lc.LeaseBatch <= 0 {
+		lc.LeaseBatch = c.cfg.Workers * batchSize * 4
+	}
+	return &loopState{c: c, lc: lc, start: time.Now(), lastPoll: map[string]time.Time{}, errs: map[string]int64{}, byTier: map[string]int64{}}, nil
+}
+
+func (ls *loopState) stats() LoopStats {
+	ls.mu.Lock()
+	tiers := append([]schedule.TierStat(nil), ls.tiers...)
+	errs := make(map[string]int64, len(ls.errs))
+	for k, v := range ls.errs {
+		errs[k] = v
+	}
+	lastErr := ls.lastErr
+	byTier := make(map[string]int64, len(ls.byTier))
+	for k, v := range ls.byTier {
+		byTier[k] = v
+	}
+	ls.mu.Unlock()
+	var left int64
+	for _, id := range ls.c.KeyIDs() {
+		left += ls.c.ledger.Usage(id).Remaining()
+	}
+	return LoopStats{
+		Cycles: ls.cycles.Load(), Calls: ls.calls.Load(), Units: ls.units.Load(), Records: ls.records.Load(),
+		Videos: ls.videos.Load(), Channels: ls.channels.Load(), Events: ls.events.Load(), Tombstones: ls.tombstones.Load(),
+		FeedPolls: ls.feedPolls.Load(), Discovered: ls.discovered.Load(), NewChannels: ls.newChannels.Load(),
+		Fallbacks: ls.fallbacks.Load(), Refused: ls.refused.Load(), QuotaLeft: left, Tiers: tiers, Refreshed: byTier, Errors: errs,
+		Elapsed: time.Since(ls.start), LastCycleErr: lastErr,
+	}
+}
+
+func (ls *loopState) addRun(st Stats) {
+	ls.calls.Add(st.Calls)
+	ls.units.Add(st.QuotaUnits)
+	ls.mu.Lock()
+	for k, v := range st.Errors {
+		ls.errs[k] += v
+	}
+	ls.mu.Unlock()
+}
+
+// refreshTiers recomputes the per-tier state (keys-only scan of the due
+// index) and exports it as metrics.
+func (ls *loopState) refreshTiers() {
+	now := ls.c.now()
+	rows, err := ls.lc.Store.Stats(now, ls.lc.Tick)
+	if err != nil {
+		return
+	}
+	ls.mu.Lock()
+	ls.tiers = rows
+	ls.mu.Unlock()
+	if p := ls.c.cfg.Planner; p != nil {
+		order := make([]string, len(rows))
+		for i, r := range rows {
+			order[i] = r.Tier
+		}
+		p.SetDemand(order, schedule.Demand(rows))
+	}
+	if m := ls.c.m; m != nil {
+		for _, r := range rows {
+			m.tierItems.WithLabelValues(r.Tier).Set(float64(r.Items))
+			m.tierOverdue.WithLabelValues(r.Tier).Set(float64(r.Overdue))
+			m.tierLag.WithLabelValues(r.Tier).Set(r.Lag.Seconds())
+		}
+		for _, id := range ls.c.KeyIDs() {
+			m.quotaLeft.WithLabelValues(id).Set(float64(ls.c.ledger.Usage(id).Remaining()))
+		}
+	}
+}
+
+// Seed schedules channels (seed lists): they are walked (uploads playlist)
+// on the next cycle and their videos scheduled.
+func (c *Collector) Seed(store *schedule.Store, channelIDs []string) (int, error) {
+	return store.AddChannels(dedupe(channelIDs), c.now())
+}
+
+// Loop runs scheduler-driven cycles until ctx ends: discovery (walk new
+// channels, poll feeds), then due channels and due videos, highest expected
+// change first, within the quota plan. It returns ctx's error on shutdown
+// (after the cycle in flight finished its calls) or a fatal error.
+func (c *Collector) Loop(ctx context.Context, lc LoopConfig) (LoopStats, error) {
+	ls, err := c.newLoopState(lc)
+	if err != nil {
+		return LoopStats{}, err
+	}
+	stopProgress := ls.progress()
+	defer stopProgress()
+	for {
+		worked, err := ls.cycle(ctx)
+		if ls.lc.StateSave != nil {
+			if serr := ls.lc.StateSave(); serr != nil {
+				c.log.Warn("saving state failed", "err", serr)
+			}
+		}
+		if ctx.Err() != nil {
+			return ls.stats(), fmt.Errorf("collect: %w", ctx.Err())
+		}
+		if err != nil && !isQuotaStop(err) {
+			return ls.stats(), err
+		}
+		if worked {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return ls.stats(), fmt.Errorf("collect: %w", ctx.Err())
+		case <-time.After(ls.lc.Tick):
+		}
+	}
+}
+
+// Cycle runs one cycle (discovery, due channels, due videos) and returns
+// its totals: what tests and the day benchmark drive step by step.
+func (c *Collector) Cycle(ctx context.Context, lc LoopConfig) (LoopStats, error) {
+	ls, err := c.newLoopState(lc)
+	if err != nil {
+		return LoopStats{}, err
+	}
+	return ls.runOnce(ctx)
+}
+
+// Cycler keeps the memory of a loop (feed poll times) across Cycle calls.
+type Cycler struct{ ls *loopState }
+
+// NewCycler returns a Cycler for step-by-step cycles.
+func (c *Collector) NewCycler(lc LoopConfig) (*Cycler, error) {
+	ls, err := c.newLoopState(lc)
+	if err != nil {
+		return nil, err
+	}
+	return &Cycler{ls: ls}, nil
+}
+
+// Cycle runs one cycle; the returned totals are cumulative.
+func (cy *Cycler) Cycle(ctx context.Context) (LoopStats, error) { return cy.ls.runOnce(ctx) }
+
+func (ls *loopState) runOnce(ctx context.Context) (LoopStats, error) {
+	_, err := ls.cycle(ctx)
+	ls.refreshTiers()
+	return ls.stats(), err
+}
+
+func isQuotaStop(err error) bool {
+	return errors.Is(err, ErrQuotaExhausted) || errors.Is(err, ErrBudgetExhausted)
+}
+
+func (ls *loopState) progress() func() {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		n := 0
+		for {
+			select {
+			case <-tick.C:
+				if n%5 == 0 {
+					ls.refreshTiers()
+				}
+				n++
+				if ls.lc.Progress != nil {
+					ls.lc.Progress(ls.stats())
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		ls.refreshTiers()
+		if ls.lc.Progress != nil {
+			ls.lc.Progress(ls.stats())
+		}
+	}
+}
+
+// cycle reports whether it did any work (so Loop goes on without pausing).
+func (ls *loopState) cycle(ctx context.Context) (bool, error) {
+	ls.cycles.Add(1)
+	var errs []error
+	note := func(err error) {
+		if err == nil {
+			return
+		}
+		if isQuotaStop(err) {
+			ls.refused.Add(1)
+		}
+		errs = append(errs, err)
+	}
+	worked := false
+	w, err := ls.walkNewChannels(ctx)
+	note(err)
+	worked = worked || w
+	if ctx.Err() == nil {
+		note(ls.pollFeeds(ctx))
+	}
+	if ctx.Err() == nil {
+		w, err = ls.refresh(ctx, schedule.Channel)
+		note(err)
+		worked = worked || w
+	}
+	if ctx.Err() == nil {
+		w, err = ls.refresh(ctx, schedule.Video)
+		note(err)
+		worked = worked || w
+	}
+	err = errors.Join(errs...)
+	ls.mu.Lock()
+	if err != nil {
+		ls.lastErr = err.Error()
+	} else {
+		ls.lastErr = ""
+	}
+	ls.mu.Unlock()
+	if ctx.Err() != nil {
+		return worked, fmt.Errorf("collect: %w", ctx.Err())
+	}
+	if isQuotaStop(err) {
+		// Nothing more can be sent in this bucket: wait for the next tick.
+		return false, err
+	}
+	return worked, err
+}
+
+// walkNewChannels walks the uploads playlist of channels never walked and
+// schedules their videos (discovery bucket). Channel snapshots come from
+// the channel tier.
+func (ls *loopState) walkNewChannels(ctx context.Context) (bool, error) {
+	st := ls.lc.Store
+	chans, err := st.Unwalked(ls.c.cfg.Workers * 8)
+	if err != nil || len(chans) == 0 {
+		return false, err
+	}
+	now := ls.c.now()
+	r := ls.c.newRun(ctx)
+	r.bucket = quota.BucketDiscovery
+	var mu sync.Mutex
+	var found []schedule.NewVideo
+	r.sinkIDs = func(vs []vid) {
+		mu.Lock()
+		for _, v := range vs {
+			found = append(found, schedule.NewVideo{ID: v.id, ChannelID: v.channel, Published: v.published})
+		}
+		mu.Unlock()
+	}
+	runSt, runErr := r.execute(func() {
+		for _, ch := range chans {
+			r.add(r.playlistTask(ch, yt.UploadsPlaylistID(ch), "", 0))
+		}
+	})
+	ls.addRun(runSt)
+	n, err := st.AddVideos(found, now)
+	ls.discovered.Add(int64(n))
+	if err != nil {
+		return true, err
+	}
+	if runErr == nil || !isQuotaStop(runErr) {
+		// Walked (a channel without uploads gives playlistNotFound, also done).
+		if err := st.MarkWalked(chans, now); err != nil {
+			return true, err
+		}
+	}
+	if runErr != nil && !isQuotaStop(runErr) && ctx.Err() == nil {
+		ls.c.log.Warn("walking new channels", "err", runErr)
+		runErr = nil // failed pages are counted in Stats; the videos found are scheduled
+	}
+	return true, runErr
+}
+
+// pollFeeds polls the RSS feed of every channel not polled within
+// FeedInterval (zero quota) and schedules the uploads not yet known. A feed
+// holds the 15 newest uploads: if all 15 are new, uploads may have been
+// missed, and the uploads playlist is walked (1 unit a page) down to the
+// first known video.
+func (ls *loopState) pollFeeds(ctx context.Context) error {
+	st := ls.lc.Store
+	now := ls.c.now()
+	chans, err := st.ChannelIDs(0)
+	if err != nil {
+		return err
+	}
+	var due []string
+	ls.mu.Lock()
+	for _, ch := range chans {
+		if t, ok := ls.lastPoll[ch]; !ok || now.Sub(t) >= ls.lc.FeedInterval {
+			if !st.IsWalked(ch) {
+				continue // the walk schedules everything
+			}
+			due = append(due, ch)
+			ls.lastPoll[ch] = now
+		}
+	}
+	ls.mu.Unlock()
+	if len(due) == 0 {
+		return nil
+	}
+	results, derr := ls.c.DiscoverFeeds(ctx, due)
+	ls.feedPolls.Add(int64(len(due)))
+	var fresh []schedule.NewVideo
+	var fallback []string
+	for _, res := range results {
+		if res.Err != nil || res.NotModified {
+			continue
+		}
+		var newOnes []schedule.NewVideo
+		for _, e := range res.Feed.Entries {
+			if !st.Has(schedule.Video, e.VideoID) {
+				newOnes = append(newOnes, schedule.NewVideo{ID: e.VideoID, ChannelID: res.ChannelID, Published: e.Published})
+			}
+		}
+		if len(res.Feed.Entries) >= FeedSize && len(newOnes) == len(res.Feed.Entries) {
+			fallback = append(fallback, res.ChannelID)
+		}
+		fresh = append(fresh, newOnes...)
+	}
+	// Walk first: the walk stops at the first scheduled video, which must
+	// not be one of the feed entries just seen.
+	var walkErr error
+	if len(fallback) > 0 {
+		walkErr = ls.walkSince(ctx, fallback)
+	}
+	n, err := st.AddVideos(fresh, now)
+	ls.discovered.Add(int64(n))
+	if err != nil {
+		return err
+	}
+	if walkErr != nil {
+		return walkErr
+	}
+	if derr != nil && ctx.Err() == nil {
+		ls.c.log.Warn("feed polls failed", "err", derr) // retried next interval
+	}
+	return nil
+}
+
+// FeedSize is the number of uploads a channel feed lists.
+const FeedSize = 15
+
+// walkSince walks the uploads playlists of chans newest first, stopping at
+// the first video already scheduled, and schedules what it found.
+func (ls *loopState) walkSince(ctx context.Context, chans []string) error {
+	st := ls.lc.Store
+	ls.fallbacks.Add(int64(len(chans)))
+	now := ls.c.now()
+	r := ls.c.newRun(ctx)
+	r.bucket = quota.BucketDiscovery
+	r.known = func(id string) bool { return st.Has(schedule.Video, id) }
+	var mu sync.Mutex
+	var found []schedule.NewVideo
+	r.sinkIDs = func(vs []vid) {
+		mu.Lock()
+		for _, v := range vs {
+			found = append(found, schedule.NewVideo{ID: v.id, ChannelID: v.channel, Published: v.published})
+		}
+		mu.Unlock()
+	}
+	runSt, runErr := r.execute(func() {
+		for _, ch := range chans {
+			r.add(r.playlistTask(ch, yt.UploadsPlaylistID(ch), "", 0))
+		}
+	})
+	ls.addRun(runSt)
+	n, err := st.AddVideos(found, now)
+	ls.discovered.Add(int64(n))
+	if err != nil {
+		return err
+	}
+	if runErr != nil && !isQuotaStop(runErr) {
+		ls.c.log.Warn("uploads fallback walk", "err", runErr)
+		return nil
+	}
+	return runErr
+}
+
+// refresh leases due items of kind k step by step and fetches them, each
+// tier from its own plan bucket, until nothing is due or quota stops it.
+func (ls *loopState) refresh(ctx context.Context, k schedule.Kind) (bool, error) {
+	st := ls.lc.Store
+	worked := false
+	blocked := map[string]bool{} // tiers whose bucket ran out in this cycle
+	var stopErr error
+	for ctx.Err() == nil {
+		now := ls.c.now()
+		leases, err := st.Lease(k, now, ls.lc.LeaseBatch)
+		if err != nil {
+			return worked, err
+		}
+		if len(leases) == 0 {
+			break
+		}
+		byTier := map[string][]schedule.Lease{}
+		var order []string
+		var skipped []string
+		for _, l := range leases {
+			if blocked[l.Tier] {
+				skipped = append(skipped, l.ID)
+				continue
+			}
+			if _, ok := byTier[l.Tier]; !ok {
+				order = append(order, l.Tier)
+			}
+			byTier[l.Tier] = append(byTier[l.Tier], l)
+		}
+		if len(order) == 0 {
+			if err := st.Release(k, skipped); err != nil {
+				return worked, err
+			}
+			break
+		}
+		worked = true
+		for _, tier := range order {
+			err := ls.fetch(ctx, k, tier, byTier[tier])
+			if err != nil && isQuotaStop(err) {
+				blocked[tier] = true
+				stopErr = err
+				if errors.Is(err, ErrQuotaExhausted) {
+					for _, t := range order {
+						blocked[t] = true
+					}
+				}
+				continue
+			}
+			if err != nil {
+				st.Release(k, skipped)
+				return worked, err
+			}
+		}
+		if err := st.Release(k, skipped); err != nil {
+			return worked, err
+		}
+		if len(skipped) > 0 && len(skipped) == len(leases) {
+			break
+		}
+	}
+	return worked, stopErr
+}
+
+// fetch sends the leased items of one tier and releases what was not
+// completed (stopped by quota, shutdown or a permanent failure).
+func (ls *loopState) fetch(ctx context.Context, k schedule.Kind, tier string, leases []schedule.Lease) error {
+	c := ls.c
+	r := c.newRun(ctx)
+	r.bucket = tier
+	r.noWalk = true
+	obs := &observer{ls: ls, inner: c.pub}
+	r.pub = obs
+	runSt, runErr := r.execute(func() {
+		if k == schedule.Channel {
+			ids := make([]string, len(leases))
+			for i, l := range leases {
+				ids[i] = l.ID
+			}
+			for i := 0; i < len(ids); i += batchSize {
+				r.add(r.channelsTask(ids[i:min(i+batchSize, len(ids))]))
+			}
+			return
+		}
+		vs := make([]vid, len(leases))
+		for i, l := range leases {
+			vs[i] = vid{id: l.ID, channel: l.ChannelID}
+		}
+		r.addVideos(vs)
+	})
+	ls.addRun(runSt)
+	var left []string
+	for _, l := range leases {
+		if _, ok := obs.done.Load(l.ID); !ok {
+			left = append(left, l.ID)
+		}
+	}
+	ls.mu.Lock()
+	ls.byTier[tier] += int64(len(leases) - len(left))
+	ls.mu.Unlock()
+	if err := ls.lc.Store.Release(k, left); err != nil {
+		return errors.Join(runErr, err)
+	}
+	if runErr != nil && !isQuotaStop(runErr) && ctx.Err() == nil {
+		var pub *publishError
+		if errors.As(runErr, &pub) {
+			return runErr
+		}
+		// Permanent failures: the ids were released and are retried on a
+		// later cycle; the rest of the cycle goes on.
+		c.log.Warn("refresh step had failures", "tier", tier, "err", runErr)
+		return nil
+	}
+	return runErr
+}
+
+type publishError struct{ err error }
+
+func (e *publishError) Error() string { return e.err.Error() }
+func (e *publishError) Unwrap() error { return e.err }
+
+// observer sits between a refresh run and the real publisher: it computes
+// change events against the schedule, publishes snapshots and events, and
+// only then commits the new schedule state (clearing the leases).
+type observer struct {
+	ls    *loopState
+	inner Publisher
+	done  sync.Map // id -> struct{}: committed
+}
+
+func (o *observer) Publish(ctx context.Context, recs ...yt.Record) error {
+	ls := o.ls
+	var vids []*yt.Video
+	var chans []*yt.Channel
+	var goneV, goneC []string
+	for _, r := range recs {
+		switch {
+		case r.Video != nil:
+			vids = append(vids, r.Video)
+		case r.Channel != nil:
+			chans = append(chans, r.Channel)
+		case r.Event != nil && r.Event.Type == yt.EventTombstone && r.Event.EntityKind == yt.KindVideo:
+			goneV = append(goneV, r.Event.EntityID)
+		case r.Event != nil && r.Event.Type == yt.EventTombstone && r.Event.EntityKind == yt.KindChannel:
+			goneC = append(goneC, r.Event.EntityID)
+		}
+	}
+	b, err := ls.lc.Store.Prepare(ls.c.now(), vids, chans, goneV, goneC)
+	if err != nil {
+		return &publishError{err}
+	}
+	all := recs
+	if len(b.Events) > 0 {
+		all = make([]yt.Record, 0, len(recs)+len(b.Events))
+		all = append(all, recs...)
+		for i := range b.Events {
+			all = append(all, yt.NewEventRecord("api", &b.Events[i]))
+		}
+	}
+	if err := o.inner.Publish(ctx, all...); err != nil {
+		return &publishError{err}
+	}
+	if err := b.Commit(); err != nil {
+		return &publishError{err}
+	}
+	for _, v := range vids {
+		o.done.Store(v.ID, struct{}{})
+	}
+	for _, ch := range chans {
+		o.done.Store(ch.ID, struct{}{})
+	}
+	for _, id := range goneV {
+		o.done.Store(id, struct{}{})
+	}
+	for _, id := range goneC {
+		o.done.Store(id, struct{}{})
+	}
+	ls.records.Add(int64(len(all)))
+	ls.videos.Add(int64(len(vids)))
+	ls.channels.Add(int64(len(chans)))
+	ls.tombstones.Add(int64(len(goneV) + len(goneC)))
+	ls.events.Add(int64(len(b.Events)))
+	ls.newChannels.Add(int64(len(b.NewChannels)))
+	if m := ls.c.m; m != nil {
+		for _, e := range b.Events {
+			m.events.WithLabelValues(string(e.Type)).Inc()
+		}
+	}
+	return nil
+}

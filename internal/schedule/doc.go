@@ -1,0 +1,31 @@
+// Package schedule owns the collector's persisted schedule: every known
+// channel and video has a next-due time in a bbolt file under the data dir
+// (schedule.db), so a collector that restarts resumes exactly where it
+// stopped.
+//
+// Refresh tiers are configuration (Config.Tiers, DefaultConfig): videos
+// younger than a day hourly; younger than a week or above a view velocity
+// daily; the rest weekly, stretched up to 90 days for slow videos (interval
+// x ColdVelocity / velocity); channel statistics daily. A video's tier is
+// recomputed at each refresh from its age and measured velocity.
+//
+// Lease hands out due items durably marked as leased (they leave the due
+// index in the same transaction), highest expected change first: items never
+// fetched, then views/hour x hours since the last fetch, so that when quota
+// is short it is spent where the data changes most. Items due within Slack
+// (10 % of the interval) are taken early so batches fill 50 ids.
+//
+// After fetching, Prepare compares the observations with the compact state
+// kept per entity (title, thumbnail URL, hashes of description and tags,
+// last views, velocity) and returns change events (title, description, tags,
+// thumbnail, milestones 1k..100M views); the caller publishes snapshots and
+// events, then Commit stores the new state and next due time and clears the
+// lease. A crash between lease and commit leaves the items leased; Open puts
+// them back with their original due time (they were never confirmed as
+// published), and committed items are never fetched again before they are
+// due: nothing is fetched twice in a cycle because of a restart.
+//
+// Partitioning: a Store belongs to one Shard (i/n); it only admits channels
+// whose FNV-1a hash mod n is i and videos of those channels, so n collector
+// processes with disjoint data dirs cover every channel exactly once.
+package schedule

@@ -1,0 +1,204 @@
+package schedule
+
+import (
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/tubelake/tubelake/internal/yt"
+)
+
+// Milestones are the view counts whose crossing emits an EventMilestone.
+var Milestones = []int64{1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000}
+
+// Batch is the outcome of refreshing some items: the observations and the
+// ids the API no longer returns. Build it with Store.Prepare, publish
+// Batch.Events together with the snapshots, then Commit: the schedule only
+// moves on after the records are stored, so a crash in between re-fetches
+// (never loses) the batch.
+type Batch struct {
+	s       *Store
+	now     time.Time
+	updates map[string]*item // kind+id -> new state
+	// Events are the change events (title, description, tags, thumbnail,
+	// milestones) against the previous observation. First observations emit
+	// no change events.
+	Events []yt.Event
+	// NewChannels are channels referenced by the videos and not yet
+	// scheduled (owned by this shard); Commit schedules them.
+	NewChannels []string
+}
+
+func hash64(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64() | 1 // never 0, which means "unknown"
+}
+
+func tagsHash(tags []string) uint64 { return hash64(strings.Join(tags, "\x1f")) }
+
+// Prepare computes the next state of the observed videos and channels and
+// the change events. gone are video ids the API did not return (tombstoned):
+// they leave the schedule. It does not write anything.
+func (s *Store) Prepare(now time.Time, videos []*yt.Video, channels []*yt.Channel, goneVideos, goneChannels []string) (*Batch, error) {
+	b := &Batch{s: s, now: now, updates: map[string]*item{}}
+	nowMs := now.UnixMilli()
+	newCh := map[string]bool{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		for _, v := range videos {
+			key := ikey(Video, v.ID)
+			prev, err := getItem(tx, key)
+			if err != nil {
+				return err
+			}
+			at := v.FetchedAt
+			if at.IsZero() {
+				at = now
+			}
+			it := &item{Ch: v.Snippet.ChannelID, At: at.UnixMilli(), Views: yt.Val(v.Statistics.ViewCount),
+				Title: v.Snippet.Title, Desc: hash64(v.Snippet.Description), Tags: tagsHash(v.Snippet.Tags), Thumb: v.Snippet.Thumbnail.URL}
+			if !v.Snippet.PublishedAt.IsZero() {
+				it.Pub = v.Snippet.PublishedAt.Unix()
+			}
+			if prev != nil && prev.At > 0 {
+				b.videoEvents(prev, it, v, at)
+				if dt := float64(it.At-prev.At) / 3.6e6; dt > 0 {
+					it.Vel = max(0, float64(it.Views-prev.Views)/dt)
+				} else {
+					it.Vel = prev.Vel
+				}
+			} else if it.Pub > 0 {
+				// First sight: lifetime average velocity.
+				if age := now.Sub(time.Unix(it.Pub, 0)).Hours(); age > 0 {
+					it.Vel = float64(it.Views) / max(age, 1)
+				}
+			}
+			tier, iv := s.cfg.tierOf(time.Unix(it.Pub, 0), it.Vel, now)
+			it.Tier, it.Iv = uint8(tier+1), iv.Milliseconds()
+			it.Due = it.At + iv.Milliseconds()
+			b.updates[string(key)] = it
+			if ch := it.Ch; ch != "" && !newCh[ch] && s.cfg.Shard.Owns(ch) && tx.Bucket(bItems).Get(ikey(Channel, ch)) == nil {
+				newCh[ch] = true
+				b.NewChannels = append(b.NewChannels, ch)
+			}
+		}
+		for _, c := range channels {
+			key := ikey(Channel, c.ID)
+			prev, err := getItem(tx, key)
+			if err != nil {
+				return err
+			}
+			at := c.FetchedAt
+			if at.IsZero() {
+				at = now
+			}
+			it := &item{At: at.UnixMilli(), Views: yt.Val(c.Statistics.ViewCount), Title: c.Snippet.Title,
+				Desc: hash64(c.Snippet.Description), Thumb: c.Snippet.Thumbnail.URL, Tier: channelTierByte}
+			if prev != nil && prev.At > 0 {
+				b.change(prev.Title, it.Title, yt.EventTitleChanged, yt.KindChannel, c.ID, c.ID, at)
+				if prev.Desc != 0 && prev.Desc != it.Desc {
+					b.add(yt.EventDescriptionChanged, yt.KindChannel, c.ID, c.ID, "", c.Snippet.Description, at)
+				}
+				b.change(prev.Thumb, it.Thumb, yt.EventThumbnailChanged, yt.KindChannel, c.ID, c.ID, at)
+				if dt := float64(it.At-prev.At) / 3.6e6; dt > 0 {
+					it.Vel = max(0, float64(it.Views-prev.Views)/dt)
+				}
+			}
+			it.Iv = s.cfg.ChannelInterval.Milliseconds()
+			it.Due = it.At + it.Iv
+			b.updates[string(key)] = it
+		}
+		for _, id := range goneVideos {
+			b.updates[string(ikey(Video, id))] = &item{Gone: true, At: nowMs}
+		}
+		for _, id := range goneChannels {
+			b.updates[string(ikey(Channel, id))] = &item{Gone: true, At: nowMs}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("schedule: prepare: %w", err)
+	}
+	return b, nil
+}
+
+func (b *Batch) add(t yt.EventType, k yt.Kind, id, channel, old, new string, at time.Time) {
+	b.Events = append(b.Events, yt.Event{Type: t, EntityKind: k, EntityID: id, ChannelID: channel, Old: old, New: new, ObservedAt: at})
+}
+
+func (b *Batch) change(old, new string, t yt.EventType, k yt.Kind, id, channel string, at time.Time) {
+	if old != "" && old != new {
+		b.add(t, k, id, channel, old, new, at)
+	}
+}
+
+func (b *Batch) videoEvents(prev, it *item, v *yt.Video, at time.Time) {
+	ch := v.Snippet.ChannelID
+	b.change(prev.Title, it.Title, yt.EventTitleChanged, yt.KindVideo, v.ID, ch, at)
+	if prev.Desc != 0 && prev.Desc != it.Desc {
+		b.add(yt.EventDescriptionChanged, yt.KindVideo, v.ID, ch, "", v.Snippet.Description, at)
+	}
+	if prev.Tags != 0 && prev.Tags != it.Tags {
+		b.add(yt.EventTagsChanged, yt.KindVideo, v.ID, ch, "", strings.Join(v.Snippet.Tags, ","), at)
+	}
+	b.change(prev.Thumb, it.Thumb, yt.EventThumbnailChanged, yt.KindVideo, v.ID, ch, at)
+	if v.Statistics.ViewCount != nil {
+		for _, m := range Milestones {
+			if prev.Views < m && it.Views >= m {
+				b.add(yt.EventMilestone, yt.KindVideo, v.ID, ch, strconv.FormatInt(prev.Views, 10), strconv.FormatInt(m, 10), at)
+			}
+		}
+	}
+}
+
+// Commit durably stores the new states and due times and clears the leases.
+// Concurrent commits are grouped into one transaction (bbolt Batch).
+func (b *Batch) Commit() error {
+	if len(b.updates) == 0 && len(b.NewChannels) == 0 {
+		return nil
+	}
+	s := b.s
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		for k, it := range b.updates {
+			key := []byte(k)
+			prev, err := getItem(tx, key)
+			if err != nil {
+				return err
+			}
+			if prev != nil && !prev.Leased && !prev.Gone {
+				if err := tx.Bucket(bDue).Delete(dkey(prev.Tier, prev.Due, key)); err != nil {
+					return err
+				}
+			}
+			if prev != nil && it.Gone {
+				prev.Gone, prev.Leased = true, false
+				it = prev
+			} else if prev != nil {
+				it.Walked = prev.Walked
+				if it.Ch == "" {
+					it.Ch = prev.Ch
+				}
+			}
+			if err := putItem(tx, key, it); err != nil {
+				return err
+			}
+		}
+		for _, ch := range b.NewChannels {
+			ck := ikey(Channel, ch)
+			if tx.Bucket(bItems).Get(ck) == nil {
+				if err := putItem(tx, ck, &item{Due: b.now.UnixMilli(), Tier: channelTierByte}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("schedule: commit: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,606 @@
+package schedule
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Kind is what a scheduled item is.
+type Kind byte
+
+const (
+	Video   Kind = 'v'
+	Channel Kind = 'c'
+)
+
+var (
+	bItems  = []byte("items")  // kind+id -> item (JSON)
+	bDue    = []byte("due")    // tier(1) + due unix ms (8, big endian) + kind+id -> nil
+	bLeased = []byte("leased") // kind+id -> nil: handed to a worker, not completed
+	bMeta   = []byte("meta")
+)
+
+// channelTierByte is the due-index prefix of channels; video tier i is i+1.
+const channelTierByte = 0
+
+// item is the compact persisted state of one entity: what is needed to
+// schedule it and to detect changes (hashes, not texts, except the title and
+// thumbnail URL which events carry).
+type item struct {
+	Ch     string  `json:"ch,omitempty"` // channel of a video
+	Pub    int64   `json:"p,omitempty"`  // published, unix seconds
+	Due    int64   `json:"d"`            // next due, unix ms
+	Tier   uint8   `json:"t"`            // due-index prefix
+	At     int64   `json:"a,omitempty"`  // last fetched, unix ms (0 = never)
+	Views  int64   `json:"n,omitempty"`
+	Vel    float64 `json:"v,omitempty"` // views per hour between the last two fetches
+	Title  string  `json:"ti,omitempty"`
+	Desc   uint64  `json:"de,omitempty"`
+	Tags   uint64  `json:"tg,omitempty"`
+	Thumb  string  `json:"th,omitempty"`
+	Gone   bool    `json:"g,omitempty"`
+	Leased bool    `json:"l,omitempty"`
+	Iv     int64   `json:"iv,omitempty"` // current refresh interval, ms
+	Walked bool    `json:"w,omitempty"`  // channel: uploads playlist walked once
+}
+
+// Store is the persisted schedule (bbolt). It is safe for concurrent use.
+type Store struct {
+	db  *bolt.DB
+	cfg Config
+
+	mu sync.Mutex // serialises Lease (read-modify-write of the due index)
+}
+
+// Open opens (or creates) the schedule at path. Items leased by a previous
+// process that never completed them (a crash or kill between sending and
+// publishing) are put back in the due queue with their original due time:
+// they were not confirmed as published, so they are fetched once more;
+// completed items are never fetched again before their next due time.
+func Open(path string, cfg Config) (*Store, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("schedule: %w", err)
+	}
+	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("schedule: open %s: %w (is another collector using this data dir?)", path, err)
+	}
+	s := &Store{db: db, cfg: cfg}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bItems, bDue, bLeased, bMeta} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bMeta)
+		if prev := meta.Get([]byte("shard")); prev != nil && string(prev) != cfg.Shard.String() {
+			return fmt.Errorf("schedule: %s was built for shard %s, not %s: use one data dir per shard", path, prev, cfg.Shard)
+		}
+		if err := meta.Put([]byte("shard"), []byte(cfg.Shard.String())); err != nil {
+			return err
+		}
+		return s.releaseAll(tx)
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("schedule: %w", err)
+	}
+	return s, nil
+}
+
+// Close closes the store.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Config returns the configuration in use (defaults applied).
+func (s *Store) Config() Config { return s.cfg }
+
+func ikey(k Kind, id string) []byte { return append([]byte{byte(k)}, id...) }
+
+func dkey(tier uint8, due int64, key []byte) []byte {
+	b := make([]byte, 9, 9+len(key))
+	b[0] = tier
+	binary.BigEndian.PutUint64(b[1:], uint64(due))
+	return append(b, key...)
+}
+
+func getItem(tx *bolt.Tx, key []byte) (*item, error) {
+	v := tx.Bucket(bItems).Get(key)
+	if v == nil {
+		return nil, nil
+	}
+	it := &item{}
+	if err := json.Unmarshal(v, it); err != nil {
+		return nil, fmt.Errorf("schedule: corrupt item %q: %w", key, err)
+	}
+	return it, nil
+}
+
+func putItem(tx *bolt.Tx, key []byte, it *item) error {
+	b, err := json.Marshal(it)
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(bItems).Put(key, b); err != nil {
+		return err
+	}
+	if it.Leased {
+		return tx.Bucket(bLeased).Put(key, nil)
+	}
+	if err := tx.Bucket(bLeased).Delete(key); err != nil {
+		return err
+	}
+	if !it.Gone {
+		return tx.Bucket(bDue).Put(dkey(it.Tier, it.Due, key), nil)
+	}
+	return nil
+}
+
+func (s *Store) releaseAll(tx *bolt.Tx) error {
+	var keys [][]byte
+	if err := tx.Bucket(bLeased).ForEach(func(k, _ []byte) error {
+		keys = append(keys, append([]byte(nil), k...))
+		return nil
+	}); err != nil {
+		return err
+	}
+	return s.release(tx, keys)
+}
+
+func (s *Store) release(tx *bolt.Tx, keys [][]byte) error {
+	for _, k := range keys {
+		it, err := getItem(tx, k)
+		if err != nil {
+			return err
+		}
+		if it == nil || !it.Leased {
+			continue
+		}
+		it.Leased = false
+		if err := putItem(tx, k, it); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// NewVideo is a video found by discovery (feed, playlist, seed).
+type NewVideo struct {
+	ID        string
+	ChannelID string
+	Published time.Time
+}
+
+// AddChannels schedules channels not yet known (due now). Channels of other
+// shards are skipped. It returns how many were added.
+func (s *Store) AddChannels(ids []string, now time.Time) (int, error) {
+	added := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, id := range ids {
+			if id == "" || !s.cfg.Shard.Owns(id) {
+				continue
+			}
+			k := ikey(Channel, id)
+			if tx.Bucket(bItems).Get(k) != nil {
+				continue
+			}
+			if err := putItem(tx, k, &item{Due: now.UnixMilli(), Tier: channelTierByte}); err != nil {
+				return err
+			}
+			added++
+		}
+		return nil
+	})
+	if err != nil {
+		return added, fmt.Errorf("schedule: add channels: %w", err)
+	}
+	return added, nil
+}
+
+// AddVideos schedules videos not yet known (due now), and their channels.
+// Videos of channels owned by other shards are skipped.
+func (s *Store) AddVideos(vs []NewVideo, now time.Time) (int, error) {
+	added := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, v := range vs {
+			if v.ID == "" || !s.owns(v.ChannelID, v.ID) {
+				continue
+			}
+			k := ikey(Video, v.ID)
+			if tx.Bucket(bItems).Get(k) != nil {
+				continue
+			}
+			it := &item{Ch: v.ChannelID, Due: now.UnixMilli()}
+			if !v.Published.IsZero() {
+				it.Pub = v.Published.Unix()
+			}
+			tier, _ := s.cfg.tierOf(v.Published, 0, now)
+			if v.Published.IsZero() {
+				tier = 0
+			}
+			it.Tier = uint8(tier + 1)
+			if err := putItem(tx, k, it); err != nil {
+				return err
+			}
+			added++
+			if v.ChannelID != "" {
+				ck := ikey(Channel, v.ChannelID)
+				if tx.Bucket(bItems).Get(ck) == nil {
+					if err := putItem(tx, ck, &item{Due: now.UnixMilli(), Tier: channelTierByte}); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return added, fmt.Errorf("schedule: add videos: %w", err)
+	}
+	return added, nil
+}
+
+// owns: videos follow their channel; a video whose channel is unknown is
+// placed by its own id.
+func (s *Store) owns(channelID, videoID string) bool {
+	if channelID != "" {
+		return s.cfg.Shard.Owns(channelID)
+	}
+	return s.cfg.Shard.Owns(videoID)
+}
+
+// Has reports whether the entity is scheduled (or known as gone).
+func (s *Store) Has(k Kind, id string) bool {
+	found := false
+	s.db.View(func(tx *bolt.Tx) error {
+		found = tx.Bucket(bItems).Get(ikey(k, id)) != nil
+		return nil
+	})
+	return found
+}
+
+// Lease is one item handed out for fetching.
+type Lease struct {
+	ID        string
+	ChannelID string
+	Tier      string // tier name, or NewTier for an item never fetched
+	Due       time.Time
+}
+
+// NewTier is the Lease.Tier of items never fetched: their first fetch is
+// discovery work (and paid from the discovery budget).
+const NewTier = "discovery"
+
+// Lease durably marks up to n items of kind k that are due at now (or
+// within the tier's slack) as leased and returns them, highest expected
+// change first: never-fetched items, then by views/hour x hours since the
+// last fetch. Leased items are not handed out again until Complete, Release
+// or a restart (Open).
+func (s *Store) Lease(k Kind, now time.Time, n int) ([]Lease, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	type cand struct {
+		key, dk []byte
+		it      *item
+		prio    float64
+		tier    string
+	}
+	var cands []cand
+	nowMs := now.UnixMilli()
+	err := s.db.View(func(tx *bolt.Tx) error {
+		scan := func(tier uint8, name string, slack time.Duration) error {
+			c := tx.Bucket(bDue).Cursor()
+			limit := now.Add(slack).UnixMilli()
+			got := 0
+			for dk, _ := c.Seek([]byte{tier}); dk != nil && dk[0] == tier && got < 2*n; dk, _ = c.Next() {
+				due := int64(binary.BigEndian.Uint64(dk[1:9]))
+				if due > limit {
+					break
+				}
+				key := append([]byte(nil), dk[9:]...)
+				it, err := getItem(tx, key)
+				if err != nil {
+					return err
+				}
+				if it == nil || it.Leased || it.Gone || it.Due != due {
+					continue // stale index entry, removed on the next write
+				}
+				p := math.Inf(1)
+				if it.At > 0 {
+					p = max(it.Vel, 0.001) * float64(nowMs-it.At) / 3.6e6
+				}
+				cands = append(cands, cand{key: key, dk: append([]byte(nil), dk...), it: it, prio: p, tier: name})
+				got++
+			}
+			return nil
+		}
+		if k == Channel {
+			return scan(channelTierByte, ChannelTier, time.Duration(s.cfg.Slack*float64(s.cfg.ChannelInterval)))
+		}
+		for i, t := range s.cfg.Tiers {
+			if err := scan(uint8(i+1), t.Name, time.Duration(s.cfg.Slack*float64(t.Interval))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("schedule: lease: %w", err)
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].prio > cands[j].prio })
+	if len(cands) > n {
+		cands = cands[:n]
+	}
+	if len(cands) == 0 {
+		return nil, nil
+	}
+	out := make([]Lease, 0, len(cands))
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		for _, c := range cands {
+			if err := tx.Bucket(bDue).Delete(c.dk); err != nil {
+				return err
+			}
+			c.it.Leased = true
+			if err := putItem(tx, c.key, c.it); err != nil {
+				return err
+			}
+			tier := c.tier
+			if c.it.At == 0 {
+				tier = NewTier
+			}
+			out = append(out, Lease{ID: string(c.key[1:]), ChannelID: c.it.Ch, Tier: tier, Due: time.UnixMilli(c.it.Due)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("schedule: lease: %w", err)
+	}
+	return out, nil
+}
+
+// Release puts leased items that were not fetched back in the due queue,
+// unchanged.
+func (s *Store) Release(k Kind, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	keys := make([][]byte, len(ids))
+	for i, id := range ids {
+		keys[i] = ikey(k, id)
+	}
+	if err := s.db.Update(func(tx *bolt.Tx) error { return s.release(tx, keys) }); err != nil {
+		return fmt.Errorf("schedule: release: %w", err)
+	}
+	return nil
+}
+
+// Leased returns how many items are currently leased.
+func (s *Store) Leased() int {
+	n := 0
+	s.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bLeased).Stats().KeyN
+		return nil
+	})
+	return n
+}
+
+// Due returns the next due time of an item (zero if unknown or gone).
+func (s *Store) Due(k Kind, id string) (time.Time, string) {
+	var t time.Time
+	var tier string
+	s.db.View(func(tx *bolt.Tx) error {
+		it, _ := getItem(tx, ikey(k, id))
+		if it != nil && !it.Gone {
+			t = time.UnixMilli(it.Due)
+			tier = s.tierName(it.Tier)
+		}
+		return nil
+	})
+	return t, tier
+}
+
+func (s *Store) tierName(b uint8) string {
+	if b == channelTierByte {
+		return ChannelTier
+	}
+	if int(b)-1 < len(s.cfg.Tiers) {
+		return s.cfg.Tiers[b-1].Name
+	}
+	return "?"
+}
+
+// TierStat is the state of one tier at an instant.
+type TierStat struct {
+	Tier     string
+	Interval time.Duration // configured (the shortest, for a stretched tier)
+	Items    int           // scheduled (leased included)
+	Leased   int
+	Overdue  int           // due before now - tolerance and not leased
+	Lag      time.Duration // now - oldest due among not leased items (0 if none overdue)
+}
+
+// Stats scans the due index (keys only) and returns one row per tier,
+// channels first. tolerance is how late an item may be and still count as
+// fresh (e.g. the collector's cycle length).
+func (s *Store) Stats(now time.Time, tolerance time.Duration) ([]TierStat, error) {
+	rows := make([]TierStat, len(s.cfg.Tiers)+1)
+	rows[0] = TierStat{Tier: ChannelTier, Interval: s.cfg.ChannelInterval}
+	for i, t := range s.cfg.Tiers {
+		rows[i+1] = TierStat{Tier: t.Name, Interval: t.Interval}
+	}
+	cut := now.Add(-tolerance).UnixMilli()
+	nowMs := now.UnixMilli()
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bDue).Cursor()
+		for dk, _ := c.First(); dk != nil; dk, _ = c.Next() {
+			t := int(dk[0])
+			if t >= len(rows) {
+				continue
+			}
+			due := int64(binary.BigEndian.Uint64(dk[1:9]))
+			r := &rows[t]
+			r.Items++
+			if due < cut {
+				r.Overdue++
+			}
+			if due < nowMs && r.Lag == 0 {
+				r.Lag = time.Duration(nowMs-due) * time.Millisecond
+			}
+		}
+		return tx.Bucket(bLeased).ForEach(func(k, _ []byte) error {
+			it, err := getItem(tx, k)
+			if err != nil || it == nil {
+				return err
+			}
+			if int(it.Tier) < len(rows) {
+				rows[it.Tier].Items++
+				rows[it.Tier].Leased++
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("schedule: stats: %w", err)
+	}
+	return rows, nil
+}
+
+// Demand estimates the list calls per day each tier needs at its
+// configured interval (50 ids a call): items x 24h / interval / 50.
+func Demand(stats []TierStat) map[string]int64 {
+	out := make(map[string]int64, len(stats))
+	for _, r := range stats {
+		if r.Interval <= 0 {
+			continue
+		}
+		perDay := float64(r.Items) * float64(24*time.Hour) / float64(r.Interval)
+		out[r.Tier] = int64(math.Ceil(perDay / 50))
+	}
+	return out
+}
+
+var errStop = errors.New("stop")
+
+// ChannelIDs returns the scheduled channels (not gone), up to limit (0 = all).
+func (s *Store) ChannelIDs(limit int) ([]string, error) {
+	var out []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bItems).Cursor()
+		for k, v := c.Seek([]byte{byte(Channel)}); k != nil && k[0] == byte(Channel); k, v = c.Next() {
+			if bytes.Contains(v, []byte(`"g":true`)) {
+				continue
+			}
+			out = append(out, string(k[1:]))
+			if limit > 0 && len(out) >= limit {
+				return errStop
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return nil, fmt.Errorf("schedule: channels: %w", err)
+	}
+	return out, nil
+}
+
+// LastViews returns the view count stored for a video at its last fetch.
+func (s *Store) LastViews(id string) (int64, bool) {
+	var n int64
+	var ok bool
+	s.db.View(func(tx *bolt.Tx) error {
+		it, _ := getItem(tx, ikey(Video, id))
+		if it != nil && it.At > 0 {
+			n, ok = it.Views, true
+		}
+		return nil
+	})
+	return n, ok
+}
+
+// Unwalked returns up to n scheduled channels whose uploads were never
+// walked (new seeds and channels found in collected data).
+func (s *Store) Unwalked(n int) ([]string, error) {
+	var out []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bItems).Cursor()
+		for k, v := c.Seek([]byte{byte(Channel)}); k != nil && k[0] == byte(Channel); k, v = c.Next() {
+			var it item
+			if err := json.Unmarshal(v, &it); err != nil {
+				return fmt.Errorf("corrupt item %q: %w", k, err)
+			}
+			if it.Walked || it.Gone {
+				continue
+			}
+			out = append(out, string(k[1:]))
+			if len(out) >= n {
+				return errStop
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return nil, fmt.Errorf("schedule: unwalked: %w", err)
+	}
+	return out, nil
+}
+
+// MarkWalked records that the channels' uploads were walked.
+func (s *Store) MarkWalked(ids []string, now time.Time) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, id := range ids {
+			k := ikey(Channel, id)
+			it, err := getItem(tx, k)
+			if err != nil {
+				return err
+			}
+			if it == nil {
+				it = &item{Due: now.UnixMilli(), Tier: channelTierByte}
+			}
+			it.Walked = true
+			if err := tx.Bucket(bItems).Put(k, mustJSON(it)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("schedule: mark walked: %w", err)
+	}
+	return nil
+}
+
+// IsWalked reports whether the channel's uploads were walked.
+func (s *Store) IsWalked(id string) bool {
+	w := false
+	s.db.View(func(tx *bolt.Tx) error {
+		it, _ := getItem(tx, ikey(Channel, id))
+		w = it != nil && it.Walked
+		return nil
+	})
+	return w
+}
+
+func mustJSON(it *item) []byte {
+	b, err := json.Marshal(it)
+	if err != nil {
+		panic(err) // plain struct of strings and numbers
+	}
+	return b
+}
