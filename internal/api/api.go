@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -81,6 +83,10 @@ type Config struct {
 	MaxBodyBytes int64
 	// CacheTTL is how long lake answers are cached (default 30s).
 	CacheTTL time.Duration
+	// SearchCacheTTL, when positive, caches encoded search responses (video
+	// search, channel search, a channel's videos) this long: results are
+	// then at most this stale, like a search engine's refresh interval.
+	SearchCacheTTL time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -96,6 +102,7 @@ type server struct {
 	latency  *prometheus.HistogramVec
 	limited  *prometheus.CounterVec
 	cache    *ttlCache
+	hot      *ttlCache // encoded search responses (SearchCacheTTL)
 	limiters *limiters
 	doc      []byte
 }
@@ -123,7 +130,7 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &server{cfg: cfg, log: cfg.Logger, cache: newTTLCache(4096), limiters: newLimiters()}
+	s := &server{cfg: cfg, log: cfg.Logger, cache: newTTLCache(4096), limiters: newLimiters(), hot: newTTLCache(20000)}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tubelake_http_requests_total", Help: "HTTP requests by route and status code."}, []string{"route", "code"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tubelake_http_request_seconds", Help: "HTTP request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}, []string{"route"})
 	s.limited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tubelake_http_rejected_total", Help: "Requests rejected before reaching a handler, by reason (unauthorized, rate_limited, too_large)."}, []string{"reason"})
@@ -328,9 +335,66 @@ func (s *server) runSearch(w http.ResponseWriter, r *http.Request, q index.Query
 }
 
 func (s *server) searchVideos(w http.ResponseWriter, r *http.Request, p params) {
-	if res, ok := s.runSearch(w, r, searchQuery(p)); ok {
-		writeJSON(w, http.StatusOK, res)
+	if s.cachedSearch(w, r, p) {
+		return
 	}
+	if res, ok := s.runSearch(w, r, searchQuery(p)); ok {
+		s.writeSearch(w, r, p, res)
+	}
+}
+
+// cacheKey is the route and its validated parameters in a fixed order.
+func cacheKey(r *http.Request, p params) string {
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString(r.Pattern)
+	for _, k := range keys {
+		b.WriteByte(0)
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(p[k])
+	}
+	return b.String()
+}
+
+// cachedSearch answers from the search response cache.
+func (s *server) cachedSearch(w http.ResponseWriter, r *http.Request, p params) bool {
+	if s.cfg.SearchCacheTTL <= 0 {
+		return false
+	}
+	v, ok := s.hot.get(cacheKey(r, p), s.cfg.Now())
+	if !ok {
+		return false
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Cache", "hit")
+	_, _ = w.Write(v.([]byte))
+	return true
+}
+
+// writeSearch encodes a search response and caches it when enabled.
+func (s *server) writeSearch(w http.ResponseWriter, r *http.Request, p params, v any) {
+	if s.cfg.SearchCacheTTL <= 0 {
+		writeJSON(w, http.StatusOK, v)
+		return
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", "encoding failed")
+		return
+	}
+	b := buf.Bytes()
+	now := s.cfg.Now()
+	s.hot.put(cacheKey(r, p), b, now, now.Add(s.cfg.SearchCacheTTL))
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Cache", "miss")
+	_, _ = w.Write(b)
 }
 
 func (s *server) getVideo(w http.ResponseWriter, r *http.Request, p params) {

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-
 	"github.com/tubelake/tubelake/internal/api"
 )
 

@@ -38,6 +38,9 @@ const channelScan = 1000
 // channel id finds every channel with an indexed video; channels are ranked
 // by their best video's relevance, ties broken by subscribers.
 func (s *server) searchChannels(w http.ResponseWriter, r *http.Request, p params) {
+	if s.cachedSearch(w, r, p) {
+		return
+	}
 	q := index.Query{Q: p.str("q"), In: []index.Field{index.FieldChannel}, Sort: index.SortRelevance, Limit: channelScan,
 		Initials: p.bool("initials"), Layout: p.bool("layout")}
 	res, ok := s.runSearch(w, r, q)
@@ -94,7 +97,7 @@ func (s *server) searchChannels(w http.ResponseWriter, r *http.Request, p params
 		}
 		out.Items = append(out.Items, a.hit)
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeSearch(w, r, p, out)
 }
 
 // channelAnchor picks a word of the channel's title that every one of its
@@ -118,6 +121,9 @@ func channelAnchor(title string) string {
 }
 
 func (s *server) channelVideos(w http.ResponseWriter, r *http.Request, p params) {
+	if s.cachedSearch(w, r, p) {
+		return
+	}
 	id := p.str("id")
 	c, ok := s.cfg.Index.Channel(id)
 	title := c.Snippet.Title
@@ -138,6 +144,6 @@ func (s *server) channelVideos(w http.ResponseWriter, r *http.Request, p params)
 	}
 	q := index.Query{Q: anchor, In: []index.Field{index.FieldChannel}, ChannelID: id, Sort: index.Sort(p.str("sort")), Limit: p.int("limit"), Cursor: p.str("cursor")}
 	if res, ok := s.runSearch(w, r, q); ok {
-		writeJSON(w, http.StatusOK, res)
+		s.writeSearch(w, r, p, res)
 	}
 }

@@ -228,3 +228,16 @@ func TestCORSAndLimits(t *testing.T) {
 		t.Fatalf("POST: %d %s", resp.StatusCode, body)
 	}
 }
+
+func TestSearchCache(t *testing.T) {
+	s := fixtureWith(t, fixtureOpts{mod: func(c *api.Config) { c.SearchCacheTTL = time.Minute }})
+	u := s.URL + "/v1/videos/search?sort=views&q=" + url.QueryEscape("영어")
+	r1, b1 := do(t, "GET", u, nil)
+	r2, b2 := do(t, "GET", s.URL+"/v1/videos/search?q="+url.QueryEscape("영어")+"&sort=views", nil)
+	if r1.Header.Get("X-Cache") != "miss" || r2.Header.Get("X-Cache") != "hit" || b1 != b2 {
+		t.Fatalf("cache: %q then %q (same parameters in another order must hit)", r1.Header.Get("X-Cache"), r2.Header.Get("X-Cache"))
+	}
+	if r3, _ := do(t, "GET", u+"&limit=1", nil); r3.Header.Get("X-Cache") != "miss" {
+		t.Fatal("different parameters hit the cache")
+	}
+}

@@ -38,7 +38,7 @@ func fixtureRecords() (recs []yt.Record, hot yt.Record) {
 	for h := 23; h >= 0; h-- {
 		for i, title := range titles {
 			v := &yt.Video{ID: fmt.Sprintf("video%06d", i), FetchedAt: at.Add(-time.Duration(h) * time.Hour)}
-			v.Snippet = yt.VideoSnippet{Title: title, ChannelID: chanID(i % 2), ChannelTitle: fmt.Sprintf("채널 %d", i%2), PublishedAt: at.Add(-time.Duration(i) * time.Hour).AddDate(0, 0, -2), CategoryID: "27"}
+			v.Snippet = yt.VideoSnippet{Title: title, ChannelID: chanID(i % 2), ChannelTitle: fmt.Sprintf("채널 %d", i%2), PublishedAt: at.Add(-time.Duration(i)*time.Hour).AddDate(0, 0, -2), CategoryID: "27"}
 			views := int64(1000*(i+1)) - viewRate[i]*int64(h)
 			v.Statistics.ViewCount = yt.Int64(views)
 			v.Statistics.LikeCount = yt.Int64(views / 10)

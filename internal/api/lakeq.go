@@ -38,21 +38,21 @@ func (c *ttlCache) get(k string, now time.Time) (any, bool) {
 	return e.v, true
 }
 
-func (c *ttlCache) put(k string, v any, exp time.Time) {
+func (c *ttlCache) put(k string, v any, now, exp time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= c.max {
-		now := time.Now()
 		for k, e := range c.m {
 			if now.After(e.exp) {
 				delete(c.m, k)
 			}
 		}
-		if len(c.m) >= c.max {
-			for k := range c.m { // evict an arbitrary entry
-				delete(c.m, k)
+		// Still full of live entries: drop a tenth, in map (random) order.
+		for k := range c.m {
+			if len(c.m) < c.max*9/10 {
 				break
 			}
+			delete(c.m, k)
 		}
 	}
 	c.m[k] = cacheEntry{v: v, exp: exp}
@@ -71,7 +71,7 @@ func (s *server) lakeQuery(ctx context.Context, sql string) (*lakesql.Result, er
 	if err != nil {
 		return nil, err
 	}
-	s.cache.put(sql, res, now.Add(s.cfg.CacheTTL))
+	s.cache.put(sql, res, now, now.Add(s.cfg.CacheTTL))
 	return res, nil
 }
 
@@ -386,20 +386,20 @@ ORDER BY %[3]s DESC NULLS LAST, g.channel_id LIMIT %[4]d`, window, cond, order, 
 
 // TrendingVideo is one video of the trending list.
 type TrendingVideo struct {
-	Rank          int       `json:"rank"`
-	VideoID       string    `json:"video_id"`
-	Title         string    `json:"title"`
-	ChannelID     string    `json:"channel_id"`
-	ChannelTitle  string    `json:"channel_title"`
-	ViewCount     int64     `json:"view_count"`
-	ViewsGained   int64     `json:"views_gained"`
-	ViewsPerHour  float64   `json:"views_per_hour"`
-	FirstSeenAt   time.Time `json:"first_at"`
-	LastSeenAt    time.Time `json:"last_at"`
-	Observations  int64     `json:"points"`
-	ThumbnailURL  string    `json:"thumbnail_url,omitempty"`
-	PublishedAt   time.Time `json:"published_at"`
-	CategoryID    string    `json:"category_id,omitempty"`
+	Rank         int       `json:"rank"`
+	VideoID      string    `json:"video_id"`
+	Title        string    `json:"title"`
+	ChannelID    string    `json:"channel_id"`
+	ChannelTitle string    `json:"channel_title"`
+	ViewCount    int64     `json:"view_count"`
+	ViewsGained  int64     `json:"views_gained"`
+	ViewsPerHour float64   `json:"views_per_hour"`
+	FirstSeenAt  time.Time `json:"first_at"`
+	LastSeenAt   time.Time `json:"last_at"`
+	Observations int64     `json:"points"`
+	ThumbnailURL string    `json:"thumbnail_url,omitempty"`
+	PublishedAt  time.Time `json:"published_at"`
+	CategoryID   string    `json:"category_id,omitempty"`
 }
 
 // TrendingResult is the trending list.

@@ -16,13 +16,14 @@ type StatusView struct {
 	Time time.Time `json:"time"`
 	// Pipeline is the node's own report (stream size, consumer lag per
 	// sink, applied and committed sequences), when this process runs one.
-	Pipeline      any           `json:"pipeline"`
-	PipelineError string        `json:"pipeline_error,omitempty"`
-	Index         index.Stats   `json:"index"`
-	Quota         *QuotaStatus  `json:"quota,omitempty"`
-	CollectionLag []LagTier     `json:"collection_lag"`
-	LagError      string        `json:"collection_lag_error,omitempty"`
-	Requests      RequestTotals `json:"requests"`
+	Pipeline      any          `json:"pipeline"`
+	PipelineError string       `json:"pipeline_error,omitempty"`
+	Index         index.Stats  `json:"index"`
+	Quota         *QuotaStatus `json:"quota,omitempty"`
+	CollectionLag []LagTier    `json:"collection_lag"`
+	LagError      string       `json:"collection_lag_error,omitempty"`
+	// APIKeys is the number of enabled client API keys.
+	APIKeys int `json:"api_keys"`
 	// CollectorTiers is the in-process collector's scheduler view per
 	// refresh tier (from its metrics; empty when no collector runs here).
 	CollectorTiers []CollectorTier `json:"collector_tiers"`
@@ -68,11 +69,6 @@ type LagTier struct {
 	NewestAt   time.Time `json:"newest_at"`
 }
 
-// RequestTotals counts what the API refused.
-type RequestTotals struct {
-	Keys int `json:"api_keys"`
-}
-
 const lagSQL = `WITH l AS (
   SELECT channel_id, max(fetched_at) AS last, arg_max(subscriber_count, fetched_at) AS subs FROM channel_stats GROUP BY channel_id
 )
@@ -105,7 +101,7 @@ func (s *server) status(w http.ResponseWriter, r *http.Request, _ params) {
 		out.Quota = qs
 	}
 	if s.cfg.Keys != nil {
-		out.Requests.Keys = s.cfg.Keys.Len()
+		out.APIKeys = s.cfg.Keys.Len()
 	}
 	if s.cfg.Lake != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)

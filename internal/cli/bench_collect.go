@@ -67,7 +67,7 @@ plan bucket, and per tier the refreshes and the freshness achieved vs the config
 	f.DurationVar(&o.latency, "latency", 200*time.Millisecond, "emulator latency per call")
 	f.DurationVar(&o.baseline, "baseline", 10*time.Second, "how long the naive serial collector runs")
 	f.Int64Var(&o.seed, "seed", 1, "universe seed")
-	f.IntVar(&o.dayChannels, "day-channels", 1000, "channels in the simulated-day universe")
+	f.IntVar(&o.dayChannels, "day-channels", 2000, "channels in the simulated-day universe")
 	f.IntVar(&o.dayKeys, "keys", 3, "API keys in the simulated day (10,000 units each)")
 	f.DurationVar(&o.step, "step", 10*time.Minute, "simulated time between two scheduler cycles in the simulated day")
 	return cmd

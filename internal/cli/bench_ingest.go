@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -27,6 +28,7 @@ func benchIngestCmd(g *globals) *cobra.Command {
 		keep      bool
 		noCompact bool
 		jsonOut   string
+		memLimit  int64
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest",
@@ -56,6 +58,12 @@ on a loopback port, or --kafka-url).`,
 				defer os.RemoveAll(workDir)
 			}
 			cfg.Compact = !noCompact
+			if memLimit > 0 {
+				// A soft heap limit: the GC works harder instead of letting the
+				// heap double between collections (same as GOMEMLIMIT).
+				prev := debug.SetMemoryLimit(memLimit << 20)
+				defer debug.SetMemoryLimit(prev)
+			}
 			cfg.Logger = g.logger()
 			var results []benchIngestReport
 			for _, e := range strings.Split(engines, ",") {
@@ -117,6 +125,7 @@ on a loopback port, or --kafka-url).`,
 	f.BoolVar(&keep, "keep", false, "keep the work dir")
 	f.BoolVar(&noCompact, "no-compact", false, "skip compaction")
 	f.StringVar(&jsonOut, "json", "", "also write the results as JSON to this file")
+	f.Int64Var(&memLimit, "mem-limit-mb", 400, "soft Go heap limit in MB during the benchmark, like GOMEMLIMIT (0: none)")
 	return cmd
 }
 
@@ -167,20 +176,32 @@ func benchIngestSQL(cmd *cobra.Command, rep *benchIngestReport) error {
 	return nil
 }
 
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "n/a"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "n/a"
+	}
+	return strings.Join(f[:3], " ")
+}
+
 func writeBenchIngestRow(w io.Writer, r benchIngestReport) {
 	fmt.Fprintf(w, "%s: %d records in %s = %.0f records/s, peak RSS %d MB, files %d -> %d over %d partitions\n",
 		r.Engine, r.Records, r.Elapsed.Round(time.Millisecond), r.RecordsPerSec, r.PeakRSS>>20, r.FilesBefore, r.FilesAfter, r.Partitions)
 }
 
 func writeBenchIngest(w io.Writer, cfg pipeline.BenchConfig, rs []benchIngestReport) {
-	fmt.Fprintf(w, "# tubelake bench ingest\n\n%d video snapshot records per engine over %d daily partitions; GOMAXPROCS=%d; %s\n\n",
-		cfg.Records, cfg.Days, runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.RFC3339))
-	fmt.Fprintln(w, "| engine | records/s (publish -> lake committed) | elapsed | publish done | peak RSS | partitions | files/partition before -> after compaction | compaction | lake size |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintf(w, "# tubelake bench ingest\n\n%d video snapshot records per engine over %d daily partitions; GOMAXPROCS=%d; load average %s; %s\n\n",
+		cfg.Records, cfg.Days, runtime.GOMAXPROCS(0), loadAvg(), time.Now().UTC().Format(time.RFC3339))
+	fmt.Fprintln(w, "| engine | records/s (publish -> lake committed) | elapsed | publish done | process CPU | records per CPU-second | peak RSS | partitions | files/partition before -> after compaction | compaction | lake size |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rs {
 		p := max(r.Partitions, 1)
-		fmt.Fprintf(w, "| %s | %.0f | %s | %s | %d MB | %d | %.1f -> %.1f | %s | %.1f MB |\n", r.Engine, r.RecordsPerSec,
-			r.Elapsed.Round(time.Millisecond), r.PublishElapsed.Round(time.Millisecond), r.PeakRSS>>20, r.Partitions,
+		fmt.Fprintf(w, "| %s | %.0f | %s | %s | %s | %.0f | %d MB | %d | %.1f -> %.1f | %s | %.1f MB |\n", r.Engine, r.RecordsPerSec,
+			r.Elapsed.Round(time.Millisecond), r.PublishElapsed.Round(time.Millisecond), r.CPU.Round(time.Millisecond), r.RecordsPerCPU, r.PeakRSS>>20, r.Partitions,
 			float64(r.FilesBefore)/float64(p), float64(r.FilesAfter)/float64(p), r.CompactElapsed.Round(time.Millisecond), float64(r.LakeBytes)/(1<<20))
 	}
 	fmt.Fprintln(w, "\n| engine | query | rows | time |\n|---|---|---:|---:|")

@@ -73,7 +73,7 @@ func demoCmd(g *globals) *cobra.Command {
 			go func() { runErr <- n.Run(runCtx) }()
 
 			var col atomic.Pointer[collect.Collector]
-			h, closeAPI, err := apiHandler(ctx, n, reg, log, serveOptions{requestTimeout: 10 * time.Second, quota: func() []quota.Usage {
+			h, closeAPI, err := apiHandler(ctx, n, reg, log, serveOptions{requestTimeout: 10 * time.Second, searchCache: time.Second, quota: func() []quota.Usage {
 				if c := col.Load(); c != nil {
 					return c.Ledger().Snapshot()
 				}

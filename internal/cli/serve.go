@@ -53,7 +53,7 @@ func listen(addr string) (net.Listener, string, error) {
 
 // serveHTTP serves h on ln until ctx is done, then shuts down gracefully.
 func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -80,6 +80,7 @@ type serveOptions struct {
 	anonBurst      int
 	requestTimeout time.Duration
 	quotaFile      string
+	searchCache    time.Duration
 	// quota, when set, reports the in-process collector's ledger.
 	quota func() []quota.Usage
 }
@@ -91,6 +92,7 @@ func (o *serveOptions) register(cmd *cobra.Command) {
 	f.Float64Var(&o.anonRate, "anon-rate", 50, "requests/s allowed per client IP without an API key (0 = unlimited)")
 	f.IntVar(&o.anonBurst, "anon-burst", 100, "burst allowed per client IP without an API key")
 	f.DurationVar(&o.requestTimeout, "request-timeout", 10*time.Second, "per-request time limit")
+	f.DurationVar(&o.searchCache, "search-cache", time.Second, "cache search responses this long (results at most this stale; 0 = off)")
 	f.StringVar(&o.quotaFile, "quota-file", "", "collector quota ledger to report in /v1/status (default <data>/quota.json when present)")
 }
 
@@ -134,6 +136,7 @@ func apiHandler(ctx context.Context, n *pipeline.Node, reg *prometheus.Registry,
 		AnonRate:       o.anonRate,
 		AnonBurst:      o.anonBurst,
 		CORSOrigins:    o.cors,
+		SearchCacheTTL: o.searchCache,
 	})
 	if err != nil {
 		db.Close()

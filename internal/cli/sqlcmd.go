@@ -10,7 +10,7 @@ import (
 )
 
 func sqlCmd(g *globals) *cobra.Command {
-	var data, format string
+	var data, format, lakeURL, cache string
 	cmd := &cobra.Command{
 		Use:   `sql "SELECT ..."`,
 		Short: "Query the lake with embedded DuckDB (views: videos, video_history, video_stats, channels, channel_history, channel_stats, events)",
@@ -21,9 +21,18 @@ func sqlCmd(g *globals) *cobra.Command {
 			default:
 				return fmt.Errorf("--format: want table, csv or json, got %q", format)
 			}
-			db, err := lakesql.Open(cmd.Context(), filepath.Join(data, "lake"))
+			if lakeURL == "" {
+				lakeURL = filepath.Join(data, "lake")
+			}
+			if cache == "" {
+				cache = filepath.Join(data, "lake-mirror")
+			}
+			db, st, err := lakesql.OpenURL(cmd.Context(), lakeURL, cache)
 			if err != nil {
 				return err
+			}
+			if lakesql.IsRemote(lakeURL) {
+				fmt.Fprintf(g.stderr, "mirrored %d files (%d new, %d bytes; %d removed) into %s\n", st.Files, st.Downloaded, st.Bytes, st.Removed, cache)
 			}
 			defer db.Close()
 			res, err := db.Query(cmd.Context(), args[0])
@@ -35,6 +44,8 @@ func sqlCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&data, "data", "./tubelake-data", "data directory")
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table, csv, json")
+	cmd.Flags().StringVar(&lakeURL, "lake", "", "lake location (default <data>/lake): a directory, file:// or s3://bucket?region=R[&endpoint=URL&use_path_style=true] (an object-store lake is mirrored into --cache first)")
+	cmd.Flags().StringVar(&cache, "cache", "", "local mirror of an object-store lake (default <data>/lake-mirror)")
 	return cmd
 }
 

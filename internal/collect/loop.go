@@ -134,7 +134,7 @@ func (ls *loopState) refreshTiers() {
 		for i, r := range rows {
 			order[i] = r.Tier
 		}
-		p.SetDemand(order, schedule.Demand(rows))
+		p.SetDemand(order, schedule.Demand(rows, ls.lc.Tick))
 	}
 	if m := ls.c.m; m != nil {
 		for _, r := range rows {
@@ -309,11 +309,22 @@ func (ls *loopState) cycle(ctx context.Context) (bool, error) {
 // schedules their videos (discovery bucket). Channel snapshots come from
 // the channel tier.
 func (ls *loopState) walkNewChannels(ctx context.Context) (bool, error) {
-	st := ls.lc.Store
-	chans, err := st.Unwalked(ls.c.cfg.Workers * 8)
-	if err != nil || len(chans) == 0 {
-		return false, err
+	worked := false
+	for ctx.Err() == nil {
+		chans, err := ls.lc.Store.Unwalked(2000)
+		if err != nil || len(chans) == 0 {
+			return worked, err
+		}
+		worked = true
+		if err := ls.walkChannels(ctx, chans); err != nil {
+			return worked, err
+		}
 	}
+	return worked, nil
+}
+
+func (ls *loopState) walkChannels(ctx context.Context, chans []string) error {
+	st := ls.lc.Store
 	now := ls.c.now()
 	r := ls.c.newRun(ctx)
 	r.bucket = quota.BucketDiscovery
@@ -335,19 +346,19 @@ func (ls *loopState) walkNewChannels(ctx context.Context) (bool, error) {
 	n, err := st.AddVideos(found, now)
 	ls.discovered.Add(int64(n))
 	if err != nil {
-		return true, err
+		return err
 	}
-	if runErr == nil || !isQuotaStop(runErr) {
+	if runErr == nil || (!isQuotaStop(runErr) && ctx.Err() == nil) {
 		// Walked (a channel without uploads gives playlistNotFound, also done).
 		if err := st.MarkWalked(chans, now); err != nil {
-			return true, err
+			return err
 		}
 	}
 	if runErr != nil && !isQuotaStop(runErr) && ctx.Err() == nil {
 		ls.c.log.Warn("walking new channels", "err", runErr)
 		runErr = nil // failed pages are counted in Stats; the videos found are scheduled
 	}
-	return true, runErr
+	return runErr
 }
 
 // pollFeeds polls the RSS feed of every channel not polled within

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math/bits"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
@@ -160,14 +160,14 @@ type posting struct {
 // doc is the latest state of one video. Counts and published_at live in
 // the Index's columns, so a statistics refresh touches no text.
 type doc struct {
-	id, title, desc, chanID, chanTitle, catID, lang, thumb, dur string
-	tags                                                        []string
-	norm                                                        [nFields]string // normalized field texts
-	fetched                                                     int64           // FetchedAt of the applied snapshot (unix µs)
-	textAt                                                      int64           // observation time of the current texts
-	chanAt                                                      int64           // observation time of chanTitle
-	tomb                                                        int64           // latest tombstone observed (0 = none)
-	alive                                                       bool
+	text    uint64 // textArena reference of the text record (noText: none)
+	fetched int64  // FetchedAt of the applied snapshot (unix µs)
+	textAt  int64  // observation time of the current texts
+	chanAt  int64  // observation time of chanTitle
+	tomb    int64  // latest tombstone observed (0 = none)
+	// interned strings (see strTable)
+	chanID, chanTitle, catID, lang, dur uint32
+	alive                               bool
 }
 
 // Index is the in-memory search engine. It is safe for concurrent use.
@@ -178,7 +178,13 @@ type Index struct {
 	mu       sync.RWMutex
 	closed   bool
 	docs     []doc
-	byID     map[string]uint32
+	ids      idTable  // video id -> doc
+	idBytes  []byte   // all video ids, concatenated
+	idEnd    []uint32 // doc -> end of its id in idBytes
+	arena    textArena
+	strs     strTable
+	recBuf   []byte
+	patchBuf []byte
 	views    []int64 // columns indexed by doc id
 	likes    []int64
 	comments []int64
@@ -191,7 +197,6 @@ type Index struct {
 	byCategory map[string]*roaring.Bitmap
 	byLang     map[string]*roaring.Bitmap
 	channels   map[string]*yt.Channel
-	interned   map[string]string
 	viewBucket [65]*roaring.Bitmap       // bits.Len64(views) -> docs: a superset filter for MinViews
 	pubBucket  map[int32]*roaring.Bitmap // month of published_at -> docs: for the date range
 
@@ -238,12 +243,10 @@ func newIndex(dir string, opts Options) *Index {
 	ix := &Index{
 		log:        log,
 		dir:        dir,
-		byID:       map[string]uint32{},
 		byChannel:  map[string]*roaring.Bitmap{},
 		byCategory: map[string]*roaring.Bitmap{},
 		byLang:     map[string]*roaring.Bitmap{},
 		channels:   map[string]*yt.Channel{},
-		interned:   map[string]string{},
 		pubBucket:  map[int32]*roaring.Bitmap{},
 		rankViews:  &ranked{},
 		rankPub:    &ranked{},
@@ -351,21 +354,21 @@ type prepared struct {
 // the read lock; a stale answer only costs a normalization under the write lock.
 func (ix *Index) prepareChunk(recs []yt.Record) []*prepared {
 	need := make([]bool, len(recs))
+	var buf []byte
 	ix.mu.RLock()
 	for i := range recs {
 		v := recs[i].Video
 		if recs[i].Kind != yt.KindVideo || v == nil {
 			continue
 		}
-		n, ok := ix.byID[v.ID]
+		n, ok := ix.lookup(v.ID)
 		if !ok {
 			need[i] = true
 			continue
 		}
 		d := &ix.docs[n]
-		s := &v.Snippet
 		need[i] = v.FetchedAt.UnixMicro() > d.fetched &&
-			(!d.alive || d.title != s.Title || d.desc != s.Description || d.chanTitle != s.ChannelTitle || !slices.Equal(d.tags, s.Tags))
+			(!d.alive || !ix.sameTexts(n, &v.Snippet, &buf))
 	}
 	ix.mu.RUnlock()
 	out := make([]*prepared, len(recs))
@@ -433,25 +436,27 @@ func validVideoRecord(r *yt.Record) bool {
 	return true
 }
 
-// intern returns a shared copy of a low-cardinality string (channel ids and
-// titles, categories, languages, durations), so thousands of docs hold one copy.
-func (ix *Index) intern(s string) string {
-	if s == "" {
-		return ""
+// sameTexts reports whether doc n (alive) has the texts of snippet s.
+func (ix *Index) sameTexts(n uint32, s *yt.VideoSnippet, buf *[]byte) bool {
+	d := &ix.docs[n]
+	if ix.strs.str(d.chanTitle) != s.ChannelTitle {
+		return false
 	}
-	if c, ok := ix.interned[s]; ok {
-		return c
+	r := ix.rec(n)
+	var ok bool
+	if ok, *buf = sameRaw(*buf, r.norm[fTitle], r.patch[fTitle], s.Title); !ok {
+		return false
 	}
-	if len(ix.interned) >= 1<<22 {
-		return s
+	if ok, *buf = sameRaw(*buf, r.norm[fDesc], r.patch[fDesc], s.Description); !ok {
+		return false
 	}
-	ix.interned[s] = s
-	return s
+	ok, *buf = sameTags(*buf, r.norm[fTags], r.patch[fTags], s.Tags)
+	return ok
 }
 
 // thumbOf stores "" for the standard thumbnail URL of a video (rebuilt by
 // thumbURL), noThumb for none, the URL itself otherwise.
-func (ix *Index) thumbOf(id, url string) string {
+func thumbOf(id, url string) string {
 	const pre, suf = "https://i.ytimg.com/vi/", "/hqdefault.jpg"
 	switch {
 	case url == "":
@@ -466,14 +471,14 @@ const noThumb = "\x00"
 
 func stdThumb(id string) string { return "https://i.ytimg.com/vi/" + id + "/hqdefault.jpg" }
 
-func (d *doc) thumbURL() string {
-	switch d.thumb {
+func thumbURL(id, thumb string) string {
+	switch thumb {
 	case "":
-		return stdThumb(d.id)
+		return stdThumb(id)
 	case noThumb:
 		return ""
 	}
-	return d.thumb
+	return strings.Clone(thumb)
 }
 
 // normOr returns the prepared normalized text of field fi, or normalizes raw.
@@ -493,8 +498,10 @@ func videoLang(s *yt.VideoSnippet) string {
 
 func (ix *Index) newSlot(id string) uint32 {
 	n := uint32(len(ix.docs))
-	ix.docs = append(ix.docs, doc{id: id})
-	ix.byID[id] = n
+	ix.docs = append(ix.docs, doc{text: noText})
+	ix.idBytes = append(ix.idBytes, id...)
+	ix.idEnd = append(ix.idEnd, uint32(len(ix.idBytes)))
+	ix.insertID(n, id)
 	ix.views = append(ix.views, 0)
 	ix.likes = append(ix.likes, 0)
 	ix.comments = append(ix.comments, 0)
@@ -502,9 +509,23 @@ func (ix *Index) newSlot(id string) uint32 {
 	return n
 }
 
+// patch returns the patch rebuilding raw from norm, aliasing ix.patchBuf
+// (valid until the next reset of patchBuf).
+func (ix *Index) patch(norm, raw string) string {
+	start := len(ix.patchBuf)
+	ix.patchBuf = makePatch(ix.patchBuf, norm, raw)
+	return aliasString(ix.patchBuf[start:])
+}
+
+func (ix *Index) tagsPatch(norm string, tags []string) string {
+	start := len(ix.patchBuf)
+	ix.patchBuf = makeTagsPatch(ix.patchBuf, norm, tags)
+	return aliasString(ix.patchBuf[start:])
+}
+
 func (ix *Index) applyVideo(v *yt.Video, p *prepared) bool {
 	f := v.FetchedAt.UnixMicro()
-	n, ok := ix.byID[v.ID]
+	n, ok := ix.lookup(v.ID)
 	if !ok {
 		n = ix.newSlot(v.ID)
 	}
@@ -519,75 +540,88 @@ func (ix *Index) applyVideo(v *yt.Video, p *prepared) bool {
 	ix.likes[n] = yt.Val(v.Statistics.LikeCount)
 	ix.comments[n] = yt.Val(v.Statistics.CommentCount)
 	ix.pub[n] = s.PublishedAt.UnixMicro()
-	d.thumb = ix.thumbOf(v.ID, s.Thumbnail.URL)
-	if d.dur != v.ContentDetails.Duration {
-		d.dur = ix.intern(v.ContentDetails.Duration)
-	}
+	thumb := thumbOf(v.ID, s.Thumbnail.URL)
+	d.dur = ix.strs.id(v.ContentDetails.Duration)
 
 	chanTitle, chanAt := s.ChannelTitle, f
 	if ch := ix.channels[s.ChannelID]; ch != nil && ch.FetchedAt.UnixMicro() > f {
 		chanTitle, chanAt = ch.Snippet.Title, ch.FetchedAt.UnixMicro()
 	}
+	ix.patchBuf = ix.patchBuf[:0]
 	if !d.alive {
 		// New or revived: index everything.
 		if ok {
 			ix.gen++ // a revived slot sits below the cached counts' horizon
 		}
-		d.title, d.desc, d.tags = s.Title, s.Description, slices.Clone(s.Tags)
-		d.chanID, d.chanTitle, d.chanAt = ix.intern(s.ChannelID), ix.intern(chanTitle), chanAt
-		d.catID, d.lang = ix.intern(s.CategoryID), ix.intern(videoLang(s))
+		d.chanID, d.chanTitle, d.chanAt = ix.strs.id(s.ChannelID), ix.strs.id(chanTitle), chanAt
+		d.catID, d.lang = ix.strs.id(s.CategoryID), ix.strs.id(videoLang(s))
 		d.textAt = f
+		var r textRec
 		var grams [nFields][]uint64
 		if p != nil {
-			d.norm, grams = p.norm, p.grams
+			r.norm, grams = p.norm, p.grams
 			if chanTitle != s.ChannelTitle {
-				d.norm[fChannel], grams[fChannel] = normalizeField(chanTitle), nil
+				grams[fChannel] = nil
 			}
 		} else {
-			d.norm = [nFields]string{
-				fTitle:   normalizeField(d.title),
-				fTags:    normalizeTags(d.tags),
-				fChannel: normalizeField(d.chanTitle),
-				fDesc:    normalizeField(d.desc),
-			}
+			r.norm[fTitle] = normalizeField(s.Title)
+			r.norm[fTags] = normalizeTags(s.Tags)
+			r.norm[fDesc] = normalizeField(s.Description)
 		}
+		r.norm[fChannel] = ix.strs.normOf(d.chanTitle)
+		r.patch[fTitle] = ix.patch(r.norm[fTitle], s.Title)
+		r.patch[fTags] = ix.tagsPatch(r.norm[fTags], s.Tags)
+		r.patch[fDesc] = ix.patch(r.norm[fDesc], s.Description)
+		r.thumb = thumb
+		ix.setRec(n, &r)
 		for fi := range nFields {
-			ix.addText(fi, n, d.norm[fi], grams[fi])
+			ix.addText(fi, n, r.norm[fi], grams[fi])
 		}
 		ix.addFilters(n, d)
 		d.alive = true
 		ix.live++
 	} else {
+		r := ix.rec(n)
+		changed := r.thumb != thumb
+		r.thumb = thumb
 		if f > d.textAt {
 			d.textAt = f
-			if d.title != s.Title {
-				d.title = s.Title
-				ix.setText(fTitle, n, p.normOr(fTitle, s.Title))
+			var same bool
+			if same, ix.recBuf = sameRaw(ix.recBuf, r.norm[fTitle], r.patch[fTitle], s.Title); !same {
+				nn := p.normOr(fTitle, s.Title)
+				ix.setText(fTitle, n, r.norm[fTitle], nn)
+				r.norm[fTitle], r.patch[fTitle] = nn, ix.patch(nn, s.Title)
+				changed = true
 			}
-			if d.desc != s.Description {
-				d.desc = s.Description
-				ix.setText(fDesc, n, p.normOr(fDesc, s.Description))
+			if same, ix.recBuf = sameRaw(ix.recBuf, r.norm[fDesc], r.patch[fDesc], s.Description); !same {
+				nn := p.normOr(fDesc, s.Description)
+				ix.setText(fDesc, n, r.norm[fDesc], nn)
+				r.norm[fDesc], r.patch[fDesc] = nn, ix.patch(nn, s.Description)
+				changed = true
 			}
-			if !slices.Equal(d.tags, s.Tags) {
-				d.tags = slices.Clone(s.Tags)
+			if same, ix.recBuf = sameTags(ix.recBuf, r.norm[fTags], r.patch[fTags], s.Tags); !same {
+				var nn string
 				if p != nil {
-					ix.setText(fTags, n, p.norm[fTags])
+					nn = p.norm[fTags]
 				} else {
-					ix.setText(fTags, n, normalizeTags(s.Tags))
+					nn = normalizeTags(s.Tags)
 				}
+				ix.setText(fTags, n, r.norm[fTags], nn)
+				r.norm[fTags], r.patch[fTags] = nn, ix.tagsPatch(nn, s.Tags)
+				changed = true
 			}
+		}
+		if changed {
+			ix.setRec(n, &r)
 		}
 		if chanAt > d.chanAt {
 			d.chanAt = chanAt
-			if d.chanTitle != chanTitle {
-				d.chanTitle = ix.intern(chanTitle)
-				ix.setText(fChannel, n, normalizeField(chanTitle))
-			}
+			ix.setChanTitle(n, chanTitle)
 		}
-		if d.chanID != s.ChannelID || d.catID != s.CategoryID || d.lang != videoLang(s) {
+		if ix.strs.str(d.chanID) != s.ChannelID || ix.strs.str(d.catID) != s.CategoryID || ix.strs.str(d.lang) != videoLang(s) {
 			ix.gen++
 			ix.removeFilters(n, d)
-			d.chanID, d.catID, d.lang = ix.intern(s.ChannelID), ix.intern(s.CategoryID), ix.intern(videoLang(s))
+			d.chanID, d.catID, d.lang = ix.strs.id(s.ChannelID), ix.strs.id(s.CategoryID), ix.strs.id(videoLang(s))
 			ix.addFilters(n, d)
 		}
 	}
@@ -598,6 +632,17 @@ func (ix *Index) applyVideo(v *yt.Video, p *prepared) bool {
 	}
 	ix.rankSet(n)
 	return true
+}
+
+// setChanTitle sets the channel title of doc n, updating its postings.
+func (ix *Index) setChanTitle(n uint32, title string) {
+	d := &ix.docs[n]
+	if ix.strs.str(d.chanTitle) == title {
+		return
+	}
+	old := ix.strs.normOf(d.chanTitle)
+	d.chanTitle = ix.strs.id(title)
+	ix.setText(fChannel, n, old, ix.strs.normOf(d.chanTitle))
 }
 
 func viewBucketOf(v int64) int { return bits.Len64(uint64(max(v, 0))) }
@@ -660,8 +705,6 @@ func (ix *Index) applyChannel(c *yt.Channel) bool {
 	ix.channels[c.ID] = &cc
 	cf := c.FetchedAt.UnixMicro()
 	if bm := ix.byChannel[c.ID]; bm != nil {
-		var norm string
-		normDone := false
 		it := bm.Iterator()
 		for it.HasNext() {
 			n := it.Next()
@@ -670,14 +713,7 @@ func (ix *Index) applyChannel(c *yt.Channel) bool {
 				continue
 			}
 			d.chanAt = cf
-			if d.chanTitle == c.Snippet.Title {
-				continue
-			}
-			if !normDone {
-				norm, normDone = normalizeField(c.Snippet.Title), true
-			}
-			d.chanTitle = ix.intern(c.Snippet.Title)
-			ix.setText(fChannel, n, norm)
+			ix.setChanTitle(n, c.Snippet.Title)
 		}
 	}
 	return true
@@ -697,7 +733,7 @@ func (ix *Index) applyEvent(e *yt.Event) bool {
 	if e.EntityKind != yt.KindVideo {
 		return false
 	}
-	n, ok := ix.byID[e.EntityID]
+	n, ok := ix.lookup(e.EntityID)
 	if e.Type == yt.EventTombstone {
 		if !ok {
 			if yt.ValidateVideoID(e.EntityID) != nil {
@@ -722,32 +758,42 @@ func (ix *Index) applyEvent(e *yt.Event) bool {
 	if !d.alive || o <= d.textAt {
 		return false
 	}
+	r := ix.rec(n)
+	ix.patchBuf = ix.patchBuf[:0]
+	var same bool
 	switch e.Type {
-	case yt.EventTitleChanged:
-		d.textAt = o
-		if d.title != e.New {
-			d.title = e.New
-			ix.setText(fTitle, n, normalizeField(e.New))
+	case yt.EventTitleChanged, yt.EventDescriptionChanged:
+		fi := fTitle
+		if e.Type == yt.EventDescriptionChanged {
+			fi = fDesc
 		}
-	case yt.EventDescriptionChanged:
 		d.textAt = o
-		if d.desc != e.New {
-			d.desc = e.New
-			ix.setText(fDesc, n, normalizeField(e.New))
+		if same, ix.recBuf = sameRaw(ix.recBuf, r.norm[fi], r.patch[fi], e.New); same {
+			return true
 		}
+		nn := normalizeField(e.New)
+		ix.setText(fi, n, r.norm[fi], nn)
+		r.norm[fi], r.patch[fi] = nn, ix.patch(nn, e.New)
 	case yt.EventTagsChanged:
 		d.textAt = o
 		tags := parseEventTags(e.New)
-		if !slices.Equal(d.tags, tags) {
-			d.tags = tags
-			ix.setText(fTags, n, normalizeTags(tags))
+		if same, ix.recBuf = sameTags(ix.recBuf, r.norm[fTags], r.patch[fTags], tags); same {
+			return true
 		}
+		nn := normalizeTags(tags)
+		ix.setText(fTags, n, r.norm[fTags], nn)
+		r.norm[fTags], r.patch[fTags] = nn, ix.tagsPatch(nn, tags)
 	case yt.EventThumbnailChanged:
 		d.textAt = o
-		d.thumb = ix.thumbOf(d.id, e.New)
+		th := thumbOf(ix.docID(n), e.New)
+		if th == r.thumb {
+			return true
+		}
+		r.thumb = th
 	default:
 		return false
 	}
+	ix.setRec(n, &r)
 	return true
 }
 
@@ -777,7 +823,7 @@ func (ix *Index) removeDoc(n uint32) {
 	ix.gen++
 	d := &ix.docs[n]
 	for fi := range nFields {
-		ix.removeText(fi, n, d.norm[fi])
+		ix.removeText(fi, n, ix.norm(n, fi))
 	}
 	ix.removeFilters(n, d)
 	ix.removeBuckets(n, ix.views[n], ix.pub[n])
@@ -852,10 +898,7 @@ func (ix *Index) removeGrams(fi int, n uint32, g []uint64) {
 
 // setText replaces the text of field fi of doc n, touching only the grams
 // that differ between the old and the new text.
-func (ix *Index) setText(fi int, n uint32, norm string) {
-	d := &ix.docs[n]
-	old := d.norm[fi]
-	d.norm[fi] = norm
+func (ix *Index) setText(fi int, n uint32, old, norm string) {
 	if old == norm {
 		return
 	}
@@ -921,9 +964,9 @@ func bmRemove(m map[string]*roaring.Bitmap, k string, n uint32) {
 }
 
 func (ix *Index) addFilters(n uint32, d *doc) {
-	bmAdd(ix.byChannel, d.chanID, n)
-	bmAdd(ix.byCategory, d.catID, n)
-	full, primary := langKeys(d.lang)
+	bmAdd(ix.byChannel, ix.strs.str(d.chanID), n)
+	bmAdd(ix.byCategory, ix.strs.str(d.catID), n)
+	full, primary := langKeys(ix.strs.str(d.lang))
 	bmAdd(ix.byLang, full, n)
 	if primary != full {
 		bmAdd(ix.byLang, primary, n)
@@ -931,9 +974,9 @@ func (ix *Index) addFilters(n uint32, d *doc) {
 }
 
 func (ix *Index) removeFilters(n uint32, d *doc) {
-	bmRemove(ix.byChannel, d.chanID, n)
-	bmRemove(ix.byCategory, d.catID, n)
-	full, primary := langKeys(d.lang)
+	bmRemove(ix.byChannel, ix.strs.str(d.chanID), n)
+	bmRemove(ix.byCategory, ix.strs.str(d.catID), n)
+	full, primary := langKeys(ix.strs.str(d.lang))
 	bmRemove(ix.byLang, full, n)
 	if primary != full {
 		bmRemove(ix.byLang, primary, n)
@@ -944,16 +987,24 @@ func (ix *Index) removeFilters(n uint32, d *doc) {
 
 func (ix *Index) hit(n uint32) Hit {
 	d := &ix.docs[n]
+	r := ix.rec(n)
+	id := strings.Clone(ix.docID(n))
 	h := Hit{
-		ID: d.id, Title: d.title, ChannelID: d.chanID, ChannelTitle: d.chanTitle,
+		ID: id, Title: strings.Clone(rawString(r.norm[fTitle], r.patch[fTitle])),
+		ChannelID: ix.strs.str(d.chanID), ChannelTitle: ix.strs.str(d.chanTitle),
 		PublishedAt:  time.UnixMicro(ix.pub[n]).UTC(),
 		ViewCount:    ix.views[n],
 		LikeCount:    ix.likes[n],
 		CommentCount: ix.comments[n],
-		CategoryID:   d.catID, Language: d.lang, ThumbnailURL: d.thumbURL(), Duration: d.dur,
+		CategoryID:   ix.strs.str(d.catID), Language: ix.strs.str(d.lang), ThumbnailURL: thumbURL(id, r.thumb), Duration: ix.strs.str(d.dur),
 	}
-	if len(d.tags) > 0 {
-		h.Tags = slices.Clone(d.tags)
+	if tags := rawTags(r.norm[fTags], r.patch[fTags]); len(tags) > 0 {
+		h.Tags = tags
+		if r.patch[fTags] == "" {
+			for i := range tags {
+				h.Tags[i] = strings.Clone(tags[i])
+			}
+		}
 	}
 	return h
 }
@@ -962,7 +1013,7 @@ func (ix *Index) hit(n uint32) Hit {
 func (ix *Index) Video(id string) (Hit, bool) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	n, ok := ix.byID[id]
+	n, ok := ix.lookup(id)
 	if !ok || !ix.docs[n].alive {
 		return Hit{}, false
 	}
@@ -973,12 +1024,14 @@ func (ix *Index) Video(id string) (Hit, bool) {
 func (ix *Index) VideoDoc(id string) (VideoDoc, bool) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	n, ok := ix.byID[id]
+	n, ok := ix.lookup(id)
 	if !ok || !ix.docs[n].alive {
 		return VideoDoc{}, false
 	}
 	d := &ix.docs[n]
-	return VideoDoc{Hit: ix.hit(n), Description: d.desc, FetchedAt: time.UnixMicro(d.fetched).UTC()}, true
+	r := ix.rec(n)
+	desc := strings.Clone(rawString(r.norm[fDesc], r.patch[fDesc]))
+	return VideoDoc{Hit: ix.hit(n), Description: desc, FetchedAt: time.UnixMicro(d.fetched).UTC()}, true
 }
 
 // Channel returns the latest stored snapshot of a channel.
@@ -1020,20 +1073,15 @@ const statsRefresh = 10 * time.Second
 
 // measureLocked estimates text, posting and total bytes. Caller holds ix.mu.
 func (ix *Index) measureLocked() [3]int64 {
-	var text, strBytes, posting, mem int64
+	var text, posting, mem int64
 	for i := range ix.docs {
 		d := &ix.docs[i]
-		t := int64(len(d.title) + len(d.desc) + len(d.chanTitle))
-		for _, tg := range d.tags {
-			t += int64(len(tg))
+		if d.text == noText {
+			continue
 		}
-		text += t
-		strBytes += t + int64(len(d.id)+len(d.thumb))
-		for fi, s := range d.norm {
-			if !sameString(s, [nFields]string{d.title, "", d.chanTitle, d.desc}[fi]) {
-				strBytes += int64(len(s))
-			}
-		}
+		r := ix.rec(uint32(i))
+		text += int64(rawLen(r.norm[fTitle], r.patch[fTitle], false) + rawLen(r.norm[fDesc], r.patch[fDesc], false) +
+			rawLen(r.norm[fTags], r.patch[fTags], true) + len(ix.strs.str(d.chanTitle)))
 	}
 	const bitmapOverhead = 104 + 48 // posting struct + map entry
 	for fi := range ix.post {
@@ -1042,12 +1090,7 @@ func (ix *Index) measureLocked() [3]int64 {
 		}
 		mem += int64(len(ix.post[fi])) * bitmapOverhead
 	}
-	const docOverhead = int64(272 + 4*8 + 64 + 2*8) // struct, columns, id map entry, rank entries
-	mem += posting + strBytes + int64(len(ix.docs))*docOverhead
+	const docBytes = int64(unsafe.Sizeof(doc{})) + 4*8 + 4 + 2*8 // struct, columns, id end, rank entries
+	mem += posting + ix.arena.memBytes() + int64(cap(ix.idBytes)) + int64(len(ix.ids.slots))*4 + int64(cap(ix.docs))*docBytes
 	return [3]int64{text, posting, mem}
-}
-
-// sameString reports whether a and b share their bytes (one is the other).
-func sameString(a, b string) bool {
-	return len(a) == len(b) && (len(a) == 0 || strings.Compare(a, b) == 0 && unsafeData(a) == unsafeData(b))
 }

@@ -125,16 +125,24 @@ func (ix *Index) encode(ctx context.Context, w *bufio.Writer, checkpoint uint64)
 			}
 		}
 		d := &ix.docs[i]
-		for _, s := range []string{d.id, d.title, d.desc, d.chanID, d.chanTitle, d.catID, d.lang, d.thumb, d.dur} {
+		var r textRec
+		if d.text != noText {
+			r = ix.rec(uint32(i))
+		}
+		title, desc := rawString(r.norm[fTitle], r.patch[fTitle]), rawString(r.norm[fDesc], r.patch[fDesc])
+		chanTitle := ix.strs.str(d.chanTitle)
+		for _, s := range []string{ix.docID(uint32(i)), title, desc, ix.strs.str(d.chanID), chanTitle, ix.strs.str(d.catID), ix.strs.str(d.lang), r.thumb, ix.strs.str(d.dur)} {
 			e.str(s)
 		}
-		e.uvarint(uint64(len(d.tags)))
-		for _, t := range d.tags {
+		tags := rawTags(r.norm[fTags], r.patch[fTags])
+		e.uvarint(uint64(len(tags)))
+		for _, t := range tags {
 			e.str(t)
 		}
 		// Normalized texts: flag 0 = same as the original field.
-		orig := [nFields]string{d.title, "\x00", d.chanTitle, d.desc}
-		for fi, s := range d.norm {
+		r.norm[fChannel] = ix.strs.normOf(d.chanTitle)
+		orig := [nFields]string{title, "\x00", chanTitle, desc}
+		for fi, s := range r.norm {
 			if s == orig[fi] {
 				w.WriteByte(0)
 			} else {
@@ -309,39 +317,47 @@ func (ix *Index) decode(dec *decoder) error {
 	}
 	ix.docs = make([]doc, 0, nDocs)
 	for i := uint64(0); i < nDocs && dec.err == nil; i++ {
-		var d doc
-		for _, p := range []*string{&d.id, &d.title, &d.desc, &d.chanID, &d.chanTitle, &d.catID, &d.lang, &d.thumb, &d.dur} {
-			*p = dec.str()
+		var f [9]string // id, title, desc, chanID, chanTitle, catID, lang, thumb, dur
+		for j := range f {
+			f[j] = dec.str()
 		}
 		nt := dec.uvarint()
 		if nt > 1<<20 {
 			return errors.New("too many tags")
 		}
+		var tags []string
 		for j := uint64(0); j < nt && dec.err == nil; j++ {
-			d.tags = append(d.tags, dec.str())
+			tags = append(tags, dec.str())
 		}
-		d.chanID, d.chanTitle, d.catID, d.lang, d.dur = ix.intern(d.chanID), ix.intern(d.chanTitle), ix.intern(d.catID), ix.intern(d.lang), ix.intern(d.dur)
-		orig := [nFields]string{d.title, "", d.chanTitle, d.desc}
-		for fi := range d.norm {
+		var r textRec
+		orig := [nFields]string{f[1], "", f[4], f[2]}
+		for fi := range r.norm {
 			if dec.byte1() == 0 {
-				d.norm[fi] = orig[fi]
+				r.norm[fi] = orig[fi]
 			} else {
-				d.norm[fi] = dec.str()
+				r.norm[fi] = dec.str()
 			}
 		}
+		if dec.err != nil {
+			break
+		}
+		n := ix.newSlot(f[0])
+		d := &ix.docs[n]
+		d.chanID, d.chanTitle, d.catID, d.lang, d.dur = ix.strs.id(f[3]), ix.strs.id(f[4]), ix.strs.id(f[5]), ix.strs.id(f[6]), ix.strs.id(f[8])
 		d.fetched, d.textAt, d.chanAt, d.tomb = dec.varint(), dec.varint(), dec.varint(), dec.varint()
-		views, likes, comments, pub := dec.varint(), dec.varint(), dec.varint(), dec.varint()
+		ix.views[n], ix.likes[n], ix.comments[n], ix.pub[n] = dec.varint(), dec.varint(), dec.varint(), dec.varint()
 		d.alive = dec.byte1() == 1
-		n := uint32(len(ix.docs))
-		ix.docs = append(ix.docs, d)
-		ix.byID[d.id] = n
-		ix.views = append(ix.views, views)
-		ix.likes = append(ix.likes, likes)
-		ix.comments = append(ix.comments, comments)
-		ix.pub = append(ix.pub, pub)
+		if d.alive || f[1] != "" || f[2] != "" || len(tags) > 0 || r.norm != [nFields]string{} || f[7] != "" {
+			ix.patchBuf = ix.patchBuf[:0]
+			r.patch[fTitle] = ix.patch(r.norm[fTitle], f[1])
+			r.patch[fTags] = ix.tagsPatch(r.norm[fTags], tags)
+			r.patch[fDesc] = ix.patch(r.norm[fDesc], f[2])
+			r.thumb = f[7]
+			ix.setRec(n, &r)
+		}
 		if d.alive {
 			ix.live++
-			ix.addFilters(n, &ix.docs[n])
+			ix.addFilters(n, d)
 			ix.addBuckets(n)
 		}
 	}

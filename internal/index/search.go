@@ -304,7 +304,7 @@ func (s *searcher) worse(a, b hitRef) bool {
 	if a.key != b.key {
 		return a.key < b.key
 	}
-	return s.ix.docs[a.doc].id > s.ix.docs[b.doc].id
+	return s.ix.docID(a.doc) > s.ix.docID(b.doc)
 }
 
 func (s *searcher) full() bool { return len(s.heap) >= s.k }
@@ -355,7 +355,7 @@ func (s *searcher) afterCursor(key float64, doc uint32) bool {
 	if c == nil {
 		return true
 	}
-	return key < c.key || (key == c.key && s.ix.docs[doc].id > c.id)
+	return key < c.key || (key == c.key && s.ix.docID(doc) > c.id)
 }
 
 // Relevance is popularity plus text quality, additively in log10(views)
@@ -395,6 +395,8 @@ func (ix *Index) colOK(p *plan, n uint32) bool {
 // computes the relevance score; exact terms then still need their position.
 func (ix *Index) verify(p *plan, n uint32, score bool) (bool, float64) {
 	d := &ix.docs[n]
+	var norms [nFields]string
+	var have [nFields]bool
 	sum := 0.0
 	for ti := range p.terms {
 		t := &p.terms[ti]
@@ -405,11 +407,20 @@ func (ix *Index) verify(p *plan, n uint32, score bool) (bool, float64) {
 		for ai := range t.alts {
 			a := &t.alts[ai]
 			for _, fi := range p.fields {
+				if !have[fi] {
+					have[fi] = true
+					if fi == fChannel {
+						norms[fi] = ix.strs.normOf(d.chanTitle)
+					} else if d.text != noText {
+						norms[fi] = normOf(ix.arena.rec(d.text), fi)
+					}
+				}
+				text := norms[fi]
 				var pos int
 				if a.initials {
-					pos = matchInitials(d.norm[fi], a.runes)
+					pos = matchInitials(text, a.runes)
 				} else {
-					pos = strings.Index(d.norm[fi], a.text)
+					pos = strings.Index(text, a.text)
 				}
 				if pos < 0 {
 					continue
@@ -418,7 +429,7 @@ func (ix *Index) verify(p *plan, n uint32, score bool) (bool, float64) {
 					best = 1
 					break
 				}
-				best = max(best, matchBonus(fi, pos, len(a.text) == len(d.norm[fi])))
+				best = max(best, matchBonus(fi, pos, len(a.text) == len(text)))
 			}
 			if best >= 0 && !score {
 				break
@@ -689,7 +700,7 @@ func (ix *Index) run(ctx context.Context, p *plan) (Result, error) {
 	})
 	if len(hits) > p.limit {
 		last := hits[p.limit-1]
-		res.NextCursor = encodeCursor(cursor{sort: sortCode(p.sort), key: last.key, id: ix.docs[last.doc].id})
+		res.NextCursor = encodeCursor(cursor{sort: sortCode(p.sort), key: last.key, id: strings.Clone(ix.docID(last.doc))})
 		hits = hits[:p.limit]
 	}
 	res.Items = make([]Hit, len(hits))

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -60,7 +61,9 @@ type BenchResult struct {
 	PublishElapsed time.Duration `json:"publish_elapsed_ns"`
 	RecordsPerSec  float64       `json:"records_per_sec"`
 	PeakRSS        int64         `json:"peak_rss_bytes"` // whole process (includes in-process brokers)
-	Partitions     int           `json:"partitions"`     // (table, dt) pairs
+	CPU            time.Duration `json:"cpu_ns"`         // user+system CPU of the process during ingest
+	RecordsPerCPU  float64       `json:"records_per_cpu_sec"`
+	Partitions     int           `json:"partitions"` // (table, dt) pairs
 	FilesBefore    int           `json:"files_before"`
 	FilesAfter     int           `json:"files_after"`
 	CompactElapsed time.Duration `json:"compact_elapsed_ns"`
@@ -147,6 +150,15 @@ func (s *rssSampler) Stop() int64 {
 	s.once.Do(func() { close(s.stop) })
 	<-s.done
 	return s.peak.Load()
+}
+
+// processCPU is the user+system CPU time this process used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // CurrentRSS is the process's resident set size in bytes (Linux; 0 elsewhere).
@@ -261,6 +273,7 @@ func BenchIngest(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 	defer func() { close(progressDone); pwg.Wait() }()
 
 	start := time.Now()
+	cpu0 := processCPU()
 	var next atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	for range cfg.Publishers {
@@ -292,6 +305,10 @@ func BenchIngest(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 	}
 	res.Elapsed = time.Since(start)
 	res.RecordsPerSec = float64(cfg.Records) / res.Elapsed.Seconds()
+	res.CPU = processCPU() - cpu0
+	if res.CPU > 0 {
+		res.RecordsPerCPU = float64(cfg.Records) / res.CPU.Seconds()
+	}
 	stopRun()
 	if err := <-runErr; err != nil {
 		return res, err

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
@@ -124,6 +125,9 @@ func TestCrashKillRestart(t *testing.T) {
 		t.Skip("spawns and kills the pipeline 20 times")
 	}
 	dir := t.TempDir()
+	if d := os.Getenv("TUBELAKE_CRASH_KEEP"); d != "" {
+		dir = d // keep the data for a post-mortem
+	}
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 5))
@@ -244,7 +248,14 @@ func checkView(t *testing.T, db *lakesql.DB, table string, ids map[string]bool) 
 		got[id] = true
 	}
 	if len(got) != len(ids) {
-		t.Errorf("%s: %d records in the view, want %d", table, len(got), len(ids))
+		var missing []string
+		for id := range ids {
+			if !got[id] {
+				missing = append(missing, id)
+			}
+		}
+		slices.Sort(missing)
+		t.Errorf("%s: %d records in the view, want %d; missing %d, e.g. %v", table, len(got), len(ids), len(missing), missing[:min(len(missing), 5)])
 	}
 }
 

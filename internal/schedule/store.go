@@ -483,15 +483,21 @@ func (s *Store) Stats(now time.Time, tolerance time.Duration) ([]TierStat, error
 }
 
 // Demand estimates the list calls per day each tier needs at its
-// configured interval (50 ids a call): items x 24h / interval / 50.
-func Demand(stats []TierStat) map[string]int64 {
+// configured interval: items x 24h / interval / 50 ids a call, plus one
+// partly filled call per cycle (a collector cycling every tick sends the
+// items due in that tick even when they are fewer than 50).
+func Demand(stats []TierStat, tick time.Duration) map[string]int64 {
 	out := make(map[string]int64, len(stats))
 	for _, r := range stats {
-		if r.Interval <= 0 {
+		if r.Interval <= 0 || r.Items == 0 {
 			continue
 		}
 		perDay := float64(r.Items) * float64(24*time.Hour) / float64(r.Interval)
-		out[r.Tier] = int64(math.Ceil(perDay / 50))
+		calls := int64(math.Ceil(perDay / 50))
+		if tick > 0 {
+			calls += min(int64(math.Ceil(float64(24*time.Hour)/float64(max(tick, r.Interval/10)))), int64(math.Ceil(perDay)))
+		}
+		out[r.Tier] = calls
 	}
 	return out
 }

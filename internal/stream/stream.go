@@ -121,7 +121,7 @@ func OpenNATS(ctx context.Context, cfg Config) (*NATS, error) {
 		s.shutdownServer()
 		return nil, fmt.Errorf("stream: connect: %w", err)
 	}
-	s.js, err = jetstream.New(s.nc, jetstream.WithPublishAsyncMaxPending(4096))
+	s.js, err = jetstream.New(s.nc, jetstream.WithPublishAsyncMaxPending(16384))
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("stream: jetstream: %w", err)
@@ -203,7 +203,7 @@ func (s *NATS) Publish(ctx context.Context, recs ...yt.Record) error {
 }
 
 // publishWindow is the records published before waiting for their acks.
-const publishWindow = 1024
+const publishWindow = 4096
 
 func (s *NATS) publishWindow(ctx context.Context, recs []yt.Record) error {
 	futures := make([]jetstream.PubAckFuture, 0, len(recs))
@@ -365,28 +365,39 @@ func (s *NATS) durable(ctx context.Context, name string, startAfter *uint64, bat
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		FilterSubject: subjectPrefix + ">",
 	}
-	if startAfter != nil {
-		existing, err := s.st.Consumer(ctx, name)
-		if err == nil {
-			info, err := existing.Info(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("stream: consumer %s info: %w", name, err)
-			}
-			if info.AckFloor.Stream != *startAfter {
-				s.log.Info("re-positioning consumer at sink checkpoint", "consumer", name, "ack_floor", info.AckFloor.Stream, "checkpoint", *startAfter)
-				if err := s.st.DeleteConsumer(ctx, name); err != nil {
-					return nil, fmt.Errorf("stream: reset consumer %s: %w", name, err)
-				}
-			} else {
-				return existing, nil
-			}
-		} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
-			return nil, fmt.Errorf("stream: consumer %s: %w", name, err)
+	// With AckAll, acknowledging a sequence acknowledges every earlier one.
+	// A durable that delivered messages the sink never made durable (the
+	// process died mid-batch) would, after a restart, deliver what follows
+	// them and its first ack would silently acknowledge them: lost. So a
+	// durable is reused only when nothing is in flight (delivered == ack
+	// floor == the sink's checkpoint, if it keeps one); otherwise it is
+	// re-created to start right after the last durable sequence.
+	existing, err := s.st.Consumer(ctx, name)
+	switch {
+	case err == nil:
+		info, err := existing.Info(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("stream: consumer %s info: %w", name, err)
 		}
-		if *startAfter > 0 {
-			cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-			cfg.OptStartSeq = *startAfter + 1
+		floor := info.AckFloor.Stream
+		if startAfter != nil {
+			floor = *startAfter
 		}
+		if info.AckFloor.Stream == floor && info.Delivered.Stream == floor {
+			return existing, nil
+		}
+		s.log.Info("re-positioning consumer after its last durable sequence", "consumer", name,
+			"ack_floor", info.AckFloor.Stream, "delivered", info.Delivered.Stream, "resume_after", floor)
+		if err := s.st.DeleteConsumer(ctx, name); err != nil {
+			return nil, fmt.Errorf("stream: reset consumer %s: %w", name, err)
+		}
+		startAfter = &floor
+	case !errors.Is(err, jetstream.ErrConsumerNotFound):
+		return nil, fmt.Errorf("stream: consumer %s: %w", name, err)
+	}
+	if startAfter != nil && *startAfter > 0 {
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = *startAfter + 1
 	}
 	c, err := s.st.CreateOrUpdateConsumer(ctx, cfg)
 	if err != nil {

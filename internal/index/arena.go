@@ -1,0 +1,490 @@
+package index
+
+import (
+	"encoding/binary"
+	"hash/maphash"
+	"slices"
+	"strings"
+	"unsafe"
+)
+
+// Doc storage is pointer-free so the garbage collector never scans it and a
+// doc costs a fixed number of bytes plus its text:
+//
+//   - ids:   one []byte of all video ids, with end offsets per doc, and an
+//     open-addressing hash table of doc numbers (idTable);
+//   - texts: an append-only arena of text records (textArena), one record per
+//     doc holding the normalized title, tags and description plus a compact
+//     patch that rebuilds each raw field from its normalized form (nothing
+//     when they are equal, the upper-case positions when they differ only in
+//     ASCII case, the raw bytes otherwise) and the thumbnail;
+//   - low-cardinality strings (channel ids and titles, categories, languages,
+//     durations) as ids into an intern table (strTable).
+
+// ---- text arena ----
+
+const (
+	arenaChunkBits = 22 // 4 MiB chunks
+	arenaChunk     = 1 << arenaChunkBits
+)
+
+// textArena is append-only: bytes never move once written, so strings
+// returned by get alias them safely.
+type textArena struct {
+	chunks  [][]byte
+	garbage int64 // bytes of records replaced by newer ones
+	used    int64
+}
+
+// put appends b and returns its reference.
+func (a *textArena) put(b []byte) uint64 {
+	if len(b) > arenaChunk/4 {
+		// Big record: a chunk of its own.
+		c := slices.Clone(b)
+		a.chunks = append(a.chunks, c)
+		a.used += int64(len(b))
+		return uint64(len(a.chunks)-1) << arenaChunkBits
+	}
+	n := len(a.chunks)
+	if n == 0 || len(a.chunks[n-1])+len(b) > cap(a.chunks[n-1]) {
+		size := 64 << 10
+		if n > 0 {
+			size = min(arenaChunk, max(size, 2*cap(a.chunks[n-1])))
+		}
+		a.chunks = append(a.chunks, make([]byte, 0, size))
+		n++
+	}
+	c := a.chunks[n-1]
+	off := len(c)
+	a.chunks[n-1] = append(c, b...)
+	a.used += int64(len(b))
+	return uint64(n-1)<<arenaChunkBits | uint64(off)
+}
+
+// rec returns the bytes from ref to the end of its chunk.
+func (a *textArena) rec(ref uint64) []byte {
+	return a.chunks[ref>>arenaChunkBits][ref&(arenaChunk-1):]
+}
+
+func (a *textArena) memBytes() int64 {
+	var n int64
+	for _, c := range a.chunks {
+		n += int64(cap(c))
+	}
+	return n
+}
+
+// ---- text records ----
+
+// textFields are the fields stored in a text record, in order.
+var textFields = [3]int{fTitle, fTags, fDesc}
+
+// Patch kinds (first byte of a patch; an empty patch means raw == norm).
+const (
+	patchCase  = 1 // uvarint count, uvarint position deltas of upper-case ASCII
+	patchRaw   = 2 // the raw bytes
+	patchTags  = 3 // uvarint count, then each raw tag length-prefixed
+	noThumbRec = "\x00"
+)
+
+// textRec is a decoded text record; strings alias the arena.
+type textRec struct {
+	norm  [nFields]string // fChannel unused (see Index.chanNorm)
+	patch [nFields]string
+	thumb string
+}
+
+func getUvarint(b []byte) (uint64, []byte) {
+	v, n := binary.Uvarint(b)
+	return v, b[n:]
+}
+
+func aliasString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+func decodeRec(b []byte) textRec {
+	var r textRec
+	for _, fi := range textFields {
+		var n uint64
+		n, b = getUvarint(b)
+		r.norm[fi] = aliasString(b[:n])
+		b = b[n:]
+		n, b = getUvarint(b)
+		r.patch[fi] = aliasString(b[:n])
+		b = b[n:]
+	}
+	n, b := getUvarint(b)
+	r.thumb = aliasString(b[:n])
+	return r
+}
+
+// normOf returns only the normalized text of field fi (not fChannel).
+func normOf(b []byte, fi int) string {
+	for _, f := range textFields {
+		n, rest := getUvarint(b)
+		if f == fi {
+			return aliasString(rest[:n])
+		}
+		b = rest[n:]
+		n, b = getUvarint(b)
+		b = b[n:]
+	}
+	return ""
+}
+
+func appendStr(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+func encodeRec(dst []byte, r *textRec) []byte {
+	for _, fi := range textFields {
+		dst = appendStr(dst, r.norm[fi])
+		dst = appendStr(dst, r.patch[fi])
+	}
+	return appendStr(dst, r.thumb)
+}
+
+// makePatch returns the patch that rebuilds raw from norm.
+func makePatch(dst []byte, norm, raw string) []byte {
+	if norm == raw {
+		return dst
+	}
+	if len(norm) == len(raw) {
+		start := len(dst)
+		dst = append(dst, patchCase)
+		var pos []int
+		ok := true
+		for i := 0; i < len(raw); i++ {
+			if raw[i] == norm[i] {
+				continue
+			}
+			if raw[i] >= 'A' && raw[i] <= 'Z' && norm[i] == raw[i]+('a'-'A') {
+				pos = append(pos, i)
+				continue
+			}
+			ok = false
+			break
+		}
+		if ok {
+			dst = binary.AppendUvarint(dst, uint64(len(pos)))
+			last := 0
+			for _, p := range pos {
+				dst = binary.AppendUvarint(dst, uint64(p-last))
+				last = p
+			}
+			if len(dst)-start < len(raw)+1 {
+				return dst
+			}
+		}
+		dst = dst[:start]
+	}
+	dst = append(dst, patchRaw)
+	return append(dst, raw...)
+}
+
+// applyPatch rebuilds the raw text from norm and patch into dst.
+func applyPatch(dst []byte, norm, patch string) []byte {
+	if patch == "" {
+		return append(dst, norm...)
+	}
+	switch patch[0] {
+	case patchCase:
+		start := len(dst)
+		dst = append(dst, norm...)
+		b := []byte(patch[1:])
+		cnt, b := getUvarint(b)
+		pos := 0
+		for range cnt {
+			var d uint64
+			d, b = getUvarint(b)
+			pos += int(d)
+			dst[start+pos] -= 'a' - 'A'
+		}
+		return dst
+	case patchRaw:
+		return append(dst, patch[1:]...)
+	}
+	return dst
+}
+
+func rawString(norm, patch string) string {
+	if patch == "" {
+		return norm
+	}
+	if patch[0] == patchRaw {
+		return strings.Clone(patch[1:])
+	}
+	return string(applyPatch(nil, norm, patch))
+}
+
+// tagsJoinable reports whether tags survive a join with tagSep and a split.
+func tagsJoinable(tags []string) bool {
+	for _, t := range tags {
+		if t == "" || strings.IndexByte(t, tagSep) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// makeTagsPatch returns the patch that rebuilds the raw tags from the
+// normalized tags field.
+func makeTagsPatch(dst []byte, norm string, tags []string) []byte {
+	if !tagsJoinable(tags) {
+		dst = append(dst, patchTags)
+		dst = binary.AppendUvarint(dst, uint64(len(tags)))
+		for _, t := range tags {
+			dst = appendStr(dst, t)
+		}
+		return dst
+	}
+	return makePatch(dst, norm, strings.Join(tags, string(rune(tagSep))))
+}
+
+func rawTags(norm, patch string) []string {
+	if patch != "" && patch[0] == patchTags {
+		b := []byte(patch[1:])
+		cnt, b := getUvarint(b)
+		out := make([]string, cnt)
+		for i := range out {
+			var n uint64
+			n, b = getUvarint(b)
+			out[i] = string(b[:n])
+			b = b[n:]
+		}
+		return out
+	}
+	j := rawString(norm, patch)
+	if j == "" {
+		return nil
+	}
+	return strings.Split(j, string(rune(tagSep)))
+}
+
+// rawLen is the byte length of the raw field (tags: summed tag lengths).
+func rawLen(norm, patch string, tags bool) int {
+	if patch != "" {
+		switch patch[0] {
+		case patchRaw:
+			n := len(patch) - 1
+			if tags && n > 0 {
+				n -= strings.Count(patch[1:], string(rune(tagSep)))
+			}
+			return n
+		case patchTags:
+			n := 0
+			for _, t := range rawTags(norm, patch) {
+				n += len(t)
+			}
+			return n
+		}
+	}
+	n := len(norm)
+	if tags && n > 0 {
+		n -= strings.Count(norm, string(rune(tagSep)))
+	}
+	return n
+}
+
+// sameRaw reports whether the raw text rebuilt from (norm, patch) equals s,
+// using buf as scratch.
+func sameRaw(buf []byte, norm, patch, s string) (bool, []byte) {
+	if patch == "" {
+		return norm == s, buf
+	}
+	if patch[0] == patchRaw {
+		return patch[1:] == s, buf
+	}
+	if len(norm) != len(s) {
+		return false, buf
+	}
+	buf = applyPatch(buf[:0], norm, patch)
+	return string(buf) == s, buf
+}
+
+func sameTags(buf []byte, norm, patch string, tags []string) (bool, []byte) {
+	if patch != "" && patch[0] == patchTags {
+		return slices.Equal(rawTags(norm, patch), tags), buf
+	}
+	if !tagsJoinable(tags) {
+		return false, buf
+	}
+	buf = applyPatch(buf[:0], norm, patch)
+	s := buf
+	for i, t := range tags {
+		if i > 0 {
+			if len(s) == 0 || s[0] != tagSep {
+				return false, buf
+			}
+			s = s[1:]
+		}
+		if len(s) < len(t) || string(s[:len(t)]) != t {
+			return false, buf
+		}
+		s = s[len(t):]
+	}
+	return len(s) == 0, buf
+}
+
+// ---- ids ----
+
+var idSeed = maphash.MakeSeed()
+
+// idTable maps video ids to doc numbers: linear probing over doc+1 (0 = empty),
+// the ids themselves live in Index.idBytes.
+type idTable struct {
+	slots []uint32
+	n     int
+}
+
+// ---- interned strings ----
+
+// strTable interns low-cardinality strings; id 0 is "". It is written only
+// under the index's write lock.
+type strTable struct {
+	strs  []string
+	norms []string // normalizeField of each string (used for channel titles)
+	idx   map[string]uint32
+}
+
+func (t *strTable) id(s string) uint32 {
+	if s == "" {
+		return 0
+	}
+	if i, ok := t.idx[s]; ok {
+		return i
+	}
+	if t.idx == nil {
+		t.idx = map[string]uint32{}
+	}
+	if len(t.strs) == 0 {
+		t.strs = append(t.strs, "")
+		t.norms = append(t.norms, "")
+	}
+	s = strings.Clone(s)
+	i := uint32(len(t.strs))
+	t.strs = append(t.strs, s)
+	t.norms = append(t.norms, normalizeField(s))
+	t.idx[s] = i
+	return i
+}
+
+func (t *strTable) str(i uint32) string {
+	if i == 0 {
+		return ""
+	}
+	return t.strs[i]
+}
+
+// normOf returns normalizeField of string i.
+func (t *strTable) normOf(i uint32) string {
+	if i == 0 {
+		return ""
+	}
+	return t.norms[i]
+}
+
+// docID returns the video id of doc n (aliasing idBytes).
+func (ix *Index) docID(n uint32) string {
+	start := uint32(0)
+	if n > 0 {
+		start = ix.idEnd[n-1]
+	}
+	return aliasString(ix.idBytes[start:ix.idEnd[n]])
+}
+
+func hashID(id string) uint64 { return maphash.String(idSeed, id) }
+
+// lookup returns the doc number of video id.
+func (ix *Index) lookup(id string) (uint32, bool) {
+	t := &ix.ids
+	if len(t.slots) == 0 {
+		return 0, false
+	}
+	mask := uint64(len(t.slots) - 1)
+	for h := hashID(id) & mask; ; h = (h + 1) & mask {
+		v := t.slots[h]
+		if v == 0 {
+			return 0, false
+		}
+		if ix.docID(v-1) == id {
+			return v - 1, true
+		}
+	}
+}
+
+// insertID records that doc n has id (absent from the table).
+func (ix *Index) insertID(n uint32, id string) {
+	t := &ix.ids
+	if (t.n+1)*4 > len(t.slots)*3 {
+		size := max(1024, 2*len(t.slots))
+		old := t.slots
+		t.slots = make([]uint32, size)
+		mask := uint64(size - 1)
+		for _, v := range old {
+			if v == 0 {
+				continue
+			}
+			h := hashID(ix.docID(v-1)) & mask
+			for t.slots[h] != 0 {
+				h = (h + 1) & mask
+			}
+			t.slots[h] = v
+		}
+	}
+	mask := uint64(len(t.slots) - 1)
+	h := hashID(id) & mask
+	for t.slots[h] != 0 {
+		h = (h + 1) & mask
+	}
+	t.slots[h] = n + 1
+	t.n++
+}
+
+// noText marks a doc without a text record (a tombstone-only slot).
+const noText = ^uint64(0)
+
+// rec decodes the text record of doc n (an empty one if it has none).
+func (ix *Index) rec(n uint32) textRec {
+	if ix.docs[n].text == noText {
+		return textRec{}
+	}
+	return decodeRec(ix.arena.rec(ix.docs[n].text))
+}
+
+// norm returns the normalized text of field fi of doc n.
+func (ix *Index) norm(n uint32, fi int) string {
+	d := &ix.docs[n]
+	if fi == fChannel {
+		return ix.strs.normOf(d.chanTitle)
+	}
+	if d.text == noText {
+		return ""
+	}
+	return normOf(ix.arena.rec(d.text), fi)
+}
+
+// setRec stores r as the text record of doc n.
+func (ix *Index) setRec(n uint32, r *textRec) {
+	d := &ix.docs[n]
+	ix.recBuf = encodeRec(ix.recBuf[:0], r)
+	if d.text != noText {
+		ix.arena.garbage += int64(recLen(ix.arena.rec(d.text)))
+	}
+	d.text = ix.arena.put(ix.recBuf)
+}
+
+// recLen is the encoded length of the record at the start of b.
+func recLen(b []byte) int {
+	total := len(b)
+	for range 2*len(textFields) + 1 {
+		n, rest := getUvarint(b)
+		b = rest[n:]
+	}
+	return total - len(b)
+}
