@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -87,6 +88,11 @@ type Config struct {
 	// search, channel search, a channel's videos) this long: results are
 	// then at most this stale, like a search engine's refresh interval.
 	SearchCacheTTL time.Duration
+	// MaxSearches bounds index searches running at once (default
+	// 4 x GOMAXPROCS); more wait their turn within the request timeout.
+	// Queuing here rather than on the index lock keeps the index sink's
+	// writes from starving behind a crowd of readers.
+	MaxSearches int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -103,6 +109,7 @@ type server struct {
 	limited  *prometheus.CounterVec
 	cache    *ttlCache
 	hot      *ttlCache // encoded search responses (SearchCacheTTL)
+	searches chan struct{}
 	limiters *limiters
 	doc      []byte
 }
@@ -130,7 +137,11 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &server{cfg: cfg, log: cfg.Logger, cache: newTTLCache(4096), limiters: newLimiters(), hot: newTTLCache(20000)}
+	if cfg.MaxSearches <= 0 {
+		cfg.MaxSearches = 4 * runtime.GOMAXPROCS(0)
+	}
+	s := &server{cfg: cfg, log: cfg.Logger, cache: newTTLCache(4096), limiters: newLimiters(), hot: newTTLCache(20000),
+		searches: make(chan struct{}, cfg.MaxSearches)}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tubelake_http_requests_total", Help: "HTTP requests by route and status code."}, []string{"route", "code"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tubelake_http_request_seconds", Help: "HTTP request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}, []string{"route"})
 	s.limited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tubelake_http_rejected_total", Help: "Requests rejected before reaching a handler, by reason (unauthorized, rate_limited, too_large)."}, []string{"reason"})
@@ -314,6 +325,13 @@ type SearchResult = index.Result
 type VideoView = index.VideoDoc
 
 func (s *server) runSearch(w http.ResponseWriter, r *http.Request, q index.Query) (index.Result, bool) {
+	select {
+	case s.searches <- struct{}{}:
+		defer func() { <-s.searches }()
+	case <-r.Context().Done():
+		writeError(w, http.StatusServiceUnavailable, "timeout", "search did not start in time: the server is overloaded")
+		return index.Result{}, false
+	}
 	res, err := s.cfg.Index.Search(r.Context(), q)
 	if err != nil {
 		if errors.Is(err, index.ErrBadQuery) {

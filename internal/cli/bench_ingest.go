@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -125,6 +126,7 @@ on a loopback port, or --kafka-url).`,
 	f.BoolVar(&keep, "keep", false, "keep the work dir")
 	f.BoolVar(&noCompact, "no-compact", false, "skip compaction")
 	f.StringVar(&jsonOut, "json", "", "also write the results as JSON to this file")
+	f.DurationVar(&cfg.DedupeWindow, "dedupe-window", 0, "JetStream dedupe window for the benchmark's stream (0: the default, 2h)")
 	f.Int64Var(&memLimit, "mem-limit-mb", 400, "soft Go heap limit in MB during the benchmark, like GOMEMLIMIT (0: none)")
 	return cmd
 }
@@ -176,6 +178,14 @@ func benchIngestSQL(cmd *cobra.Command, rep *benchIngestReport) error {
 	return nil
 }
 
+func memLimitText() string {
+	l := debug.SetMemoryLimit(-1)
+	if l == math.MaxInt64 {
+		return "none"
+	}
+	return fmt.Sprintf("%d MB", l>>20)
+}
+
 func loadAvg() string {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
@@ -194,8 +204,12 @@ func writeBenchIngestRow(w io.Writer, r benchIngestReport) {
 }
 
 func writeBenchIngest(w io.Writer, cfg pipeline.BenchConfig, rs []benchIngestReport) {
-	fmt.Fprintf(w, "# tubelake bench ingest\n\n%d video snapshot records per engine over %d daily partitions; GOMAXPROCS=%d; load average %s; %s\n\n",
-		cfg.Records, cfg.Days, runtime.GOMAXPROCS(0), loadAvg(), time.Now().UTC().Format(time.RFC3339))
+	window := "default (2h)"
+	if cfg.DedupeWindow > 0 {
+		window = cfg.DedupeWindow.String()
+	}
+	fmt.Fprintf(w, "# tubelake bench ingest\n\n%d video snapshot records per engine over %d daily partitions; fetch batch %d; JetStream dedupe window %s; Go heap limit %s; GOMAXPROCS=%d; load average %s; %s\n\n",
+		cfg.Records, cfg.Days, cfg.FetchBatch, window, memLimitText(), runtime.GOMAXPROCS(0), loadAvg(), time.Now().UTC().Format(time.RFC3339))
 	fmt.Fprintln(w, "| engine | records/s (publish -> lake committed) | elapsed | publish done | process CPU | records per CPU-second | peak RSS | partitions | files/partition before -> after compaction | compaction | lake size |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rs {

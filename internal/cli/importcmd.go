@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -16,14 +17,31 @@ import (
 func importCmd(g *globals) *cobra.Command {
 	var nf nodeFlags
 	var onError, observed string
+	var from, table, query, mapping string
 	cmd := &cobra.Command{
-		Use:   "import FILE...",
-		Short: "Import videos from JSONL (videos.list items) or Kaggle trending CSV through the stream into the lake and index",
-		Args:  cobra.MinimumNArgs(1),
+		Use:   "import FILE... | import --from mysql://...|postgres://... --table T --map id=COL,...",
+		Short: "Import videos from JSONL (videos.list items), Kaggle trending CSV or a MySQL/PostgreSQL table through the stream into the lake and index",
+		Example: `  tubelake import videos.jsonl trending.csv.gz
+  tubelake import --from 'mysql://user:pass@127.0.0.1:3306/crawler' --table videos \
+      --map id=video_id,title=title,channel_id=channel_id,view_count=views,published_at=published_at,fetched_at=crawled_at
+  tubelake import --from 'postgres://user:pass@127.0.0.1:5432/crawler?sslmode=disable' \
+      --query 'SELECT * FROM videos WHERE crawled_at > now() - interval '"'"'1 day'"'"'' --map id=video_id,title=title`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if from != "" {
+				if len(args) > 0 {
+					return fmt.Errorf("give either files or --from, not both")
+				}
+				return nil
+			}
+			return cobra.MinimumNArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, files []string) error {
 			ctx := cmd.Context()
 			if onError != "skip" && onError != "fail" {
 				return fmt.Errorf("--on-error: want skip or fail, got %q", onError)
+			}
+			if from != "" {
+				return importSQL(cmd, g, &nf, importer.OnError(onError), observed, importer.SQLSource{URL: from, Table: table, Query: query}, mapping)
 			}
 			var obs time.Time
 			if observed != "" {
@@ -94,6 +112,10 @@ func importCmd(g *globals) *cobra.Command {
 	}
 	nf.register(cmd)
 	cmd.Flags().StringVar(&onError, "on-error", "skip", "what to do with a malformed line: skip (report it and go on) or fail (stop at it)")
-	cmd.Flags().StringVar(&observed, "observed-at", "", "observation time for records that carry none (default: the file's modification time), RFC 3339")
+	cmd.Flags().StringVar(&observed, "observed-at", "", "observation time for records that carry none (default: the file's modification time; for --from, the import's start), RFC 3339")
+	cmd.Flags().StringVar(&from, "from", "", "import from a database instead of files: mysql://user:pass@host:port/db or postgres://user:pass@host:port/db[?sslmode=disable]")
+	cmd.Flags().StringVar(&table, "table", "", "with --from: the table to read")
+	cmd.Flags().StringVar(&query, "query", "", "with --from: a SELECT whose result columns are the mapped names (instead of --table)")
+	cmd.Flags().StringVar(&mapping, "map", "", "with --from: tubelake field=source column pairs, comma separated; id (the YouTube video id) is required; fields: "+strings.Join(importer.SQLFields, ", "))
 	return cmd
 }

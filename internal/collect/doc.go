@@ -37,10 +37,20 @@
 // and returns video ids not seen in the previous poll; FetchVideos turns ids
 // into snapshots or tombstones.
 //
-// Not yet here (issue #3): the scheduler (next-due times per entity, refresh
-// tiers, persisted in bbolt), the quota planner (budgets per tier, a reserve
-// for discovery, `tubelake quota`), the playlist fallback when more than 15
-// uploads appeared between two feed polls, search.list discovery, change
-// events (title/thumbnail edits, milestones), and work partitioning between
-// several collector processes.
+// Loop (and Cycler for step-by-step cycles) is the scheduler-driven
+// collector of `tubelake collect --loop`, over an internal/schedule Store
+// and a quota.Planner (Config.Planner): each cycle walks the uploads of new
+// channels (scheduling their videos), polls the walked channels' feeds
+// (zero quota; when all 15 entries are unknown, the uploads playlist is
+// walked down to the first known video), then leases due channels and
+// videos, highest expected change first, and fetches them tier by tier,
+// each call paid from its tier's plan bucket (first fetches and walks from
+// "discovery"). Snapshots go through an observer that asks the Store for
+// change events, publishes snapshots and events, and only then commits the
+// new schedule state; items not completed are released. Channels referenced
+// by collected videos are added to the schedule (and walked next cycle).
+//
+// Not yet here: search.list discovery within the search budget (the plan
+// reserves the bucket), and ETag/If-None-Match on refreshes (the emulator
+// charges a 304 like a 200, so it saves bandwidth, not quota).
 package collect

@@ -92,4 +92,18 @@
 //
 // Because ids are deterministic, re-running an import after fixing the input
 // (or after a failure) is safe: the records already emitted dedupe.
+//
+// # Databases
+//
+// ReadSQL imports a MySQL/MariaDB (go-sql-driver/mysql) or PostgreSQL (pgx)
+// table or query, given as mysql://user:pass@host:port/db or
+// postgres://user:pass@host:port/db?sslmode=..., with a column mapping
+// "field=column,..." (ParseMapping; SQLFields lists the fields, id is
+// required). Rows are streamed by one query (no offset paging) and batched
+// to emit like file imports; a bad row (invalid video id, non-numeric count,
+// unparsable time) is a LineError whose Line is the row number. Counts that
+// are NULL stay hidden (nil); times without a zone are UTC; fetched_at, if
+// mapped, is the observation time, else Options.ObservedAt. Tested against
+// real MariaDB and PostgreSQL servers (.ci/deps/20-databases.sh; the tests
+// skip without TUBELAKE_TEST_MYSQL_URL / TUBELAKE_TEST_POSTGRES_URL).
 package importer

@@ -84,6 +84,7 @@ const (
 	patchCase  = 1 // uvarint count, uvarint position deltas of upper-case ASCII
 	patchRaw   = 2 // the raw bytes
 	patchTags  = 3 // uvarint count, then each raw tag length-prefixed
+	patchEdits = 4 // edits of norm: (uvarint copy, uvarint skip, uvarint insert + bytes)*, then copy the rest
 	noThumbRec = "\x00"
 )
 
@@ -183,8 +184,68 @@ func makePatch(dst []byte, norm, raw string) []byte {
 		}
 		dst = dst[:start]
 	}
-	dst = append(dst, patchRaw)
+	start := len(dst)
+	if dst, ok := appendEdits(dst, norm, raw); ok && len(dst)-start < len(raw)+1 {
+		if string(applyPatch(nil, norm, aliasString(dst[start:]))) == raw {
+			return dst
+		}
+	}
+	dst = append(dst[:start], patchRaw)
 	return append(dst, raw...)
+}
+
+// appendEdits appends a patchEdits patch turning norm into raw, found by a
+// greedy walk that resynchronizes after each local difference (full-width
+// forms, ideographic spaces, ellipses, case). ok is false when it gives up.
+func appendEdits(dst []byte, norm, raw string) ([]byte, bool) {
+	const maxGap, sync = 12, 3
+	dst = append(dst, patchEdits)
+	i, j, copyStart := 0, 0, 0
+	matchAt := func(a, b int) bool {
+		for k := range sync {
+			ri, nj := i+a+k, j+b+k
+			if ri >= len(raw) || nj >= len(norm) {
+				return ri >= len(raw) && nj >= len(norm)
+			}
+			if raw[ri] != norm[nj] {
+				return false
+			}
+		}
+		return true
+	}
+	for edits := 0; i < len(raw) || j < len(norm); {
+		if i < len(raw) && j < len(norm) && raw[i] == norm[j] {
+			i++
+			j++
+			continue
+		}
+		if edits++; edits > 64 {
+			return dst, false
+		}
+		found := false
+	search:
+		for sum := 1; sum <= 2*maxGap; sum++ {
+			for a := max(0, sum-maxGap); a <= min(sum, maxGap); a++ {
+				b := sum - a
+				if i+a > len(raw) || j+b > len(norm) {
+					continue
+				}
+				if matchAt(a, b) {
+					dst = binary.AppendUvarint(dst, uint64(j-copyStart))
+					dst = binary.AppendUvarint(dst, uint64(b))
+					dst = appendStr(dst, raw[i:i+a])
+					i, j = i+a, j+b
+					copyStart = j
+					found = true
+					break search
+				}
+			}
+		}
+		if !found {
+			return dst, false
+		}
+	}
+	return dst, true
 }
 
 // applyPatch rebuilds the raw text from norm and patch into dst.
@@ -208,6 +269,20 @@ func applyPatch(dst []byte, norm, patch string) []byte {
 		return dst
 	case patchRaw:
 		return append(dst, patch[1:]...)
+	case patchEdits:
+		b := []byte(patch[1:])
+		pos := 0
+		for len(b) > 0 {
+			var c, k, n uint64
+			c, b = getUvarint(b)
+			k, b = getUvarint(b)
+			n, b = getUvarint(b)
+			dst = append(dst, norm[pos:pos+int(c)]...)
+			pos += int(c + k)
+			dst = append(dst, b[:n]...)
+			b = b[n:]
+		}
+		return append(dst, norm[pos:]...)
 	}
 	return dst
 }
@@ -282,6 +357,13 @@ func rawLen(norm, patch string, tags bool) int {
 				n += len(t)
 			}
 			return n
+		case patchEdits:
+			raw := applyPatch(nil, norm, patch)
+			n := len(raw)
+			if tags && n > 0 {
+				n -= strings.Count(string(raw), string(rune(tagSep)))
+			}
+			return n
 		}
 	}
 	n := len(norm)
@@ -300,7 +382,7 @@ func sameRaw(buf []byte, norm, patch, s string) (bool, []byte) {
 	if patch[0] == patchRaw {
 		return patch[1:] == s, buf
 	}
-	if len(norm) != len(s) {
+	if patch[0] == patchCase && len(norm) != len(s) {
 		return false, buf
 	}
 	buf = applyPatch(buf[:0], norm, patch)
@@ -471,12 +553,18 @@ func (ix *Index) norm(n uint32, fi int) string {
 
 // setRec stores r as the text record of doc n.
 func (ix *Index) setRec(n uint32, r *textRec) {
-	d := &ix.docs[n]
 	ix.recBuf = encodeRec(ix.recBuf[:0], r)
+	ix.putRec(n, ix.recBuf)
+}
+
+// putRec stores the encoded record b as the text record of doc n.
+func (ix *Index) putRec(n uint32, b []byte) {
+	d := &ix.docs[n]
+	ix.textGen++
 	if d.text != noText {
 		ix.arena.garbage += int64(recLen(ix.arena.rec(d.text)))
 	}
-	d.text = ix.arena.put(ix.recBuf)
+	d.text = ix.arena.put(b)
 }
 
 // recLen is the encoded length of the record at the start of b.

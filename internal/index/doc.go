@@ -21,6 +21,32 @@
 // candidate that may be returned or counted is VERIFIED against the stored
 // normalized text (strings.Index), so results are exact substring matches.
 //
+// # Storage
+//
+// Doc storage is pointer-free, so the garbage collector never scans it
+// (arena.go): a fixed 64-byte doc struct (arena reference, observation times,
+// interned ids of channel id and title, category, language and duration), the
+// video ids concatenated in one []byte with an open-addressing hash table of
+// doc numbers, and an append-only text arena of 4 MiB chunks holding one
+// record per doc: the normalized title, tags and description (what
+// verification reads) plus a patch that rebuilds each raw field from its
+// normalized form — nothing when equal, the upper-case positions when they
+// differ only in ASCII case, a short edit script for local differences
+// (full-width forms, ideographic spaces, ellipses), the raw bytes otherwise —
+// and the thumbnail. A text change appends a new record (the old one is
+// counted as garbage; the arena is not compacted yet). Channel titles are
+// interned with their normalized form.
+//
+// Posting lists (postings.go) are roaring bitmaps while they change. Once the
+// entries added since the last compaction reach half of those compacted then
+// (geometric, so each entry is rewritten a bounded number of times), Apply
+// compacts every list in steps of 8192 lists per write-lock hold: a list of
+// at most 2048 docs becomes a delta-varint list in a shared pointer-free slab
+// when that is smaller than its roaring form (rare grams: a roaring container
+// costs ~50 bytes of overhead for a few 2-byte entries); other bitmaps are
+// cloned to drop the slack of grown arrays. A list is materialized as a bitmap
+// by the queries that use it and turned back into a bitmap when modified.
+//
 // # Queries
 //
 // Terms are ANDed, each matching in at least one of the selected fields; a
@@ -74,7 +100,10 @@
 // normalizes texts and cuts grams (pure functions of the record) for the next
 // chunk while the current one is applied; new docs' ids are appended to
 // per-posting tails that are bulk-added to the bitmaps before the lock is
-// released. A statistics refresh (same texts) skips normalization entirely.
+// released. A statistics refresh (same texts) skips normalization entirely:
+// the preparing goroutine compares the texts under the read lock and passes
+// the doc number and a "same texts as of textGen" verdict, so the write-locked
+// part only updates the columns unless a text changed in between.
 // A video snapshot is applied only if its FetchedAt is newer than the stored
 // one (and newer than any tombstone); text_changed events apply when newer
 // than the stored texts,

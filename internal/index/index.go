@@ -151,12 +151,6 @@ type Stats struct {
 	Checkpoint   uint64 `json:"checkpoint"`
 }
 
-// posting is the doc-id set of one (field, gram).
-type posting struct {
-	bm   roaring.Bitmap
-	tail []uint32 // ascending docs added during the current Apply chunk
-}
-
 // doc is the latest state of one video. Counts and published_at live in
 // the Index's columns, so a statistics refresh touches no text.
 type doc struct {
@@ -206,7 +200,13 @@ type Index struct {
 	bg                 sync.WaitGroup
 
 	scratchA, scratchB []uint64
-	directMax          int // see directMax; tests lower it to force the rank walk
+
+	// postAdded counts posting entries added since the last compaction,
+	// postCompacted the entries at that compaction (see maybeCompact).
+	postAdded, postCompacted uint64
+	textGen                  uint64 // changes whenever a stored text changes (see chunkPrep)
+	compactMin               uint64 // tests lower it
+	directMax                int    // see directMax; tests lower it to force the rank walk
 
 	// gen changes whenever the postings or filters of an existing doc change
 	// (text edit, removal, revival); new docs and statistics do not change it.
@@ -251,6 +251,7 @@ func newIndex(dir string, opts Options) *Index {
 		rankViews:  &ranked{},
 		rankPub:    &ranked{},
 		directMax:  directMax,
+		compactMin: 1 << 20,
 	}
 	for f := range ix.post {
 		ix.post[f] = map[uint64]*posting{}
@@ -285,6 +286,7 @@ func (ix *Index) Apply(ctx context.Context, recs []yt.Record) error {
 			}
 			recs = recs[n:]
 		}
+		ix.maybeCompact()
 		return nil
 	}
 	// Big batch: a second goroutine normalizes texts and cuts grams (pure
@@ -292,7 +294,7 @@ func (ix *Index) Apply(ctx context.Context, recs []yt.Record) error {
 	// the write lock.
 	type batch struct {
 		recs []yt.Record
-		prep []*prepared
+		prep *chunkPrep
 	}
 	ch := make(chan batch, 2)
 	stop := make(chan struct{})
@@ -315,13 +317,15 @@ func (ix *Index) Apply(ctx context.Context, recs []yt.Record) error {
 			err = ix.applyChunk(ctx, b.recs, b.prep)
 			if err != nil {
 				close(stop)
+			} else {
+				ix.maybeCompact()
 			}
 		}
 	}
 	return err
 }
 
-func (ix *Index) applyChunk(ctx context.Context, recs []yt.Record, prep []*prepared) error {
+func (ix *Index) applyChunk(ctx context.Context, recs []yt.Record, prep *chunkPrep) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("index apply: %w", err)
 	}
@@ -332,10 +336,12 @@ func (ix *Index) applyChunk(ctx context.Context, recs []yt.Record, prep []*prepa
 	}
 	for i := range recs {
 		var p *prepared
+		same, hint := false, uint32(0)
 		if prep != nil {
-			p = prep[i]
+			p, hint = prep.p[i], prep.doc[i]
+			same = prep.same[i] && prep.gen == ix.textGen
 		}
-		ix.applyOne(&recs[i], p)
+		ix.applyOne(&recs[i], p, same, hint)
 	}
 	ix.flushTails()
 	ix.maybeRebuildLocked()
@@ -347,15 +353,29 @@ func (ix *Index) applyChunk(ctx context.Context, recs []yt.Record, prep []*prepa
 type prepared struct {
 	norm  [nFields]string
 	grams [nFields][]uint64
+	rec   []byte // the encoded text record of a new doc (see encodeRec)
+}
+
+// chunkPrep is the preparation of a chunk of records.
+type chunkPrep struct {
+	p []*prepared
+	// same[i]: the texts, channel title and thumbnail of record i equal the
+	// stored ones, as of textGen gen (valid while Index.textGen == gen).
+	same []bool
+	gen  uint64
+	doc  []uint32 // doc number + 1 of record i's video, 0 = not found (ids are never removed)
 }
 
 // prepareChunk prepares the video records of recs whose texts differ from
 // the stored state (a statistics refresh needs nothing). The check runs under
-// the read lock; a stale answer only costs a normalization under the write lock.
-func (ix *Index) prepareChunk(recs []yt.Record) []*prepared {
+// the read lock; a stale answer only costs a normalization under the write
+// lock, and the "same texts" verdict is used only if no text changed since.
+func (ix *Index) prepareChunk(recs []yt.Record) *chunkPrep {
 	need := make([]bool, len(recs))
+	cp := &chunkPrep{same: make([]bool, len(recs)), doc: make([]uint32, len(recs))}
 	var buf []byte
 	ix.mu.RLock()
+	cp.gen = ix.textGen
 	for i := range recs {
 		v := recs[i].Video
 		if recs[i].Kind != yt.KindVideo || v == nil {
@@ -366,9 +386,16 @@ func (ix *Index) prepareChunk(recs []yt.Record) []*prepared {
 			need[i] = true
 			continue
 		}
+		cp.doc[i] = n + 1
 		d := &ix.docs[n]
-		need[i] = v.FetchedAt.UnixMicro() > d.fetched &&
-			(!d.alive || !ix.sameTexts(n, &v.Snippet, &buf))
+		if v.FetchedAt.UnixMicro() <= d.fetched {
+			continue
+		}
+		if !d.alive || !ix.sameTexts(n, v, &buf) {
+			need[i] = true
+		} else {
+			cp.same[i] = true
+		}
 	}
 	ix.mu.RUnlock()
 	out := make([]*prepared, len(recs))
@@ -387,12 +414,23 @@ func (ix *Index) prepareChunk(recs []yt.Record) []*prepared {
 				p.grams[fi] = uniqGrams(appendGrams(nil, p.norm[fi]))
 			}
 		}
+		var r textRec
+		r.norm = p.norm
+		pb := makePatch(nil, r.norm[fTitle], s.Title)
+		n1 := len(pb)
+		pb = makeTagsPatch(pb, r.norm[fTags], s.Tags)
+		n2 := len(pb)
+		pb = makePatch(pb, r.norm[fDesc], s.Description)
+		r.patch[fTitle], r.patch[fTags], r.patch[fDesc] = aliasString(pb[:n1]), aliasString(pb[n1:n2]), aliasString(pb[n2:])
+		r.thumb = thumbOf(recs[i].Video.ID, s.Thumbnail.URL)
+		p.rec = encodeRec(nil, &r)
 		out[i] = p
 	}
-	return out
+	cp.p = out
+	return cp
 }
 
-func (ix *Index) applyOne(r *yt.Record, p *prepared) {
+func (ix *Index) applyOne(r *yt.Record, p *prepared, same bool, hint uint32) {
 	if !validVideoRecord(r) {
 		if err := r.Validate(); err != nil {
 			ix.rejected.Add(1)
@@ -403,7 +441,7 @@ func (ix *Index) applyOne(r *yt.Record, p *prepared) {
 	var changed bool
 	switch r.Kind {
 	case yt.KindVideo:
-		changed = ix.applyVideo(r.Video, p)
+		changed = ix.applyVideo(r.Video, p, same, hint)
 	case yt.KindChannel:
 		changed = ix.applyChannel(r.Channel)
 	case yt.KindEvent:
@@ -436,13 +474,17 @@ func validVideoRecord(r *yt.Record) bool {
 	return true
 }
 
-// sameTexts reports whether doc n (alive) has the texts of snippet s.
-func (ix *Index) sameTexts(n uint32, s *yt.VideoSnippet, buf *[]byte) bool {
+// sameTexts reports whether doc n (alive) has the texts and thumbnail of v.
+func (ix *Index) sameTexts(n uint32, v *yt.Video, buf *[]byte) bool {
 	d := &ix.docs[n]
+	s := &v.Snippet
 	if ix.strs.str(d.chanTitle) != s.ChannelTitle {
 		return false
 	}
 	r := ix.rec(n)
+	if r.thumb != thumbOf(v.ID, s.Thumbnail.URL) {
+		return false
+	}
 	var ok bool
 	if ok, *buf = sameRaw(*buf, r.norm[fTitle], r.patch[fTitle], s.Title); !ok {
 		return false
@@ -523,9 +565,15 @@ func (ix *Index) tagsPatch(norm string, tags []string) string {
 	return aliasString(ix.patchBuf[start:])
 }
 
-func (ix *Index) applyVideo(v *yt.Video, p *prepared) bool {
+// applyVideo applies a video snapshot. same: its texts and thumbnail are
+// known to equal the stored ones (see chunkPrep).
+// hint is the doc number + 1 of v.ID if known (0 = look it up).
+func (ix *Index) applyVideo(v *yt.Video, p *prepared, same bool, hint uint32) bool {
 	f := v.FetchedAt.UnixMicro()
-	n, ok := ix.lookup(v.ID)
+	n, ok := hint-1, hint != 0
+	if !ok {
+		n, ok = ix.lookup(v.ID)
+	}
 	if !ok {
 		n = ix.newSlot(v.ID)
 	}
@@ -540,8 +588,9 @@ func (ix *Index) applyVideo(v *yt.Video, p *prepared) bool {
 	ix.likes[n] = yt.Val(v.Statistics.LikeCount)
 	ix.comments[n] = yt.Val(v.Statistics.CommentCount)
 	ix.pub[n] = s.PublishedAt.UnixMicro()
-	thumb := thumbOf(v.ID, s.Thumbnail.URL)
-	d.dur = ix.strs.id(v.ContentDetails.Duration)
+	if ix.strs.str(d.dur) != v.ContentDetails.Duration {
+		d.dur = ix.strs.id(v.ContentDetails.Duration)
+	}
 
 	chanTitle, chanAt := s.ChannelTitle, f
 	if ch := ix.channels[s.ChannelID]; ch != nil && ch.FetchedAt.UnixMicro() > f {
@@ -569,19 +618,26 @@ func (ix *Index) applyVideo(v *yt.Video, p *prepared) bool {
 			r.norm[fDesc] = normalizeField(s.Description)
 		}
 		r.norm[fChannel] = ix.strs.normOf(d.chanTitle)
-		r.patch[fTitle] = ix.patch(r.norm[fTitle], s.Title)
-		r.patch[fTags] = ix.tagsPatch(r.norm[fTags], s.Tags)
-		r.patch[fDesc] = ix.patch(r.norm[fDesc], s.Description)
-		r.thumb = thumb
-		ix.setRec(n, &r)
+		if p != nil && p.rec != nil {
+			ix.putRec(n, p.rec)
+		} else {
+			r.patch[fTitle] = ix.patch(r.norm[fTitle], s.Title)
+			r.patch[fTags] = ix.tagsPatch(r.norm[fTags], s.Tags)
+			r.patch[fDesc] = ix.patch(r.norm[fDesc], s.Description)
+			r.thumb = thumbOf(v.ID, s.Thumbnail.URL)
+			ix.setRec(n, &r)
+		}
 		for fi := range nFields {
 			ix.addText(fi, n, r.norm[fi], grams[fi])
 		}
 		ix.addFilters(n, d)
 		d.alive = true
 		ix.live++
+	} else if same {
+		d.textAt = max(d.textAt, f)
 	} else {
 		r := ix.rec(n)
+		thumb := thumbOf(v.ID, s.Thumbnail.URL)
 		changed := r.thumb != thumb
 		r.thumb = thumb
 		if f > d.textAt {
@@ -614,6 +670,8 @@ func (ix *Index) applyVideo(v *yt.Video, p *prepared) bool {
 		if changed {
 			ix.setRec(n, &r)
 		}
+	}
+	if wasAlive {
 		if chanAt > d.chanAt {
 			d.chanAt = chanAt
 			ix.setChanTitle(n, chanTitle)
@@ -642,6 +700,7 @@ func (ix *Index) setChanTitle(n uint32, title string) {
 	}
 	old := ix.strs.normOf(d.chanTitle)
 	d.chanTitle = ix.strs.id(title)
+	ix.textGen++
 	ix.setText(fChannel, n, old, ix.strs.normOf(d.chanTitle))
 }
 
@@ -855,7 +914,7 @@ func (ix *Index) addText(fi int, n uint32, norm string, g []uint64) {
 			continue // the same gram again in this text
 		case p.tail[l-1] > n:
 			// Out of order (a revived doc): add directly.
-			p.bm.Add(n)
+			p.writable().Add(n)
 			continue
 		}
 		p.tail = append(p.tail, n)
@@ -867,7 +926,8 @@ func (ix *Index) addText(fi int, n uint32, norm string, g []uint64) {
 // removal, so removals see every doc.
 func (ix *Index) flushTails() {
 	for _, p := range ix.dirty {
-		p.bm.AddMany(p.tail)
+		p.writable().AddMany(p.tail)
+		ix.postAdded += uint64(len(p.tail))
 		p.tail = nil
 	}
 	clear(ix.dirty)
@@ -888,8 +948,8 @@ func (ix *Index) removeGrams(fi int, n uint32, g []uint64) {
 	m := ix.post[fi]
 	for _, k := range g {
 		if p := m[k]; p != nil {
-			p.bm.Remove(n)
-			if p.bm.IsEmpty() {
+			p.writable().Remove(n)
+			if p.isEmpty() {
 				delete(m, k)
 			}
 		}
@@ -913,8 +973,8 @@ func (ix *Index) setText(fi int, n uint32, old, norm string) {
 		switch {
 		case j == len(b) || (i < len(a) && a[i] < b[j]):
 			if p := m[a[i]]; p != nil {
-				p.bm.Remove(n)
-				if p.bm.IsEmpty() {
+				p.writable().Remove(n)
+				if p.isEmpty() {
 					delete(m, a[i])
 				}
 			}
@@ -925,7 +985,8 @@ func (ix *Index) setText(fi int, n uint32, old, norm string) {
 				p = &posting{}
 				m[b[j]] = p
 			}
-			p.bm.Add(n)
+			p.writable().Add(n)
+			ix.postAdded++
 			j++
 		default:
 			i++
@@ -1086,7 +1147,7 @@ func (ix *Index) measureLocked() [3]int64 {
 	const bitmapOverhead = 104 + 48 // posting struct + map entry
 	for fi := range ix.post {
 		for _, p := range ix.post[fi] {
-			posting += int64(p.bm.GetSizeInBytes())
+			posting += p.sizeBytes()
 		}
 		mem += int64(len(ix.post[fi])) * bitmapOverhead
 	}

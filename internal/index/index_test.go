@@ -140,7 +140,7 @@ func postingsFingerprint(ix *Index) fingerprint {
 	for fi := range ix.post {
 		for k, p := range ix.post[fi] {
 			f.grams++
-			f.card += p.bm.GetCardinality() * (k%7 + 1)
+			f.card += p.card() * (k%7 + 1)
 		}
 	}
 	return f

@@ -203,6 +203,9 @@ func TestOracleProperty(t *testing.T) {
 			if seed%2 == 0 {
 				ix.directMax = 0 // force the block walk
 			}
+			if seed%3 != 2 {
+				ix.compactMin = 1000 // compact posting lists often
+			}
 			o := newOracle()
 			n := 1500 + r.IntN(1500)
 			if seed == 5 {

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/tubelake/tubelake/internal/yt"
 )
 
@@ -186,7 +188,7 @@ func (ix *Index) encode(ctx context.Context, w *bufio.Writer, checkpoint uint64)
 		e.uvarint(uint64(len(keys)))
 		for _, k := range keys {
 			var err error
-			bb, err = m[k].bm.ToBytes()
+			bb, err = m[k].bitmap().ToBytes()
 			if err != nil {
 				return err
 			}
@@ -384,7 +386,7 @@ func (ix *Index) decode(dec *decoder) error {
 			if dec.err != nil {
 				break
 			}
-			p := &posting{}
+			p := &posting{bm: roaring.New()}
 			if err := p.bm.UnmarshalBinary(b); err != nil {
 				return fmt.Errorf("posting %x: %w", k, err)
 			}

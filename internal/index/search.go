@@ -581,7 +581,7 @@ func (ix *Index) andGrams(fi int, keys []uint64) *roaring.Bitmap {
 		if p == nil {
 			return nil
 		}
-		bms = append(bms, &p.bm)
+		bms = append(bms, p.bitmap())
 	}
 	out := andAll(bms)
 	if out == nil || out.IsEmpty() {

@@ -19,7 +19,7 @@ import (
 )
 
 // DefaultTargetBytes is the compaction target when none is given.
-const DefaultTargetBytes = 128 << 20
+const DefaultTargetBytes = 256 << 20
 
 // maxFanIn caps the files merged at once: each open input holds one
 // decoded row group's pages, so memory grows with the fan-in. Compact makes

@@ -1,9 +1,12 @@
 // Package lake owns tubelake's Parquet data lake: the schema of its tables,
 // the layout of its files and the protocol that commits them. It writes
-// through gocloud.dev/blob only (file:// or a plain directory today, any
-// blob URL such as s3://bucket?endpoint=... once its driver is linked), so
-// the same code targets a local disk and an object store. Reading the lake
-// with SQL is internal/lakesql's job.
+// through gocloud.dev/blob only (file:// or a plain directory, or
+// s3://bucket?region=R[&prefix=P/][&endpoint=URL&use_path_style=true] for
+// S3 and S3-compatible stores; the s3blob driver is linked in and tested end
+// to end against an in-process S3 server, gofakes3), so the same code
+// targets a local disk and an object store. Reading the lake with SQL is
+// internal/lakesql's job; Mirror copies an object-store lake's committed
+// files to a local directory for readers that only read local files.
 //
 // # Tables and layout
 //
@@ -44,17 +47,21 @@
 //     the writer's context is cancelled, which deletes the temp file or
 //     aborts the upload. Readers glob "*.parquet", so a temp file is never
 //     read and a half-written file never exists under its final name.
+//
 //  2. Durability. Write commits every (table, dt) file of the batch before it
 //     returns nil; only then may the caller ack the stream messages.
+//
 //  3. Deterministic names. A Write file's <16 hex> is a digest of the set of
 //     record ids it holds, and <max event time> a function of its rows, so a
 //     batch redelivered unchanged maps to the same keys; existing keys are
 //     skipped (the object is complete by 1). A batch redelivered with a
 //     different cut produces new files that repeat some records.
+//
 //  4. Dedupe on read. record_id is unique per table (one observation, one
 //     row), so readers dedupe by record_id: lakesql's views keep one row per
 //     record_id (QUALIFY row_number() OVER (PARTITION BY record_id) = 1).
 //     Duplicated files therefore never show up as duplicated rows.
+//
 //  5. Provenance. Each footer records tubelake.table, tubelake.dt,
 //     tubelake.rows, tubelake.min_record_id/max_record_id,
 //     tubelake.min_time/max_time and tubelake.record_set: the XOR of
@@ -62,6 +69,23 @@
 //     of exactly which records it covers. The record_id column itself is
 //     the authoritative list (a list of ids in the footer would make every
 //     reader download it).
+//
+//  6. Stream offsets in the lake. After a batch's files are committed, the
+//     sink writes the consumer's commit manifest
+//     _tubelake/commits/<consumer>.json (WriteCheckpoint: temp + fsync +
+//     rename on disk, one PUT on S3) holding the last stream sequence the
+//     lake holds, the engine and the stream's identity; only then is the
+//     stream acknowledged. On start the consumer resumes right after the
+//     manifest's sequence (ReadCheckpoint; internal/pipeline), whatever the
+//     engine remembers, so a crash at any point replays exactly the batches
+//     the manifest does not cover: a crash after the files but before the
+//     manifest replays one batch (skipped by 3 or deduplicated by 4), a
+//     crash after the manifest but before the ack replays nothing. The
+//     manifest lives in the lake itself, so it moves with the data (to S3
+//     too) and is never ahead of it. A manifest of another engine/stream is
+//     ignored; one past the end of the stream (stream storage lost) makes
+//     the consumer replay the whole stream. Readers never see manifests
+//     (they glob <table>/dt=*/*.parquet).
 //
 // A failed Write may leave some of its files committed and others not;
 // readers may briefly see part of a batch, and the redelivery completes it
@@ -83,4 +107,30 @@
 // deleted may fail to open it and must retry the query. Compaction never
 // loses a row: inputs are deleted only after the output is durable.
 // It also removes temp files older than an hour left by crashed writers.
+// Compaction physically removes the duplicate copies 3-4 allow: after a
+// full compaction of a partition every record_id is in exactly one row
+// (proved by internal/pipeline's SIGKILL crash test).
+//
+// # Schema version and evolution
+//
+// SchemaVersion (currently 1) is written in every footer as
+// tubelake.schema_version, and every row carries the record envelope's
+// schema_version (yt.SchemaVersion). The rules, which keep every file ever
+// written readable by DuckDB's union_by_name views, Athena/Trino tables
+// and older readers:
+//
+//   - Only add columns, and only OPTIONAL (nullable) ones; older files read
+//     as NULL for them. Adding a column bumps SchemaVersion and updates the
+//     golden schema files and the Athena/Trino DDL (ALTER TABLE ADD COLUMNS).
+//   - Never remove, rename, reorder the meaning of, or change the type or
+//     repetition of an existing column; never make an optional column
+//     required; never change a timestamp's unit (MICROS, UTC-adjusted).
+//   - Never change partitioning (dt = UTC date of the row's own event time)
+//     or the file naming scheme of existing tables; a different layout is a
+//     new table.
+//   - The stream envelope follows the same rule (add optional fields only),
+//     and a reader accepts every version up to its own.
+//
+// TestSchemaGolden pins the schema of every table, so an accidental change
+// fails; an intended one updates the golden files under these rules.
 package lake

@@ -20,6 +20,11 @@ const (
 	TableEvents       = "events"
 )
 
+// SchemaVersion is the version of the lake's table schemas, written in
+// every file footer (tubelake.schema_version). It is bumped when a column
+// is added; see "Schema evolution" in the package documentation.
+const SchemaVersion = 1
+
 // Tables lists every table of the lake in a stable order.
 func Tables() []string {
 	return []string{TableVideos, TableVideoStats, TableChannels, TableChannelStats, TableEvents}

@@ -29,6 +29,7 @@ const (
 	MetaMinTime    = "tubelake.min_time" // RFC 3339, microseconds, UTC
 	MetaMaxTime    = "tubelake.max_time"
 	MetaWriter     = "tubelake.writer"
+	MetaSchema     = "tubelake.schema_version" // the lake's SchemaVersion the file was written with
 	MetaCompacted  = "tubelake.compacted_from" // input file names, comma separated
 	writerVersion  = "lake/1"
 	contentType    = "application/vnd.apache.parquet"
@@ -243,6 +244,7 @@ func metaKV(table, dt string, m *fileMeta) map[string]string {
 		MetaMinTime:   m.minTime.UTC().Format(time.RFC3339Nano),
 		MetaMaxTime:   m.maxTime.UTC().Format(time.RFC3339Nano),
 		MetaWriter:    writerVersion + " schema_version=" + strconv.Itoa(yt.SchemaVersion),
+		MetaSchema:    strconv.Itoa(SchemaVersion),
 	}
 }
 

@@ -23,6 +23,12 @@
 // external access is limited to the lake directory, the configuration is
 // locked, and Query accepts only read-only statements.
 //
+// OpenURL also opens a lake on an object store (s3://bucket?...): DuckDB's
+// httpfs extension is not bundled, so the committed Parquet files are first
+// mirrored into a local cache directory (lake.Mirror: only new files are
+// copied, files compaction removed are dropped), then queried like a local
+// lake (`tubelake sql --lake s3://... --cache DIR`).
+//
 // DDL prints CREATE EXTERNAL TABLE statements for Athena and Trino that
 // match the lake's Parquet schema, for querying the same files in place.
 package lakesql

@@ -47,7 +47,9 @@ type BenchConfig struct {
 	FetchBatch int
 	// Compact merges each partition after ingest (default true via the CLI).
 	Compact bool
-	Logger  *slog.Logger
+	// DedupeWindow is the JetStream dedupe window (0: the default, 2h).
+	DedupeWindow time.Duration
+	Logger       *slog.Logger
 	// Progress, if set, is called about every 500 ms.
 	Progress func(published, committed int64)
 }
@@ -216,7 +218,7 @@ func BenchIngest(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 	case "nats":
 		if url == "" {
 			// A separate JetStream server on a loopback port, reached over TCP.
-			srv, err := stream.OpenNATS(ctx, stream.Config{Dir: filepath.Join(cfg.Dir, "nats-server"), Listen: "127.0.0.1:-1"})
+			srv, err := stream.OpenNATS(ctx, stream.Config{Dir: filepath.Join(cfg.Dir, "nats-server"), Listen: "127.0.0.1:-1", DedupeWindow: cfg.DedupeWindow})
 			if err != nil {
 				return res, err
 			}
@@ -238,7 +240,7 @@ func BenchIngest(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 		return res, fmt.Errorf("bench: unknown engine %q (want embedded, nats or kafka)", cfg.Engine)
 	}
 	res.StreamURL = url
-	n, err := Open(ctx, Config{DataDir: filepath.Join(cfg.Dir, "node"), StreamURL: url, BatchSize: cfg.FetchBatch,
+	n, err := Open(ctx, Config{DataDir: filepath.Join(cfg.Dir, "node"), StreamURL: url, BatchSize: cfg.FetchBatch, StreamDedupeWindow: cfg.DedupeWindow,
 		MaxWait: 200 * time.Millisecond, NoIndex: true, Logger: cfg.Logger,
 		Lake: lake.Options{Parallelism: 2}})
 	if err != nil {

@@ -27,6 +27,11 @@ type Config struct {
 	// nats://h:p[,h:p...][?replicas=N] for an external NATS cluster,
 	// kafka://h:p[,h:p...][?topic=T] for Kafka.
 	StreamURL string
+	// StreamDedupeWindow is JetStream's duplicate window (default 2h). The
+	// server keeps every record id published within it in memory, so bulk
+	// loads of millions of records per hour want a shorter one; the sinks
+	// are idempotent beyond it.
+	StreamDedupeWindow time.Duration
 	// StreamListen optionally exposes the embedded JetStream on host:port.
 	StreamListen string
 	// LakeURL overrides the lake location (default file://<DataDir>/lake).
@@ -92,7 +97,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		cfg.LakeURL = "file://" + filepath.Join(abs, "lake")
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger}
-	n.Stream, err = stream.Open(ctx, stream.Config{URL: cfg.StreamURL, Dir: filepath.Join(abs, "stream"), Listen: cfg.StreamListen, Logger: cfg.Logger.With("component", "stream")})
+	n.Stream, err = stream.Open(ctx, stream.Config{URL: cfg.StreamURL, Dir: filepath.Join(abs, "stream"), Listen: cfg.StreamListen, DedupeWindow: cfg.StreamDedupeWindow, Logger: cfg.Logger.With("component", "stream")})
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,14 @@
 // itself, so the ledger can be logged, exported as metrics and persisted
 // without leaking API keys.
 //
-// Persistence: SaveFile/LoadFile (atomic JSON) or Snapshot/Restore; a bbolt-backed
-// store, per-tier budgets and the `tubelake quota` report are still to come
-// (issue #3).
+// Planner plans each quota day before spending it: over all keys, a share
+// for search (5 %) and discovery (10 %), then each refresh tier's demand
+// (from the scheduler, SetDemand) in priority order, and the rest as spare.
+// Reserve debits a call from its bucket (own plan, then spare; search never
+// borrows) and from a key's ledger bucket, and refuses what neither can pay:
+// no call is sent without quota. Its state (plan, spent per key and bucket,
+// ledger) is saved atomically as JSON and printed by `tubelake quota`.
+//
+// Persistence: SaveFile/LoadFile (atomic JSON) or Snapshot/Restore for the
+// ledger; Planner.SaveFile/LoadState for the plan.
 package quota

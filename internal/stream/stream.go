@@ -483,3 +483,12 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	}
 }
+
+// DeleteConsumer removes a durable consumer (operations, tests); its sink
+// resumes from its own checkpoint, or from the start of the stream.
+func (s *NATS) DeleteConsumer(ctx context.Context, name string) error {
+	if err := s.st.DeleteConsumer(ctx, name); err != nil {
+		return fmt.Errorf("stream: delete consumer %s: %w", name, err)
+	}
+	return nil
+}

@@ -83,7 +83,7 @@ function barChart(box, bars, opt) {
   opt = opt || {};
   box.innerHTML = "";
   if (!bars.length) { box.innerHTML = `<p class="muted">${opt.empty || "—"}</p>`; return; }
-  const W = 640, rowH = 24, H = bars.length * rowH + 8, L = 180;
+  const W = 960, rowH = 26, H = bars.length * rowH + 8, L = 260;
   const svg = svgEl("svg", {viewBox: `0 0 ${W} ${H}`, class: "chart bars"}, box);
   const max = Math.max(...bars.map((b) => b.v), 1);
   bars.forEach((b, i) => {

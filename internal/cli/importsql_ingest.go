@@ -1,0 +1,79 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/tubelake/tubelake/internal/importer"
+	"github.com/tubelake/tubelake/internal/yt"
+)
+
+// importSQL runs `tubelake import --from mysql://|postgres://`.
+func importSQL(cmd *cobra.Command, g *globals, nf *nodeFlags, onError importer.OnError, observed string, src importer.SQLSource, mapping string) error {
+	ctx := cmd.Context()
+	if (src.Table == "") == (src.Query == "") {
+		return fmt.Errorf("--from needs exactly one of --table or --query")
+	}
+	if mapping == "" {
+		return fmt.Errorf("--from needs --map (e.g. --map id=video_id,title=title,view_count=views)")
+	}
+	m, err := importer.ParseMapping(mapping)
+	if err != nil {
+		return err
+	}
+	src.Mapping = m
+	obs := time.Now().UTC()
+	if observed != "" {
+		if obs, err = time.Parse(time.RFC3339, observed); err != nil {
+			return fmt.Errorf("--observed-at: %w", err)
+		}
+	}
+	log := g.logger()
+	n, err := nf.open(ctx, log, nil)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
+	runErr := make(chan error, 1)
+	go func() { runErr <- n.Run(runCtx) }()
+	var bar *progressbar.ProgressBar
+	newBar := func(total int64) {
+		bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(g.stderr), progressbar.OptionSetDescription("rows"),
+			progressbar.OptionShowCount(), progressbar.OptionShowIts(),
+			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionOnCompletion(func() { fmt.Fprintln(g.stderr) }))
+	}
+	opts := importer.Options{OnError: onError, ObservedAt: obs, Logger: log, Progress: func(rows int64) {
+		if bar != nil {
+			_ = bar.Set64(rows)
+		}
+	}}
+	st, importErr := importer.ReadSQL(ctx, src, opts, newBar, func(ctx context.Context, batch []yt.Record) error {
+		return n.Publish(ctx, batch...)
+	})
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	for _, e := range st.Errors {
+		fmt.Fprintf(g.stderr, "skipped %s\n", e.Error())
+	}
+	if int64(len(st.Errors)) < st.Skipped {
+		fmt.Fprintf(g.stderr, "... and %d more skipped rows\n", st.Skipped-int64(len(st.Errors)))
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
+	werr := n.WaitIdle(wctx)
+	cancel()
+	stopRun()
+	if err := <-runErr; err != nil {
+		return err
+	}
+	if werr != nil {
+		return fmt.Errorf("waiting for the sinks: %w", werr)
+	}
+	fmt.Fprintf(g.stdout, "imported %d records (%d rows skipped) from the database into %s\n", st.Records, st.Skipped, n.DataDir())
+	return importErr
+}
