@@ -95,7 +95,7 @@ writes DIR/search.json and DIR/search.md.`,
 	f.IntVar(&cfg.Reps, "reps", 20, "timed repetitions of each query on tubelake, after one warm-up")
 	f.IntVar(&cfg.AnchorReps, "anchor-reps", 3, "timed repetitions of each query on an anchor, after one warm-up")
 	f.DurationVar(&cfg.AnchorBudget, "anchor-budget", 4*time.Minute, "time each anchor may spend on queries (round-robin over the kinds; 0 = no limit)")
-	f.StringVar(&anchors, "anchors", "scan,bleve,sqlite,duckdb", "anchors to run: scan, bleve, sqlite, duckdb (comma-separated; none for none)")
+	f.StringVar(&anchors, "anchors", strings.Join(searchbench.BuiltAnchors(), ","), "anchors to run: scan, bleve, sqlite, duckdb (comma-separated; none for none; bleve and sqlite need a build with -tags anchors)")
 	f.IntVar(&cfg.Updates, "updates", 200_000, "view-count-only snapshots applied while queries run")
 	f.IntVar(&cfg.Batch, "batch", 10_000, "records per Apply while indexing")
 	f.Uint64Var(&seed, "seed", 1, "corpus seed")

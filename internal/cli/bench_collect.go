@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -66,6 +67,7 @@ plan bucket, and per tier the refreshes and the freshness achieved vs the config
 	f.IntVar(&o.workers, "workers", 64, "concurrent calls of the parallel collector")
 	f.DurationVar(&o.latency, "latency", 200*time.Millisecond, "emulator latency per call")
 	f.DurationVar(&o.baseline, "baseline", 10*time.Second, "how long the naive serial collector runs")
+	f.IntVar(&o.loopVideos, "scheduled-videos", 100000, "also refresh this many videos through the scheduler (bbolt lease, change detection, commit); 0 = skip")
 	f.Int64Var(&o.seed, "seed", 1, "universe seed")
 	f.IntVar(&o.dayChannels, "day-channels", 2000, "channels in the simulated-day universe")
 	f.IntVar(&o.dayKeys, "keys", 3, "API keys in the simulated day (10,000 units each)")
@@ -77,7 +79,7 @@ type benchCollectOpts struct {
 	command                      string
 	day                          bool
 	channels, perChannel, videos int
-	workers                      int
+	workers, loopVideos          int
 	latency, baseline            time.Duration
 	seed                         int64
 	dayChannels, dayKeys         int
@@ -124,6 +126,18 @@ func procStatusKB(field string) int64 {
 		}
 	}
 	return 0
+}
+
+func collectLoadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
 }
 
 // childCPU returns the user+system CPU of a child process from /proc.
@@ -209,6 +223,8 @@ func benchThroughput(ctx context.Context, g *globals, o benchCollectOpts) error 
 	defer func() { child.Process.Signal(os.Interrupt); child.Wait() }()
 	fmt.Fprintf(g.stderr, "bench collect: emulator child pid %d on %s, latency %s; %d video ids\n", child.Process.Pid, url, o.latency, len(ids))
 
+	var peakRSS atomic.Int64 // kB, sampled every second while the collectors run
+	load0 := collectLoadAvg()
 	run := func(name string, workers int, ids []string, limit time.Duration) (throughputRow, error) {
 		pub := &countingPublisher{}
 		c, err := collect.New(collect.Config{Endpoint: url, APIKeys: []string{"bench-key"}, Workers: workers,
@@ -229,6 +245,9 @@ func benchThroughput(ctx context.Context, g *globals, o benchCollectOpts) error 
 			for {
 				select {
 				case <-t.C:
+					if rss := procStatusKB("VmRSS"); rss > peakRSS.Load() {
+						peakRSS.Store(rss)
+					}
 					n := pub.videos.Load() + pub.tombstones.Load()
 					fmt.Fprintf(g.stderr, "\r  %s: %d ids, %.0f/s   ", name, n, float64(n)/time.Since(start).Seconds())
 				case <-done:
@@ -238,6 +257,7 @@ func benchThroughput(ctx context.Context, g *globals, o benchCollectOpts) error 
 			}
 		}()
 		runtime.GC()
+		debug.FreeOSMemory()
 		cpu0, ch0, t0 := cpuTime(), childCPU(child.Process.Pid), time.Now()
 		st, ferr := c.FetchVideos(rctx, ids)
 		el, cpu, chc := time.Since(t0), cpuTime()-cpu0, childCPU(child.Process.Pid)-ch0
@@ -256,21 +276,35 @@ func benchThroughput(ctx context.Context, g *globals, o benchCollectOpts) error 
 	if err != nil {
 		return err
 	}
-	rssPeak := procStatusKB("VmHWM")
+	rows := []throughputRow{base, par}
+	if o.loopVideos > 0 {
+		lr, err := benchScheduled(ctx, g, o, url, ids[:min(o.loopVideos, len(ids))], child.Process.Pid)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, lr)
+	}
+	load1 := collectLoadAvg()
 
 	w := g.stdout
 	fmt.Fprintf(w, "command: %s\ndate: %s\nemulator: child process, %d channels x %d videos/channel (%d ids refreshed), latency %s, unlimited quota\n\n",
 		o.command, time.Now().UTC().Format(time.RFC3339), o.channels, o.perChannel, par.ids, o.latency)
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
-	fmt.Fprintln(tw, "| collector | workers | ids refreshed | elapsed | videos/s | ideal bound/s | ratio | calls | collector CPU | CPU % of one core | emulator CPU |")
-	fmt.Fprintln(tw, "|---|---|---|---|---|---|---|---|---|---|---|")
-	for _, r := range []throughputRow{base, par} {
-		fmt.Fprintf(tw, "| %s | %d | %d | %s | %.0f | %.0f | %.1f %% | %d | %s | %.1f %% | %s |\n", r.name, r.workers, r.ids, r.elapsed.Round(time.Millisecond),
-			r.rate(), r.bound, 100*r.rate()/r.bound, r.calls, r.cpu.Round(time.Millisecond), 100*r.cpu.Seconds()/r.elapsed.Seconds(), r.childCPU.Round(10*time.Millisecond))
+	fmt.Fprintln(tw, "| collector | workers | ids refreshed | elapsed | videos/s | ideal bound/s | ratio | calls | worker time per call | collector CPU | CPU % of one core | emulator CPU |")
+	fmt.Fprintln(tw, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, r := range rows {
+		perCall := time.Duration(0)
+		if r.calls > 0 {
+			perCall = time.Duration(float64(r.workers) * float64(r.elapsed) / float64(r.calls))
+		}
+		fmt.Fprintf(tw, "| %s | %d | %d | %s | %.0f | %.0f | %.1f %% | %d | %s | %s | %.1f %% | %s |\n", r.name, r.workers, r.ids, r.elapsed.Round(time.Millisecond),
+			r.rate(), r.bound, 100*r.rate()/r.bound, r.calls, perCall.Round(time.Millisecond), r.cpu.Round(time.Millisecond), 100*r.cpu.Seconds()/r.elapsed.Seconds(), r.childCPU.Round(10*time.Millisecond))
 	}
 	tw.Flush()
 	perKeyDay := float64(quota.DefaultPerDay*50) / 86400
-	fmt.Fprintf(w, "\nspeed-up over the serial baseline: %.1fx; collector peak RSS (VmHWM): %d MB\n", par.rate()/base.rate(), rssPeak/1024)
+	fmt.Fprintf(w, "\nspeed-up over the serial baseline: %.1fx; collector RSS while collecting (max of 1 s samples): %d MB (process peak VmHWM incl. id generation: %d MB)\n",
+		par.rate()/base.rate(), peakRSS.Load()/1024, procStatusKB("VmHWM")/1024)
+	fmt.Fprintf(w, "machine load (1-min load average) before/after: %s / %s on %d CPUs\n", load0, load1, runtime.NumCPU())
 	fmt.Fprintf(w, "quota bound with real keys (10,000 units/day, 50 ids/unit): %.1f videos/s per key, so %d workers saturate %.0f keys\n",
 		perKeyDay, o.workers, par.bound/perKeyDay)
 	return nil
@@ -478,4 +512,48 @@ func benchDay(ctx context.Context, g *globals, o benchCollectOpts) error {
 	}
 	_ = refusedSteps
 	return nil
+}
+
+// benchScheduled refreshes ids through the persisted schedule: all due,
+// leased in batches, fetched, diffed and committed (Cycler.RefreshDue).
+func benchScheduled(ctx context.Context, g *globals, o benchCollectOpts, url string, ids []string, childPid int) (throughputRow, error) {
+	dir, err := os.MkdirTemp("", "tubelake-bench-sched-")
+	if err != nil {
+		return throughputRow{}, err
+	}
+	defer os.RemoveAll(dir)
+	store, err := schedule.Open(filepath.Join(dir, "schedule.db"), schedule.Config{})
+	if err != nil {
+		return throughputRow{}, err
+	}
+	defer store.Close()
+	at := time.Now()
+	vs := make([]schedule.NewVideo, len(ids))
+	for i, id := range ids {
+		vs[i] = schedule.NewVideo{ID: id}
+	}
+	if _, err := store.AddVideos(vs, at); err != nil {
+		return throughputRow{}, err
+	}
+	fmt.Fprintf(g.stderr, "  scheduled: %d videos added to the schedule in %s\n", len(ids), time.Since(at).Round(time.Millisecond))
+	pub := &countingPublisher{}
+	c, err := collect.New(collect.Config{Endpoint: url, APIKeys: []string{"bench-key"}, Workers: o.workers,
+		QuotaPerDay: 1 << 40, RatePerKey: -1}, pub)
+	if err != nil {
+		return throughputRow{}, err
+	}
+	cy, err := c.NewCycler(collect.LoopConfig{Store: store})
+	if err != nil {
+		return throughputRow{}, err
+	}
+	runtime.GC()
+	cpu0, ch0, t0 := cpuTime(), childCPU(childPid), time.Now()
+	st, err := cy.RefreshDue(ctx)
+	el, cpu, chc := time.Since(t0), cpuTime()-cpu0, childCPU(childPid)-ch0
+	if err != nil {
+		return throughputRow{}, err
+	}
+	n := pub.videos.Load() + pub.tombstones.Load()
+	return throughputRow{name: "parallel + schedule", workers: o.workers, ids: n, elapsed: el, calls: st.Calls, cpu: cpu, childCPU: chc,
+		bound: float64(o.workers) * 50 / o.latency.Seconds(), tombstones: pub.tombstones.Load()}, nil
 }

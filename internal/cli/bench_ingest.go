@@ -126,6 +126,7 @@ on a loopback port, or --kafka-url).`,
 	f.BoolVar(&keep, "keep", false, "keep the work dir")
 	f.BoolVar(&noCompact, "no-compact", false, "skip compaction")
 	f.StringVar(&jsonOut, "json", "", "also write the results as JSON to this file")
+	f.IntVar(&cfg.RecordsPerMessage, "records-per-message", 256, "records packed into one JetStream message (embedded and nats engines; 1: one message per record)")
 	f.DurationVar(&cfg.DedupeWindow, "dedupe-window", 0, "JetStream dedupe window for the benchmark's stream (0: the default, 2h)")
 	f.Int64Var(&memLimit, "mem-limit-mb", 400, "soft Go heap limit in MB during the benchmark, like GOMEMLIMIT (0: none)")
 	return cmd
@@ -208,8 +209,8 @@ func writeBenchIngest(w io.Writer, cfg pipeline.BenchConfig, rs []benchIngestRep
 	if cfg.DedupeWindow > 0 {
 		window = cfg.DedupeWindow.String()
 	}
-	fmt.Fprintf(w, "# tubelake bench ingest\n\n%d video snapshot records per engine over %d daily partitions; fetch batch %d; JetStream dedupe window %s; Go heap limit %s; GOMAXPROCS=%d; load average %s; %s\n\n",
-		cfg.Records, cfg.Days, cfg.FetchBatch, window, memLimitText(), runtime.GOMAXPROCS(0), loadAvg(), time.Now().UTC().Format(time.RFC3339))
+	fmt.Fprintf(w, "# tubelake bench ingest\n\n%d video snapshot records per engine over %d daily partitions; fetch batch %d; %d records per JetStream message; JetStream dedupe window %s; Go heap limit %s; GOMAXPROCS=%d; load average %s; %s\n\n",
+		cfg.Records, cfg.Days, cfg.FetchBatch, max(cfg.RecordsPerMessage, 1), window, memLimitText(), runtime.GOMAXPROCS(0), loadAvg(), time.Now().UTC().Format(time.RFC3339))
 	fmt.Fprintln(w, "| engine | records/s (publish -> lake committed) | elapsed | publish done | process CPU | records per CPU-second | peak RSS | partitions | files/partition before -> after compaction | compaction | lake size |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rs {

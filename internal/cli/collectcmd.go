@@ -76,6 +76,7 @@ type collectFlags struct {
 	feedInterval  time.Duration
 	quotaPerDay   int64
 	metricsListen string
+	search        []string
 }
 
 func (f *collectFlags) register(cmd *cobra.Command) {
@@ -90,6 +91,7 @@ func (f *collectFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&f.tick, "tick", 10*time.Second, "with --loop: pause between cycles when nothing is due")
 	fl.DurationVar(&f.feedInterval, "feed-interval", time.Hour, "with --loop: RSS poll interval per channel (zero quota)")
 	fl.Int64Var(&f.quotaPerDay, "quota-per-day", quota.DefaultPerDay, "daily quota units of each API key")
+	fl.StringSliceVar(&f.search, "search", nil, "with --loop: search.list query (type=channel) run daily within the plan's search budget; channels found are collected (repeatable)")
 	fl.StringVar(&f.metricsListen, "metrics-listen", "", "with --loop: serve Prometheus /metrics on host:port")
 }
 
@@ -280,7 +282,7 @@ func runLoop(ctx context.Context, g *globals, nf *nodeFlags, cf *collectFlags, k
 		return err
 	}
 	fmt.Fprintf(g.stderr, "collect --loop: shard %s, %d new seed channel(s), keys %s\n", sh, added, strings.Join(ids, ","))
-	st, lerr := c.Loop(ctx, collect.LoopConfig{Store: store, Tick: cf.tick, FeedInterval: cf.feedInterval,
+	st, lerr := c.Loop(ctx, collect.LoopConfig{Store: store, Tick: cf.tick, FeedInterval: cf.feedInterval, SearchQueries: cf.search,
 		StateSave: func() error { return planner.SaveFile(statePath) }, Progress: loopProgress(g)})
 	if err := planner.SaveFile(statePath); err != nil {
 		lerr = errors.Join(lerr, err)
@@ -288,8 +290,8 @@ func runLoop(ctx context.Context, g *globals, nf *nodeFlags, cf *collectFlags, k
 	fmt.Fprintln(g.stderr)
 	fmt.Fprintf(g.stdout, "collect --loop: %d cycles, %d calls, %d units, %d videos, %d channels, %d events, %d tombstones, %d discovered in %s\n",
 		st.Cycles, st.Calls, st.Units, st.Videos, st.Channels, st.Events, st.Tombstones, st.Discovered, st.Elapsed.Round(time.Second))
-	if errors.Is(lerr, context.Canceled) {
-		return nil
+	if ctx.Err() != nil && errors.Is(lerr, ctx.Err()) {
+		return nil // stopped (SIGINT/SIGTERM): state saved, leases released
 	}
 	return lerr
 }

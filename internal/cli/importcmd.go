@@ -18,6 +18,7 @@ func importCmd(g *globals) *cobra.Command {
 	var nf nodeFlags
 	var onError, observed string
 	var from, table, query, mapping string
+	var perMsg int
 	cmd := &cobra.Command{
 		Use:   "import FILE... | import --from mysql://...|postgres://... --table T --map id=COL,...",
 		Short: "Import videos from JSONL (videos.list items), Kaggle trending CSV or a MySQL/PostgreSQL table through the stream into the lake and index",
@@ -41,7 +42,7 @@ func importCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("--on-error: want skip or fail, got %q", onError)
 			}
 			if from != "" {
-				return importSQL(cmd, g, &nf, importer.OnError(onError), observed, importer.SQLSource{URL: from, Table: table, Query: query}, mapping)
+				return importSQL(cmd, g, &nf, perMsg, importer.OnError(onError), observed, importer.SQLSource{URL: from, Table: table, Query: query}, mapping)
 			}
 			var obs time.Time
 			if observed != "" {
@@ -57,7 +58,7 @@ func importCmd(g *globals) *cobra.Command {
 				}
 			}
 			log := g.logger()
-			n, err := nf.open(ctx, log, nil)
+			n, err := openImportNode(ctx, &nf, log, perMsg)
 			if err != nil {
 				return err
 			}
@@ -113,6 +114,7 @@ func importCmd(g *globals) *cobra.Command {
 	nf.register(cmd)
 	cmd.Flags().StringVar(&onError, "on-error", "skip", "what to do with a malformed line: skip (report it and go on) or fail (stop at it)")
 	cmd.Flags().StringVar(&observed, "observed-at", "", "observation time for records that carry none (default: the file's modification time; for --from, the import's start), RFC 3339")
+	cmd.Flags().IntVar(&perMsg, "records-per-message", 100, "records packed into one JetStream message (1: one message per record); a re-import of the same input produces the same messages, which JetStream deduplicates")
 	cmd.Flags().StringVar(&from, "from", "", "import from a database instead of files: mysql://user:pass@host:port/db or postgres://user:pass@host:port/db[?sslmode=disable]")
 	cmd.Flags().StringVar(&table, "table", "", "with --from: the table to read")
 	cmd.Flags().StringVar(&query, "query", "", "with --from: a SELECT whose result columns are the mapped names (instead of --table)")

@@ -3,17 +3,26 @@ package cli
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/tubelake/tubelake/internal/importer"
+	"github.com/tubelake/tubelake/internal/pipeline"
 	"github.com/tubelake/tubelake/internal/yt"
 )
 
+// openImportNode opens the node like nodeFlags.open, packing perMsg records
+// per JetStream message (bulk imports).
+func openImportNode(ctx context.Context, nf *nodeFlags, log *slog.Logger, perMsg int) (*pipeline.Node, error) {
+	return pipeline.Open(ctx, pipeline.Config{DataDir: nf.data, StreamURL: nf.streamURL, StreamListen: nf.streamListen, Logger: log,
+		StreamRecordsPerMessage: perMsg})
+}
+
 // importSQL runs `tubelake import --from mysql://|postgres://`.
-func importSQL(cmd *cobra.Command, g *globals, nf *nodeFlags, onError importer.OnError, observed string, src importer.SQLSource, mapping string) error {
+func importSQL(cmd *cobra.Command, g *globals, nf *nodeFlags, perMsg int, onError importer.OnError, observed string, src importer.SQLSource, mapping string) error {
 	ctx := cmd.Context()
 	if (src.Table == "") == (src.Query == "") {
 		return fmt.Errorf("--from needs exactly one of --table or --query")
@@ -33,7 +42,7 @@ func importSQL(cmd *cobra.Command, g *globals, nf *nodeFlags, onError importer.O
 		}
 	}
 	log := g.logger()
-	n, err := nf.open(ctx, log, nil)
+	n, err := openImportNode(ctx, nf, log, perMsg)
 	if err != nil {
 		return err
 	}

@@ -50,7 +50,10 @@
 // new schedule state; items not completed are released. Channels referenced
 // by collected videos are added to the schedule (and walked next cycle).
 //
-// Not yet here: search.list discovery within the search budget (the plan
-// reserves the bucket), and ETag/If-None-Match on refreshes (the emulator
-// charges a 304 like a 200, so it saves bandwidth, not quota).
+// SearchChannels (search.list type=channel, 100 units a page) runs the
+// loop's SearchQueries once per SearchInterval from the plan's search
+// bucket; the channels found are scheduled, de-duplicated against the store.
+//
+// Not yet here: ETag/If-None-Match on refreshes (the API charges a 304 like
+// a 200, so it would save bandwidth and decoding, not quota).
 package collect

@@ -19,6 +19,11 @@ type LoopConfig struct {
 	Tick         time.Duration // pause between cycles when nothing is due (default 10s)
 	FeedInterval time.Duration // RSS poll interval per channel (default 1h)
 	LeaseBatch   int           // items leased per step (default Workers x 50 x 4)
+	// SearchQueries are run with search.list (type=channel) once per
+	// SearchInterval (default 24h) while the plan's search bucket has units;
+	// the channels found are scheduled (de-duplicated with everything known).
+	SearchQueries  []string
+	SearchInterval time.Duration
 	// StateSave, if set, is called after each cycle and at exit (e.g. to
 	// persist the quota plan).
 	StateSave func() error
@@ -40,6 +45,8 @@ type LoopStats struct {
 	Discovered   int64 // new videos scheduled (feeds, playlist walks)
 	NewChannels  int64 // channels added from references in collected data
 	Fallbacks    int64 // uploads playlist walks because a feed may have missed uploads
+	Searches     int64 // search.list queries run
+	SearchFound  int64 // new channels scheduled from search results
 	Refused      int64 // steps stopped because a plan bucket or every key was out of quota
 	QuotaLeft    int64 // units left today over all keys (ledger)
 	Tiers        []schedule.TierStat
@@ -57,6 +64,7 @@ type loopState struct {
 
 	mu       sync.Mutex
 	lastPoll map[string]time.Time // channel -> last feed poll (memory: a restart re-polls, at no quota)
+	lastQ    map[string]time.Time // search query -> last run
 	tiers    []schedule.TierStat
 	errs     map[string]int64
 	byTier   map[string]int64
@@ -64,6 +72,7 @@ type loopState struct {
 
 	cycles, calls, units, records, videos, channels, events, tombstones atomic.Int64
 	feedPolls, discovered, newChannels, fallbacks, refused              atomic.Int64
+	searches, searchFound                                               atomic.Int64
 }
 
 func (c *Collector) newLoopState(lc LoopConfig) (*loopState, error) {
@@ -76,10 +85,13 @@ func (c *Collector) newLoopState(lc LoopConfig) (*loopState, error) {
 	if lc.FeedInterval <= 0 {
 		lc.FeedInterval = time.Hour
 	}
+	if lc.SearchInterval <= 0 {
+		lc.SearchInterval = 24 * time.Hour
+	}
 	if lc.LeaseBatch <= 0 {
 		lc.LeaseBatch = c.cfg.Workers * batchSize * 4
 	}
-	return &loopState{c: c, lc: lc, start: time.Now(), lastPoll: map[string]time.Time{}, errs: map[string]int64{}, byTier: map[string]int64{}}, nil
+	return &loopState{c: c, lc: lc, start: time.Now(), lastPoll: map[string]time.Time{}, lastQ: map[string]time.Time{}, errs: map[string]int64{}, byTier: map[string]int64{}}, nil
 }
 
 func (ls *loopState) stats() LoopStats {
@@ -103,7 +115,7 @@ func (ls *loopState) stats() LoopStats {
 		Cycles: ls.cycles.Load(), Calls: ls.calls.Load(), Units: ls.units.Load(), Records: ls.records.Load(),
 		Videos: ls.videos.Load(), Channels: ls.channels.Load(), Events: ls.events.Load(), Tombstones: ls.tombstones.Load(),
 		FeedPolls: ls.feedPolls.Load(), Discovered: ls.discovered.Load(), NewChannels: ls.newChannels.Load(),
-		Fallbacks: ls.fallbacks.Load(), Refused: ls.refused.Load(), QuotaLeft: left, Tiers: tiers, Refreshed: byTier, Errors: errs,
+		Fallbacks: ls.fallbacks.Load(), Searches: ls.searches.Load(), SearchFound: ls.searchFound.Load(), Refused: ls.refused.Load(), QuotaLeft: left, Tiers: tiers, Refreshed: byTier, Errors: errs,
 		Elapsed: time.Since(ls.start), LastCycleErr: lastErr,
 	}
 }
@@ -271,6 +283,7 @@ func (ls *loopState) cycle(ctx context.Context) (bool, error) {
 		errs = append(errs, err)
 	}
 	worked := false
+	note(ls.search(ctx))
 	w, err := ls.walkNewChannels(ctx)
 	note(err)
 	worked = worked || w
@@ -475,7 +488,11 @@ func (ls *loopState) refresh(ctx context.Context, k schedule.Kind) (bool, error)
 	var stopErr error
 	for ctx.Err() == nil {
 		now := ls.c.now()
-		leases, err := st.Lease(k, now, ls.lc.LeaseBatch)
+		var exclude []string
+		for t := range blocked {
+			exclude = append(exclude, t)
+		}
+		leases, err := st.Lease(k, now, ls.lc.LeaseBatch, exclude...)
 		if err != nil {
 			return worked, err
 		}
@@ -524,6 +541,9 @@ func (ls *loopState) refresh(ctx context.Context, k schedule.Kind) (bool, error)
 		}
 		if len(skipped) > 0 && len(skipped) == len(leases) {
 			break
+		}
+		if errors.Is(stopErr, ErrQuotaExhausted) {
+			break // every key is out: nothing more can be sent today
 		}
 	}
 	return worked, stopErr
@@ -654,4 +674,48 @@ func (o *observer) Publish(ctx context.Context, recs ...yt.Record) error {
 		}
 	}
 	return nil
+}
+
+// search runs the configured queries that are due, while the search bucket
+// can pay for them, and schedules the channels found.
+func (ls *loopState) search(ctx context.Context) error {
+	now := ls.c.now()
+	for _, q := range ls.lc.SearchQueries {
+		ls.mu.Lock()
+		last, ok := ls.lastQ[q]
+		ls.mu.Unlock()
+		if ok && now.Sub(last) < ls.lc.SearchInterval {
+			continue
+		}
+		if p := ls.c.cfg.Planner; p != nil && p.Left(quota.BucketSearch) < quota.CostSearch {
+			return nil // the search reserve is spent for today
+		}
+		ids, st, err := ls.c.SearchChannels(ctx, q, 1)
+		ls.addRun(st)
+		if err != nil {
+			return err
+		}
+		ls.mu.Lock()
+		ls.lastQ[q] = now
+		ls.mu.Unlock()
+		ls.searches.Add(1)
+		n, err := ls.lc.Store.AddChannels(ids, now)
+		ls.searchFound.Add(int64(n))
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RefreshDue runs only the refresh part of a cycle (due channels, then due
+// videos), without discovery: what a benchmark of the scheduled refresh
+// path measures.
+func (cy *Cycler) RefreshDue(ctx context.Context) (LoopStats, error) {
+	ls := cy.ls
+	_, err := ls.refresh(ctx, schedule.Channel)
+	if err == nil {
+		_, err = ls.refresh(ctx, schedule.Video)
+	}
+	return ls.stats(), err
 }

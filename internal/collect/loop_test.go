@@ -265,3 +265,36 @@ func TestLoopFeedFallbackToPlaylist(t *testing.T) {
 	t.Logf("%d channels with >15 new uploads, %d fallbacks, %d discovered", many, st.Fallbacks, st.Discovered)
 	_ = strconv.Itoa
 }
+
+// search.list discovery: once per interval, within the search bucket; the
+// channels found are scheduled once (de-duplicated) and walked.
+func TestLoopSearchDiscovery(t *testing.T) {
+	keys := []string{"k1"}
+	le := newLoopEnv(t, sim.Config{Seed: 9, Channels: 300, VideosPerChannel: 5, QuotaPerDay: 10000}, 10000, keys)
+	cy, err := le.c.NewCycler(LoopConfig{Store: le.store, Tick: time.Minute, SearchQueries: []string{"먹방", "먹방"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := cy.Cycle(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Searches != 1 || st.SearchFound == 0 {
+		t.Fatalf("searches %d, channels found %d", st.Searches, st.SearchFound)
+	}
+	chans, _ := le.store.ChannelIDs(0)
+	if int64(len(chans)) < st.SearchFound {
+		t.Fatalf("%d channels scheduled, %d found", len(chans), st.SearchFound)
+	}
+	le.e.srv.Advance(time.Hour)
+	if st, _ = cy.Cycle(context.Background()); st.Searches != 1 {
+		t.Fatalf("query ran again within its interval: %d", st.Searches)
+	}
+	if n := le.e.srv.Usage().Calls["search"]; n != 1 {
+		t.Fatalf("emulator saw %d search calls", n)
+	}
+	le.unitsMatch(t, keys)
+	if sp := le.plan.State().Spent[quota.BucketSearch][quota.KeyID("k1")]; sp != quota.CostSearch {
+		t.Fatalf("search bucket spent %d", sp)
+	}
+}

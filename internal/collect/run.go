@@ -187,12 +187,47 @@ func (c *Collector) Collect(ctx context.Context, channelIDs []string) (Stats, er
 func (c *Collector) FetchVideos(ctx context.Context, videoIDs []string) (Stats, error) {
 	r := c.newRun(ctx)
 	return r.execute(func() {
-		vs := make([]vid, 0, len(videoIDs))
-		for _, id := range videoIDs {
-			vs = append(vs, vid{id: id})
+		// Feed the pool a few batches ahead of the workers rather than
+		// queueing every batch at once: memory stays bounded by the
+		// workers, not by the number of ids.
+		const chunk = batchSize * 8
+		vs := make([]vid, 0, chunk)
+		for lo := 0; lo < len(videoIDs); lo += chunk {
+			if !r.waitRoom(prioVideos, 4*c.cfg.Workers) {
+				for _, id := range videoIDs[lo:] {
+					if id != "" {
+						r.unfetched.Add(1)
+					}
+				}
+				return
+			}
+			vs = vs[:0]
+			for _, id := range videoIDs[lo:min(lo+chunk, len(videoIDs))] {
+				vs = append(vs, vid{id: id})
+			}
+			r.addVideos(vs)
 		}
-		r.addVideos(vs)
 	})
+}
+
+// waitRoom blocks while the lane holds n tasks or more; it reports false if
+// the run stopped meanwhile.
+func (r *run) waitRoom(prio, n int) bool {
+	for {
+		r.q.mu.Lock()
+		l := len(r.q.lanes[prio])
+		r.q.mu.Unlock()
+		if l < n {
+			return true
+		}
+		select {
+		case <-time.After(5 * time.Millisecond):
+		case <-r.ctx.Done():
+			return false
+		case <-r.draining:
+			return false
+		}
+	}
 }
 
 // execute runs seed's tasks and everything they spawn on the worker pool.

@@ -417,12 +417,18 @@ func sameTags(buf []byte, norm, patch string, tags []string) (bool, []byte) {
 
 var idSeed = maphash.MakeSeed()
 
-// idTable maps video ids to doc numbers: linear probing over doc+1 (0 = empty),
-// the ids themselves live in Index.idBytes.
+// idTable maps video ids to doc numbers: linear probing over slots holding
+// the high 32 bits of the id's hash and doc+1 (0 = empty), so a probe reads
+// the id itself (in Index.idBytes) only when the hash bits match.
 type idTable struct {
-	slots []uint32
+	slots []uint64
 	n     int
 }
+
+// idWidth is the length of a video id (yt.ValidateVideoID). Ids are stored
+// at a fixed stride; any other length (never produced by validated records)
+// is kept in Index.oddIDs.
+const idWidth = 11
 
 // ---- interned strings ----
 
@@ -473,11 +479,27 @@ func (t *strTable) normOf(i uint32) string {
 
 // docID returns the video id of doc n (aliasing idBytes).
 func (ix *Index) docID(n uint32) string {
-	start := uint32(0)
-	if n > 0 {
-		start = ix.idEnd[n-1]
+	if ix.oddIDs != nil {
+		if id, ok := ix.oddIDs[n]; ok {
+			return id
+		}
 	}
-	return aliasString(ix.idBytes[start:ix.idEnd[n]])
+	start := int(n) * idWidth
+	return aliasString(ix.idBytes[start : start+idWidth])
+}
+
+// appendID stores the id of the new doc n.
+func (ix *Index) appendID(n uint32, id string) {
+	if len(id) == idWidth {
+		ix.idBytes = append(ix.idBytes, id...)
+		return
+	}
+	var pad [idWidth]byte
+	ix.idBytes = append(ix.idBytes, pad[:]...)
+	if ix.oddIDs == nil {
+		ix.oddIDs = map[uint32]string{}
+	}
+	ix.oddIDs[n] = strings.Clone(id)
 }
 
 func hashID(id string) uint64 { return maphash.String(idSeed, id) }
@@ -488,14 +510,16 @@ func (ix *Index) lookup(id string) (uint32, bool) {
 	if len(t.slots) == 0 {
 		return 0, false
 	}
+	hash := hashID(id)
+	tag := hash >> 32
 	mask := uint64(len(t.slots) - 1)
-	for h := hashID(id) & mask; ; h = (h + 1) & mask {
+	for h := hash & mask; ; h = (h + 1) & mask {
 		v := t.slots[h]
 		if v == 0 {
 			return 0, false
 		}
-		if ix.docID(v-1) == id {
-			return v - 1, true
+		if v>>32 == tag && ix.docID(uint32(v)-1) == id {
+			return uint32(v) - 1, true
 		}
 	}
 }
@@ -506,25 +530,26 @@ func (ix *Index) insertID(n uint32, id string) {
 	if (t.n+1)*4 > len(t.slots)*3 {
 		size := max(1024, 2*len(t.slots))
 		old := t.slots
-		t.slots = make([]uint32, size)
+		t.slots = make([]uint64, size)
 		mask := uint64(size - 1)
 		for _, v := range old {
 			if v == 0 {
 				continue
 			}
-			h := hashID(ix.docID(v-1)) & mask
+			h := hashID(ix.docID(uint32(v)-1)) & mask
 			for t.slots[h] != 0 {
 				h = (h + 1) & mask
 			}
 			t.slots[h] = v
 		}
 	}
+	hash := hashID(id)
 	mask := uint64(len(t.slots) - 1)
-	h := hashID(id) & mask
+	h := hash & mask
 	for t.slots[h] != 0 {
 		h = (h + 1) & mask
 	}
-	t.slots[h] = n + 1
+	t.slots[h] = hash>>32<<32 | uint64(n+1)
 	t.n++
 }
 

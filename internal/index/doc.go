@@ -37,15 +37,17 @@
 // counted as garbage; the arena is not compacted yet). Channel titles are
 // interned with their normalized form.
 //
-// Posting lists (postings.go) are roaring bitmaps while they change. Once the
-// entries added since the last compaction reach half of those compacted then
+// Posting lists (postings.go) are roaring bitmaps while they change. Once as
+// many entries were added since the last compaction as existed then
 // (geometric, so each entry is rewritten a bounded number of times), Apply
-// compacts every list in steps of 8192 lists per write-lock hold: a list of
-// at most 2048 docs becomes a delta-varint list in a shared pointer-free slab
-// when that is smaller than its roaring form (rare grams: a roaring container
-// costs ~50 bytes of overhead for a few 2-byte entries); other bitmaps are
-// cloned to drop the slack of grown arrays. A list is materialized as a bitmap
-// by the queries that use it and turned back into a bitmap when modified.
+// compacts the lists modified since, in steps of 8192 lists per write-lock
+// hold: a list of at most 2048 docs becomes a delta-varint list in a shared
+// pointer-free slab when that is smaller than its roaring form (rare grams: a
+// roaring container costs ~50 bytes of overhead for a few 2-byte entries);
+// other bitmaps are cloned to drop the slack of grown arrays. A query
+// materializes the bitmap of the lists it uses; a modification turns a list
+// back into a bitmap. When over half of the slab is garbage, every list moves
+// to a new slab.
 //
 // # Queries
 //

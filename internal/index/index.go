@@ -172,9 +172,9 @@ type Index struct {
 	mu       sync.RWMutex
 	closed   bool
 	docs     []doc
-	ids      idTable  // video id -> doc
-	idBytes  []byte   // all video ids, concatenated
-	idEnd    []uint32 // doc -> end of its id in idBytes
+	ids      idTable           // video id -> doc
+	idBytes  []byte            // all video ids, idWidth bytes each
+	oddIDs   map[uint32]string // ids of another length (not produced by valid records)
 	arena    textArena
 	strs     strTable
 	recBuf   []byte
@@ -204,9 +204,10 @@ type Index struct {
 	// postAdded counts posting entries added since the last compaction,
 	// postCompacted the entries at that compaction (see maybeCompact).
 	postAdded, postCompacted uint64
-	textGen                  uint64 // changes whenever a stored text changes (see chunkPrep)
-	compactMin               uint64 // tests lower it
-	directMax                int    // see directMax; tests lower it to force the rank walk
+	textGen                  uint64    // changes whenever a stored text changes (see chunkPrep)
+	slab                     *listSlab // compact posting lists (see maybeCompact)
+	compactMin               uint64    // tests lower it
+	directMax                int       // see directMax; tests lower it to force the rank walk
 
 	// gen changes whenever the postings or filters of an existing doc change
 	// (text edit, removal, revival); new docs and statistics do not change it.
@@ -252,6 +253,7 @@ func newIndex(dir string, opts Options) *Index {
 		rankPub:    &ranked{},
 		directMax:  directMax,
 		compactMin: 1 << 20,
+		slab:       &listSlab{},
 	}
 	for f := range ix.post {
 		ix.post[f] = map[uint64]*posting{}
@@ -541,8 +543,7 @@ func videoLang(s *yt.VideoSnippet) string {
 func (ix *Index) newSlot(id string) uint32 {
 	n := uint32(len(ix.docs))
 	ix.docs = append(ix.docs, doc{text: noText})
-	ix.idBytes = append(ix.idBytes, id...)
-	ix.idEnd = append(ix.idEnd, uint32(len(ix.idBytes)))
+	ix.appendID(n, id)
 	ix.insertID(n, id)
 	ix.views = append(ix.views, 0)
 	ix.likes = append(ix.likes, 0)
@@ -1151,7 +1152,7 @@ func (ix *Index) measureLocked() [3]int64 {
 		}
 		mem += int64(len(ix.post[fi])) * bitmapOverhead
 	}
-	const docBytes = int64(unsafe.Sizeof(doc{})) + 4*8 + 4 + 2*8 // struct, columns, id end, rank entries
-	mem += posting + ix.arena.memBytes() + int64(cap(ix.idBytes)) + int64(len(ix.ids.slots))*4 + int64(cap(ix.docs))*docBytes
+	const docBytes = int64(unsafe.Sizeof(doc{})) + 4*8 + 2*8 // struct, columns, rank entries
+	mem += posting + ix.arena.memBytes() + int64(cap(ix.idBytes)) + int64(len(ix.ids.slots))*8 + int64(cap(ix.docs))*docBytes
 	return [3]int64{text, posting, mem}
 }

@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -302,6 +303,7 @@ func TestFlushOpenRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ix.compactMin = 0 // compact posting lists after every Apply
 	for _, s := range smallCorpus() {
 		mustApply(t, ix, s.rec())
 	}
@@ -320,6 +322,11 @@ func TestFlushOpenRoundTrip(t *testing.T) {
 		want = append(want, r)
 	}
 	stWant := ix.Stats()
+	var docsWant []VideoDoc
+	for _, s := range smallCorpus() {
+		d, _ := ix.VideoDoc(s.id)
+		docsWant = append(docsWant, d)
+	}
 	ix.Close()
 
 	ix2, err := Open(dir, Options{})
@@ -337,6 +344,11 @@ func TestFlushOpenRoundTrip(t *testing.T) {
 		}
 		if !slices.Equal(ids(r), ids(want[i])) || r.Total != want[i].Total {
 			t.Errorf("%q after reopen: %v %d, want %v %d", q.Q, ids(r), r.Total, ids(want[i]), want[i].Total)
+		}
+	}
+	for i, s := range smallCorpus() {
+		if d, _ := ix2.VideoDoc(s.id); !reflect.DeepEqual(d, docsWant[i]) {
+			t.Errorf("video %s after reopen: %+v, want %+v", s.id, d, docsWant[i])
 		}
 	}
 	st := ix2.Stats()

@@ -17,6 +17,7 @@ type posting struct {
 	bm    *roaring.Bitmap // nil only while empty or in list form
 	list  []byte          // non-nil: the compact form (bm is empty); never modified in place
 	lcard uint32          // docs in list
+	dirty bool            // modified since the last compaction
 	tail  []uint32        // ascending docs added during the current Apply chunk
 }
 
@@ -46,20 +47,19 @@ func (p *posting) bitmap() *roaring.Bitmap {
 		}
 		return p.bm
 	}
-	var buf [listMax]uint32
 	bm := roaring.New()
-	bm.AddMany(p.docs(buf[:0]))
+	bm.AddMany(p.docs(make([]uint32, 0, p.lcard)))
 	return bm
 }
 
 // writable returns the bitmap form, converting a list first.
 func (p *posting) writable() *roaring.Bitmap {
+	p.dirty = true
 	if p.bm == nil {
 		p.bm = roaring.New()
 	}
 	if p.list != nil {
-		var buf [listMax]uint32
-		p.bm.AddMany(p.docs(buf[:0]))
+		p.bm.AddMany(p.docs(make([]uint32, 0, p.lcard)))
 		p.list, p.lcard = nil, 0
 	}
 	return p.bm
@@ -114,15 +114,11 @@ func (s *listSlab) put(b []byte) []byte {
 // data (container struct, interface, key, flags, allocation rounding).
 const containerOverhead = 56
 
-// compactPosting rewrites p in its smaller form with exact-size storage
-// (growing arrays leave up to half of their capacity unused). scratch is
-// reused between calls.
-func compactPosting(p *posting, slab *listSlab, scratch *[]byte) {
-	if p.list != nil {
-		*scratch = append((*scratch)[:0], p.list...)
-		p.list = slab.put(*scratch)
-		return
-	}
+// compactPosting rewrites the bitmap of p in its smaller form with
+// exact-size storage (growing arrays leave up to half of their capacity
+// unused). The scratch buffers are reused between calls.
+func compactPosting(p *posting, slab *listSlab, scratch *[]byte, docs *[]uint32) {
+	p.dirty = false
 	if p.bm == nil {
 		return
 	}
@@ -131,17 +127,25 @@ func compactPosting(p *posting, slab *listSlab, scratch *[]byte) {
 		return
 	}
 	if card <= listMax {
-		var buf [listMax]uint32
-		n := p.bm.ManyIterator().NextMany(buf[:card])
+		ds := (*docs)[:0]
+		p.bm.Iterate(func(x uint32) bool {
+			ds = append(ds, x)
+			return true
+		})
+		*docs = ds
 		b := (*scratch)[:0]
 		last := uint32(0)
-		for _, d := range buf[:n] {
+		containers := uint64(0)
+		for i, d := range ds {
+			if i == 0 || d>>16 != last>>16 {
+				containers++
+			}
 			b = binary.AppendUvarint(b, uint64(d-last))
 			last = d
 		}
 		*scratch = b
-		if uint64(len(b)) <= p.bm.GetSizeInBytes()+p.bm.Stats().Containers*containerOverhead {
-			p.list, p.lcard = slab.put(b), uint32(n)
+		if uint64(len(b)) <= 2*card+containers*(containerOverhead+4) {
+			p.list, p.lcard = slab.put(b), uint32(len(ds))
 			p.bm = nil
 			return
 		}
@@ -149,20 +153,21 @@ func compactPosting(p *posting, slab *listSlab, scratch *[]byte) {
 	p.bm = p.bm.Clone()
 }
 
-// postingEntries counts the entries added to postings since the last
-// compaction (see maybeCompact).
+// compactDue reports whether enough entries were added to postings since the
+// last compaction (see maybeCompact).
 func (ix *Index) compactDue() bool {
-	return ix.postAdded > ix.compactMin && ix.postAdded > ix.postCompacted/2
+	return ix.postAdded > ix.compactMin && ix.postAdded > ix.postCompacted
 }
 
 // compactStep is the number of postings compacted per write-lock hold.
 const compactStep = 8192
 
-// maybeCompact compacts every posting list when enough entries were added
-// since the last compaction (geometric schedule: each entry is rewritten a
-// bounded number of times). It takes the write lock in short steps, so
-// searches interleave. A new slab replaces the old one; the old slab is freed
-// once no list refers to it.
+// maybeCompact compacts the posting lists modified since the last compaction
+// when enough entries were added since then (geometric schedule: each entry
+// is rewritten a bounded number of times). It takes the write lock in short
+// steps, so searches interleave. Lists go to the current slab; when more than
+// half of the slab is garbage (lists turned back into bitmaps), every list
+// moves to a new slab and the old one is freed.
 func (ix *Index) maybeCompact() {
 	ix.mu.Lock()
 	if ix.closed || !ix.compactDue() {
@@ -170,28 +175,55 @@ func (ix *Index) maybeCompact() {
 		return
 	}
 	ix.postAdded = 0
-	var all []*posting
+	ix.flushTails()
+	var todo []*posting
+	var total, live uint64
 	for fi := range ix.post {
 		for _, p := range ix.post[fi] {
-			all = append(all, p)
-		}
-	}
-	slab := &listSlab{}
-	var scratch []byte
-	ix.mu.Unlock()
-	var total uint64
-	for len(all) > 0 {
-		n := min(compactStep, len(all))
-		ix.mu.Lock()
-		ix.flushTails()
-		for _, p := range all[:n] {
-			compactPosting(p, slab, &scratch) // lists move to the new slab, so the old one is freed
 			total += p.card()
+			live += uint64(len(p.list))
+			if p.dirty {
+				todo = append(todo, p)
+			}
 		}
-		ix.mu.Unlock()
-		all = all[n:]
 	}
-	ix.mu.Lock()
+	var used uint64
+	for _, c := range ix.slab.chunks {
+		used += uint64(len(c))
+	}
+	moveAll := used > 1<<20 && live < used/2
+	if moveAll {
+		todo = todo[:0]
+		for fi := range ix.post {
+			for _, p := range ix.post[fi] {
+				if p.dirty || p.list != nil {
+					todo = append(todo, p)
+				}
+			}
+		}
+		ix.slab = &listSlab{}
+	}
+	slab := ix.slab
 	ix.postCompacted = total
 	ix.mu.Unlock()
+	var scratch []byte
+	var docs []uint32
+	for len(todo) > 0 {
+		n := min(compactStep, len(todo))
+		ix.mu.Lock()
+		ix.flushTails()
+		for _, p := range todo[:n] {
+			if p.list != nil {
+				if moveAll {
+					p.list = slab.put(p.list) // into the new slab, so the old one is freed
+				}
+				continue
+			}
+			if p.dirty {
+				compactPosting(p, slab, &scratch, &docs)
+			}
+		}
+		ix.mu.Unlock()
+		todo = todo[n:]
+	}
 }

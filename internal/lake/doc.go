@@ -82,9 +82,12 @@
 //     manifest replays one batch (skipped by 3 or deduplicated by 4), a
 //     crash after the manifest but before the ack replays nothing. The
 //     manifest lives in the lake itself, so it moves with the data (to S3
-//     too) and is never ahead of it. A manifest of another engine/stream is
-//     ignored; one past the end of the stream (stream storage lost) makes
-//     the consumer replay the whole stream. Readers never see manifests
+//     too) and is never ahead of it. The manifest names the stream (engine,
+//     configured URL without credentials, and the stream's incarnation:
+//     JetStream creation time or Kafka topic id); a manifest of another
+//     stream, or one past the end of the stream, makes the consumer replay
+//     that stream from its start (idempotent) instead of trusting sequence
+//     numbers that mean something else. Readers never see manifests
 //     (they glob <table>/dt=*/*.parquet).
 //
 // A failed Write may leave some of its files committed and others not;
@@ -94,7 +97,8 @@
 // # Compaction
 //
 // Compact merges the small files of one partition into files of about
-// targetBytes: it k-way merges up to 32 inputs at a time (each sorted; more
+// targetBytes (DefaultTargetBytes, 256 MB; `tubelake lake compact
+// --target-mb`): it k-way merges up to 32 inputs at a time (each sorted; more
 // small files take further passes) in small chunks, dropping adjacent copies
 // of the same record_id, checks before committing that output rows plus
 // dropped copies equal input rows, writes the output

@@ -49,7 +49,9 @@ type BenchConfig struct {
 	Compact bool
 	// DedupeWindow is the JetStream dedupe window (0: the default, 2h).
 	DedupeWindow time.Duration
-	Logger       *slog.Logger
+	// RecordsPerMessage packs records into JetStream messages (0/1: one each).
+	RecordsPerMessage int
+	Logger            *slog.Logger
 	// Progress, if set, is called about every 500 ms.
 	Progress func(published, committed int64)
 }
@@ -218,7 +220,7 @@ func BenchIngest(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 	case "nats":
 		if url == "" {
 			// A separate JetStream server on a loopback port, reached over TCP.
-			srv, err := stream.OpenNATS(ctx, stream.Config{Dir: filepath.Join(cfg.Dir, "nats-server"), Listen: "127.0.0.1:-1", DedupeWindow: cfg.DedupeWindow})
+			srv, err := stream.OpenNATS(ctx, stream.Config{Dir: filepath.Join(cfg.Dir, "nats-server"), Listen: "127.0.0.1:-1", DedupeWindow: cfg.DedupeWindow, RecordsPerMessage: cfg.RecordsPerMessage})
 			if err != nil {
 				return res, err
 			}
@@ -240,7 +242,7 @@ func BenchIngest(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 		return res, fmt.Errorf("bench: unknown engine %q (want embedded, nats or kafka)", cfg.Engine)
 	}
 	res.StreamURL = url
-	n, err := Open(ctx, Config{DataDir: filepath.Join(cfg.Dir, "node"), StreamURL: url, BatchSize: cfg.FetchBatch, StreamDedupeWindow: cfg.DedupeWindow,
+	n, err := Open(ctx, Config{DataDir: filepath.Join(cfg.Dir, "node"), StreamURL: url, BatchSize: cfg.FetchBatch, StreamDedupeWindow: cfg.DedupeWindow, StreamRecordsPerMessage: cfg.RecordsPerMessage,
 		MaxWait: 200 * time.Millisecond, NoIndex: true, Logger: cfg.Logger,
 		Lake: lake.Options{Parallelism: 2}})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tubelake/tubelake/internal/lake"
 	"github.com/tubelake/tubelake/internal/lakesql"
+	"github.com/tubelake/tubelake/internal/stream"
 	"github.com/tubelake/tubelake/internal/yt"
 )
 
@@ -63,7 +64,8 @@ func TestCrashChild(t *testing.T) {
 func crashChild(dir string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	n, err := Open(ctx, Config{DataDir: dir, BatchSize: 700, MaxWait: 50 * time.Millisecond, NoIndex: true})
+	rpm, _ := strconv.Atoi(os.Getenv("TUBELAKE_CRASH_RPM"))
+	n, err := Open(ctx, Config{DataDir: dir, BatchSize: 700, MaxWait: 50 * time.Millisecond, NoIndex: true, StreamRecordsPerMessage: rpm})
 	if err != nil {
 		return err
 	}
@@ -132,9 +134,14 @@ func TestCrashKillRestart(t *testing.T) {
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 5))
 	start := time.Now()
+	runs := 0
 	child := func() *exec.Cmd {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.v=false")
-		cmd.Env = append(os.Environ(), "TUBELAKE_CRASH_DIR="+dir)
+		// Alternate one record per message with 20 per message, so both
+		// message formats share the stream across crashes.
+		rpm := 1 + 19*(runs%2)
+		runs++
+		cmd.Env = append(os.Environ(), "TUBELAKE_CRASH_DIR="+dir, "TUBELAKE_CRASH_RPM="+strconv.Itoa(rpm))
 		cmd.Stderr = os.Stderr
 		return cmd
 	}
@@ -223,10 +230,20 @@ func TestCrashKillRestart(t *testing.T) {
 		}
 		t.Logf("%s: %d records, exactly once (view and physical), %d files", table, len(ids), len(files))
 	}
-	cp, ok, err := openLakeCheckpoint(filepath.Join(dir, "lake"))
-	if err != nil || !ok || cp.Seq != crashRecords {
-		t.Errorf("lake checkpoint %+v ok=%v err=%v, want last_seq %d", cp, ok, err, crashRecords)
+	st, err := stream.OpenNATS(context.Background(), stream.Config{Dir: filepath.Join(dir, "stream")})
+	if err != nil {
+		t.Fatal(err)
 	}
+	info, err := st.Info(context.Background())
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, ok, err := openLakeCheckpoint(filepath.Join(dir, "lake"))
+	if err != nil || !ok || cp.Seq != info.LastSeq {
+		t.Errorf("lake checkpoint %+v ok=%v err=%v, want last_seq %d (the stream's last)", cp, ok, err, info.LastSeq)
+	}
+	t.Logf("stream: %d messages for %d records (runs alternated 1 and 20 records per message)", info.Messages, crashRecords)
 }
 
 // checkView proves every record of ids is in the (record_id-deduped) view

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -108,5 +109,38 @@ func TestLakeResumesFromItsOwnCommitManifest(t *testing.T) {
 	}
 	if n := countStats(t, dir); n != 300 {
 		t.Fatalf("video_stats has %d rows, want 300", n)
+	}
+}
+
+// TestLakeCheckpointOfARecreatedStreamIsNotTrusted: the stream's storage is
+// lost and a new stream grows past the old checkpoint before the lake sink
+// starts. Its sequences restart, so the checkpoint (seq 200 of the old
+// stream) must not make the sink skip the new stream's first 200 records.
+func TestLakeCheckpointOfARecreatedStreamIsNotTrusted(t *testing.T) {
+	dir := t.TempDir()
+	old := make([]yt.Record, 200)
+	for i := range old {
+		old[i] = SyntheticVideo(i, 1000, 1)
+	}
+	runNode(t, Config{DataDir: dir, NoIndex: true}, old)
+	if err := os.RemoveAll(dir + "/stream"); err != nil {
+		t.Fatal(err)
+	}
+	// A new stream with 300 other records, published before the sinks run.
+	s, err := stream.OpenNATS(context.Background(), stream.Config{Dir: dir + "/stream"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := make([]yt.Record, 300)
+	for i := range fresh {
+		fresh[i] = SyntheticVideo(500+i, 1000, 1)
+	}
+	if err := s.Publish(context.Background(), fresh...); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	runNode(t, Config{DataDir: dir, NoIndex: true}, nil)
+	if n := countStats(t, dir); n != 500 {
+		t.Fatalf("video_stats has %d rows, want 500 (200 old + 300 from the new stream)", n)
 	}
 }

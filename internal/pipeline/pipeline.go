@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,9 @@ type Config struct {
 	// loads of millions of records per hour want a shorter one; the sinks
 	// are idempotent beyond it.
 	StreamDedupeWindow time.Duration
+	// StreamRecordsPerMessage > 1 packs that many records per JetStream
+	// message (bulk loads; see stream.Config.RecordsPerMessage).
+	StreamRecordsPerMessage int
 	// StreamListen optionally exposes the embedded JetStream on host:port.
 	StreamListen string
 	// LakeURL overrides the lake location (default file://<DataDir>/lake).
@@ -97,7 +101,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		cfg.LakeURL = "file://" + filepath.Join(abs, "lake")
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger}
-	n.Stream, err = stream.Open(ctx, stream.Config{URL: cfg.StreamURL, Dir: filepath.Join(abs, "stream"), Listen: cfg.StreamListen, DedupeWindow: cfg.StreamDedupeWindow, Logger: cfg.Logger.With("component", "stream")})
+	n.Stream, err = stream.Open(ctx, stream.Config{URL: cfg.StreamURL, Dir: filepath.Join(abs, "stream"), Listen: cfg.StreamListen, DedupeWindow: cfg.StreamDedupeWindow, RecordsPerMessage: cfg.StreamRecordsPerMessage, Logger: cfg.Logger.With("component", "stream")})
 	if err != nil {
 		return nil, err
 	}
@@ -223,12 +227,35 @@ func (n *Node) Run(ctx context.Context) error {
 // lakeConsumer names the lake sink's durable consumer and its commit manifest.
 const lakeConsumer = "lake"
 
-// streamIdentity names the stream the lake's checkpoint refers to.
-func (n *Node) streamIdentity() string {
-	if n.Stream.Engine() == "embedded" {
-		return "embedded"
+// streamIdentity names the stream the lake's checkpoint refers to: the
+// configured URL (without credentials or options; not the server a client
+// happens to be connected to) and the stream's incarnation, which changes
+// when the stream is re-created and its sequences restart.
+func (n *Node) streamIdentity(info stream.Info) string {
+	id := "embedded"
+	if n.Stream.Engine() != "embedded" {
+		id = redactURL(n.cfg.StreamURL)
 	}
-	return n.Stream.ClientURL()
+	if info.Incarnation != "" {
+		id += "#" + info.Incarnation
+	}
+	return id
+}
+
+func redactURL(raw string) string {
+	base, _, _ := strings.Cut(raw, "?")
+	scheme, rest, ok := strings.Cut(base, "://")
+	if !ok {
+		return base
+	}
+	var hosts []string
+	for _, h := range strings.Split(rest, ",") {
+		if at := strings.LastIndexByte(h, '@'); at >= 0 {
+			h = h[at+1:]
+		}
+		hosts = append(hosts, h)
+	}
+	return scheme + "://" + strings.Join(hosts, ",")
 }
 
 // runLake consumes the stream into the lake. Each batch's files are
@@ -243,21 +270,26 @@ func (n *Node) runLake(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	id := n.streamIdentity()
+	info, err := n.Stream.Info(ctx)
+	if err != nil {
+		return err
+	}
+	id := n.streamIdentity(info)
 	switch {
 	case ok && (cp.Engine != n.Stream.Engine() || cp.Stream != id):
-		n.log.Warn("lake checkpoint belongs to another stream; using the consumer's own position",
+		// Another engine, URL or incarnation: the checkpoint's sequences
+		// mean nothing here. Replay this whole stream (the lake is
+		// idempotent by record_id) rather than trust the durable.
+		n.log.Warn("lake checkpoint belongs to another stream; replaying this stream from its start",
 			"checkpoint_engine", cp.Engine, "checkpoint_stream", cp.Stream, "engine", n.Stream.Engine(), "stream", id)
-		cp = lake.Checkpoint{}
+		zero := uint64(0)
+		opt.StartAfter = &zero
+		cp.Records = 0
 	case ok:
-		info, err := n.Stream.Info(ctx)
-		if err != nil {
-			return err
-		}
 		start := cp.Seq
 		if start > info.LastSeq {
-			// The stream was reset (e.g. its storage deleted): replay all of
-			// it; the lake is idempotent by record_id.
+			// The stream lost its tail (or was reset without a new
+			// incarnation): replay all of it; the lake is idempotent.
 			n.log.Warn("lake checkpoint is past the end of the stream; replaying the whole stream", "checkpoint", cp.Seq, "last_seq", info.LastSeq)
 			start = 0
 		}

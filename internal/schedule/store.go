@@ -109,6 +109,21 @@ func (s *Store) Close() error { return s.db.Close() }
 // Config returns the configuration in use (defaults applied).
 func (s *Store) Config() Config { return s.cfg }
 
+// chunkSize bounds the writes of one bbolt transaction: bbolt splits
+// nodes only at commit, so one huge random-order transaction is quadratic.
+const chunkSize = 4000
+
+// chunked runs fn over [0, n) in transactions of at most chunkSize items.
+func chunked(db *bolt.DB, n int, fn func(tx *bolt.Tx, lo, hi int) error) error {
+	for lo := 0; lo < n; lo += chunkSize {
+		hi := min(n, lo+chunkSize)
+		if err := db.Update(func(tx *bolt.Tx) error { return fn(tx, lo, hi) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func ikey(k Kind, id string) []byte { return append([]byte{byte(k)}, id...) }
 
 func dkey(tier uint8, due int64, key []byte) []byte {
@@ -189,8 +204,10 @@ type NewVideo struct {
 // shards are skipped. It returns how many were added.
 func (s *Store) AddChannels(ids []string, now time.Time) (int, error) {
 	added := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		for _, id := range ids {
+	ids = append([]string(nil), ids...)
+	sort.Strings(ids)
+	err := chunked(s.db, len(ids), func(tx *bolt.Tx, lo, hi int) error {
+		for _, id := range ids[lo:hi] {
 			if id == "" || !s.cfg.Shard.Owns(id) {
 				continue
 			}
@@ -215,8 +232,10 @@ func (s *Store) AddChannels(ids []string, now time.Time) (int, error) {
 // Videos of channels owned by other shards are skipped.
 func (s *Store) AddVideos(vs []NewVideo, now time.Time) (int, error) {
 	added := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		for _, v := range vs {
+	vs = append([]NewVideo(nil), vs...)
+	sort.Slice(vs, func(i, j int) bool { return vs[i].ID < vs[j].ID })
+	err := chunked(s.db, len(vs), func(tx *bolt.Tx, lo, hi int) error {
+		for _, v := range vs[lo:hi] {
 			if v.ID == "" || !s.owns(v.ChannelID, v.ID) {
 				continue
 			}
@@ -290,9 +309,16 @@ const NewTier = "discovery"
 // change first: never-fetched items, then by views/hour x hours since the
 // last fetch. Leased items are not handed out again until Complete, Release
 // or a restart (Open).
-func (s *Store) Lease(k Kind, now time.Time, n int) ([]Lease, error) {
+//
+// Items of the tiers named in exclude (NewTier for never-fetched items) are
+// left alone, e.g. because their quota bucket is spent.
+func (s *Store) Lease(k Kind, now time.Time, n int, exclude ...string) ([]Lease, error) {
 	if n <= 0 {
 		return nil, nil
+	}
+	skip := map[string]bool{}
+	for _, t := range exclude {
+		skip[t] = true
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -306,6 +332,9 @@ func (s *Store) Lease(k Kind, now time.Time, n int) ([]Lease, error) {
 	nowMs := now.UnixMilli()
 	err := s.db.View(func(tx *bolt.Tx) error {
 		scan := func(tier uint8, name string, slack time.Duration) error {
+			if skip[name] && skip[NewTier] {
+				return nil
+			}
 			c := tx.Bucket(bDue).Cursor()
 			limit := now.Add(slack).UnixMilli()
 			got := 0
@@ -321,6 +350,9 @@ func (s *Store) Lease(k Kind, now time.Time, n int) ([]Lease, error) {
 				}
 				if it == nil || it.Leased || it.Gone || it.Due != due {
 					continue // stale index entry, removed on the next write
+				}
+				if (it.At == 0 && skip[NewTier]) || (it.At != 0 && skip[name]) {
+					continue
 				}
 				p := math.Inf(1)
 				if it.At > 0 {
@@ -352,8 +384,18 @@ func (s *Store) Lease(k Kind, now time.Time, n int) ([]Lease, error) {
 		return nil, nil
 	}
 	out := make([]Lease, 0, len(cands))
-	err = s.db.Update(func(tx *bolt.Tx) error {
-		for _, c := range cands {
+	for _, c := range cands {
+		tier := c.tier
+		if c.it.At == 0 {
+			tier = NewTier
+		}
+		out = append(out, Lease{ID: string(c.key[1:]), ChannelID: c.it.Ch, Tier: tier, Due: time.UnixMilli(c.it.Due)})
+	}
+	// Write in key order (bbolt is much faster with sorted inserts).
+	byKey := append([]cand(nil), cands...)
+	sort.Slice(byKey, func(i, j int) bool { return bytes.Compare(byKey[i].key, byKey[j].key) < 0 })
+	err = chunked(s.db, len(byKey), func(tx *bolt.Tx, lo, hi int) error {
+		for _, c := range byKey[lo:hi] {
 			if err := tx.Bucket(bDue).Delete(c.dk); err != nil {
 				return err
 			}
@@ -361,11 +403,6 @@ func (s *Store) Lease(k Kind, now time.Time, n int) ([]Lease, error) {
 			if err := putItem(tx, c.key, c.it); err != nil {
 				return err
 			}
-			tier := c.tier
-			if c.it.At == 0 {
-				tier = NewTier
-			}
-			out = append(out, Lease{ID: string(c.key[1:]), ChannelID: c.it.Ch, Tier: tier, Due: time.UnixMilli(c.it.Due)})
 		}
 		return nil
 	})
@@ -385,7 +422,8 @@ func (s *Store) Release(k Kind, ids []string) error {
 	for i, id := range ids {
 		keys[i] = ikey(k, id)
 	}
-	if err := s.db.Update(func(tx *bolt.Tx) error { return s.release(tx, keys) }); err != nil {
+	sort.Slice(keys, func(i, j int) bool { return bytes.Compare(keys[i], keys[j]) < 0 })
+	if err := chunked(s.db, len(keys), func(tx *bolt.Tx, lo, hi int) error { return s.release(tx, keys[lo:hi]) }); err != nil {
 		return fmt.Errorf("schedule: release: %w", err)
 	}
 	return nil

@@ -75,3 +75,12 @@ func dirSize(dir string) int64 {
 	})
 	return n
 }
+
+// BuiltAnchors are the anchors compiled into this binary: all of
+// AnchorNames with -tags anchors, otherwise scan and duckdb.
+func BuiltAnchors() []string {
+	if heavyAnchorsBuilt {
+		return AnchorNames
+	}
+	return []string{"scan", "duckdb"}
+}

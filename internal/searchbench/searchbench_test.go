@@ -83,7 +83,7 @@ func TestRunSmall(t *testing.T) {
 	var progress bytes.Buffer
 	rep, err := Run(context.Background(), Config{
 		DataDir: sharedData, Docs: 20000, AnchorDocs: 20000, PerKind: 6, Reps: 2, AnchorReps: 1,
-		Anchors: AnchorNames, Updates: 5000, WorkDir: t.TempDir(), Progress: &progress,
+		Anchors: BuiltAnchors(), Updates: 5000, WorkDir: t.TempDir(), Progress: &progress,
 	})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, progress.String())
@@ -103,7 +103,7 @@ func TestRunSmall(t *testing.T) {
 	if ks := rep.kind(KindRare); ks.MaxMatches >= 50 {
 		t.Errorf("rare queries match %d docs", ks.MaxMatches)
 	}
-	if len(rep.Anchors) != len(AnchorNames) {
+	if len(rep.Anchors) != len(BuiltAnchors()) {
 		t.Fatalf("anchors: %d", len(rep.Anchors))
 	}
 	for _, a := range rep.Anchors {

@@ -1,3 +1,5 @@
+//go:build anchors
+
 package searchbench
 
 import (

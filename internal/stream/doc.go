@@ -21,7 +21,17 @@
 // after a crash, StartAfter replay, dead letters.
 //
 // Records are encoded as their JSON envelope (goccy/go-json, byte-for-byte
-// what encoding/json reads), so any client can read the stream.
+// what encoding/json reads), so any client can read the stream. With
+// Config.RecordsPerMessage > 1 (bulk loads: `tubelake import` uses 100) a
+// JetStream message carries several records: a version byte 0x01 (never
+// the first byte of JSON) then uvarint-length-prefixed JSON envelopes. It
+// cuts the broker's per-record cost about 3x (docs/BENCHMARKS.md). Such a
+// message's Nats-Msg-Id is a digest of its record ids: re-publishing the
+// same batch (a re-import of the same input) is deduplicated by the server,
+// a differently cut batch is not, and the sinks' record-id idempotence
+// absorbs it. Sequences (checkpoints, StartAfter) count messages. Both
+// formats coexist on one stream; a bad record inside a batch is
+// dead-lettered alone.
 //
 // Delivery contract:
 //   - Publish returns only after the engine has stored every record (PubAck;

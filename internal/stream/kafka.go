@@ -253,18 +253,19 @@ func (k *Kafka) Consume(ctx context.Context, name string, opt ConsumeOptions, h 
 		b.Records = make([]yt.Record, 0, len(msgs))
 		for _, m := range msgs {
 			seq := uint64(m.Offset) + 1
-			rec, err := decodeRecord(m.Value)
-			if err != nil {
-				if derr := k.deadLetter(ctx, name, m, seq, err); derr != nil {
-					return derr
+			for _, d := range decodeMessage(m.Value) {
+				if d.err != nil {
+					if derr := k.deadLetter(ctx, name, m, d.raw, seq, d.err); derr != nil {
+						return derr
+					}
+					log.Error("undecodable record sent to dead-letter queue", "seq", seq, "err", d.err)
+					if opt.OnDLQ != nil {
+						opt.OnDLQ(seq, d.err)
+					}
+					continue
 				}
-				log.Error("undecodable record sent to dead-letter queue", "seq", seq, "err", err)
-				if opt.OnDLQ != nil {
-					opt.OnDLQ(seq, err)
-				}
-				continue
+				b.Records = append(b.Records, d.rec)
 			}
-			b.Records = append(b.Records, rec)
 		}
 		for attempt := 0; len(b.Records) > 0; attempt++ {
 			err := h(ctx, b)
@@ -287,8 +288,8 @@ func (k *Kafka) Consume(ctx context.Context, name string, opt ConsumeOptions, h 
 	}
 }
 
-func (k *Kafka) deadLetter(ctx context.Context, consumer string, m *kgo.Record, seq uint64, cause error) error {
-	r := &kgo.Record{Topic: k.dlqTopic, Key: m.Key, Value: m.Value, Headers: []kgo.RecordHeader{
+func (k *Kafka) deadLetter(ctx context.Context, consumer string, m *kgo.Record, data []byte, seq uint64, cause error) error {
+	r := &kgo.Record{Topic: k.dlqTopic, Key: m.Key, Value: data, Headers: []kgo.RecordHeader{
 		{Key: "tubelake-error", Value: []byte(cause.Error())},
 		{Key: "tubelake-seq", Value: []byte(strconv.FormatUint(seq, 10))},
 		{Key: "tubelake-consumer", Value: []byte(consumer)},
@@ -314,6 +315,11 @@ func (k *Kafka) Info(ctx context.Context) (Info, error) {
 	s, _ := start.Lookup(k.topic, 0)
 	d, _ := end.Lookup(k.dlqTopic, 0)
 	out := Info{LastSeq: uint64(max(e.Offset, 0)), Messages: uint64(max(e.Offset-s.Offset, 0)), DLQ: uint64(max(d.Offset, 0)), Consumers: map[string]uint64{}}
+	if td, err := k.adm.ListTopics(ctx, k.topic); err == nil {
+		if d, ok := td[k.topic]; ok && d.ID != (kadm.TopicID{}) {
+			out.Incarnation = d.ID.String()
+		}
+	}
 	names := map[string]bool{}
 	k.mu.Lock()
 	for n := range k.names {

@@ -2,6 +2,8 @@ package stream
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,6 +44,13 @@ type Config struct {
 	MaxAge time.Duration
 	// DedupeWindow is JetStream's duplicate window for Nats-Msg-Id (default 2h).
 	DedupeWindow time.Duration
+	// RecordsPerMessage > 1 packs up to that many records into one
+	// JetStream message (see codec.go): far less broker work per record.
+	// The message's Nats-Msg-Id is a digest of its record ids, so the
+	// server's dedupe drops a re-publish of the same batch only; the sinks'
+	// record-id idempotence handles the rest. Consumers fetch
+	// BatchSize/RecordsPerMessage messages at a time. Kafka ignores it.
+	RecordsPerMessage int
 	// Listen, if set for the embedded server, also opens a client port
 	// (e.g. "127.0.0.1:4222") so other processes can share this stream.
 	Listen string
@@ -206,37 +215,66 @@ func (s *NATS) Publish(ctx context.Context, recs ...yt.Record) error {
 const publishWindow = 4096
 
 func (s *NATS) publishWindow(ctx context.Context, recs []yt.Record) error {
-	futures := make([]jetstream.PubAckFuture, 0, len(recs))
-	for i := range recs {
-		r := &recs[i]
-		if err := r.Validate(); err != nil {
-			return fmt.Errorf("stream: publish: %w", err)
-		}
-		b, err := encodeRecord(r)
-		if err != nil {
-			return fmt.Errorf("stream: encode %s: %w", r.ID, err)
-		}
-		f, err := s.js.PublishAsync(subjectPrefix+string(r.Kind), b, jetstream.WithMsgID(r.ID))
-		if err != nil {
-			return fmt.Errorf("stream: publish %s: %w", r.ID, err)
-		}
-		futures = append(futures, f)
+	per := max(s.cfg.RecordsPerMessage, 1)
+	type pending struct {
+		f      jetstream.PubAckFuture
+		subj   string
+		id     string
+		data   []byte
+		lo, hi int
 	}
-	for i, f := range futures {
+	futures := make([]pending, 0, len(recs)/per+1)
+	for lo := 0; lo < len(recs); lo += per {
+		hi := min(lo+per, len(recs))
+		for i := lo; i < hi; i++ {
+			if err := recs[i].Validate(); err != nil {
+				return fmt.Errorf("stream: publish: %w", err)
+			}
+		}
+		p := pending{lo: lo, hi: hi}
+		var err error
+		if hi-lo == 1 {
+			r := &recs[lo]
+			p.subj, p.id = subjectPrefix+string(r.Kind), r.ID
+			p.data, err = encodeRecord(r)
+		} else {
+			p.subj, p.id = subjectPrefix+"batch", batchMsgID(recs[lo:hi])
+			p.data, err = encodeBatch(recs[lo:hi])
+		}
+		if err != nil {
+			return fmt.Errorf("stream: encode %s: %w", recs[lo].ID, err)
+		}
+		p.f, err = s.js.PublishAsync(p.subj, p.data, jetstream.WithMsgID(p.id))
+		if err != nil {
+			return fmt.Errorf("stream: publish %s: %w", recs[lo].ID, err)
+		}
+		futures = append(futures, p)
+	}
+	for _, p := range futures {
 		select {
-		case <-f.Ok():
-		case err := <-f.Err():
+		case <-p.f.Ok():
+		case err := <-p.f.Err():
 			// One retry path: a timed-out async publish is re-sent synchronously;
 			// the msg id makes it idempotent.
-			b, _ := encodeRecord(&recs[i])
-			if _, err2 := s.js.Publish(ctx, subjectPrefix+string(recs[i].Kind), b, jetstream.WithMsgID(recs[i].ID)); err2 != nil {
-				return fmt.Errorf("stream: publish %s: %w (after %v)", recs[i].ID, err2, err)
+			if _, err2 := s.js.Publish(ctx, p.subj, p.data, jetstream.WithMsgID(p.id)); err2 != nil {
+				return fmt.Errorf("stream: publish %s: %w (after %v)", recs[p.lo].ID, err2, err)
 			}
 		case <-ctx.Done():
 			return fmt.Errorf("stream: publish: %w", ctx.Err())
 		}
 	}
 	return nil
+}
+
+// batchMsgID is the dedupe id of a multi-record message: a digest of its
+// record ids in order.
+func batchMsgID(recs []yt.Record) string {
+	h := sha256.New()
+	for i := range recs {
+		h.Write([]byte(recs[i].ID))
+		h.Write([]byte{'\n'})
+	}
+	return "batch:" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // Batch is what a sink receives: decoded records and the stream sequence
@@ -286,7 +324,7 @@ func (s *NATS) Consume(ctx context.Context, name string, opt ConsumeOptions, h H
 		if ctx.Err() != nil {
 			return nil
 		}
-		mb, err := cons.Fetch(opt.BatchSize, jetstream.FetchMaxWait(opt.MaxWait))
+		mb, err := cons.Fetch(max(opt.BatchSize/max(s.cfg.RecordsPerMessage, 1), 1), jetstream.FetchMaxWait(opt.MaxWait))
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -309,18 +347,20 @@ func (s *NATS) Consume(ctx context.Context, name string, opt ConsumeOptions, h H
 				b.FirstSeq = seq
 			}
 			b.LastSeq, last = seq, m
-			rec, err := decodeRecord(m.Data())
-			if err != nil {
-				if derr := s.deadLetter(ctx, name, m, seq, err); derr != nil {
-					return derr
+			dec := decodeMessage(m.Data())
+			for i, d := range dec {
+				if d.err != nil {
+					if derr := s.deadLetter(ctx, name, m, d.raw, seq, i, len(dec), d.err); derr != nil {
+						return derr
+					}
+					log.Error("undecodable record sent to dead-letter queue", "seq", seq, "err", d.err)
+					if opt.OnDLQ != nil {
+						opt.OnDLQ(seq, d.err)
+					}
+					continue
 				}
-				log.Error("undecodable record sent to dead-letter queue", "seq", seq, "err", err)
-				if opt.OnDLQ != nil {
-					opt.OnDLQ(seq, err)
-				}
-				continue
+				b.Records = append(b.Records, d.rec)
 			}
-			b.Records = append(b.Records, rec)
 		}
 		if err := mb.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 			log.Debug("fetch ended", "err", err)
@@ -406,13 +446,18 @@ func (s *NATS) durable(ctx context.Context, name string, startAfter *uint64, bat
 	return c, nil
 }
 
-func (s *NATS) deadLetter(ctx context.Context, consumer string, m jetstream.Msg, seq uint64, cause error) error {
+func (s *NATS) deadLetter(ctx context.Context, consumer string, m jetstream.Msg, data []byte, seq uint64, idx, of int, cause error) error {
 	msg := nats.NewMsg(dlqPrefix + consumer)
-	msg.Data = m.Data()
+	msg.Data = data
 	msg.Header.Set("Tubelake-Error", cause.Error())
 	msg.Header.Set("Tubelake-Seq", fmt.Sprint(seq))
 	msg.Header.Set("Tubelake-Subject", m.Subject())
-	msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("%s-%d", consumer, seq))
+	dedupe := fmt.Sprintf("%s-%d", consumer, seq)
+	if of > 1 {
+		msg.Header.Set("Tubelake-Index", fmt.Sprint(idx))
+		dedupe += fmt.Sprintf("-%d", idx)
+	}
+	msg.Header.Set(jetstream.MsgIDHeader, dedupe)
 	if _, err := s.js.PublishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("stream: dead-letter seq %d: %w", seq, err)
 	}
@@ -426,6 +471,11 @@ type Info struct {
 	LastSeq   uint64            `json:"last_seq"`
 	DLQ       uint64            `json:"dead_letters"`
 	Consumers map[string]uint64 `json:"consumer_lag"` // pending messages per consumer
+	// Incarnation identifies this instance of the stream: it changes when
+	// the stream is deleted and created again (sequences restart), so a
+	// sink's checkpoint can tell it refers to another stream. JetStream: the
+	// stream's creation time; Kafka: the topic id.
+	Incarnation string `json:"incarnation"`
 }
 
 // Info reports stream size and consumer lag.
@@ -434,7 +484,8 @@ func (s *NATS) Info(ctx context.Context) (Info, error) {
 	if err != nil {
 		return Info{}, fmt.Errorf("stream: info: %w", err)
 	}
-	out := Info{Messages: si.State.Msgs, Bytes: si.State.Bytes, LastSeq: si.State.LastSeq, Consumers: map[string]uint64{}}
+	out := Info{Messages: si.State.Msgs, Bytes: si.State.Bytes, LastSeq: si.State.LastSeq, Consumers: map[string]uint64{},
+		Incarnation: si.Created.UTC().Format(time.RFC3339Nano)}
 	if di, err := s.dlq.Info(ctx); err == nil {
 		out.DLQ = di.State.Msgs
 	}

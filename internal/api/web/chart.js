@@ -51,7 +51,8 @@ function lineChart(box, series, opt) {
   const span = t1 - t0, days = span > 3 * 86400e3;
   for (let i = 0; i <= 4; i++) {
     const t = new Date(t0 + span * i / 4);
-    const label = days ? t.toISOString().slice(5, 10) : t.toISOString().slice(5, 16).replace("T", " ");
+    const iso = t.toISOString();
+    const label = days ? iso.slice(5, 10) : span < 2 * 3600e3 ? iso.slice(11, 19) : iso.slice(5, 16).replace("T", " ");
     svgEl("text", {x: x(t), y: H - 8, class: "tick", "text-anchor": i === 0 ? "start" : i === 4 ? "end" : "middle"}, svg).textContent = label;
   }
   svgEl("line", {x1: L, x2: L, y1: T, y2: H - B, class: "axis"}, svg);
