@@ -28,7 +28,7 @@ type nodeFlags struct {
 
 func (f *nodeFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.data, "data", "./tubelake-data", "data directory (stream/, lake/, index/)")
-	cmd.Flags().StringVar(&f.streamURL, "stream", "", `stream engine: "" for embedded JetStream, or nats://host:port for an external NATS cluster`)
+	cmd.Flags().StringVar(&f.streamURL, "stream", "", `stream engine: "" for embedded JetStream, nats://host:port[,...][?replicas=N] for an external NATS cluster, or kafka://broker:port[,...] for Kafka`)
 	cmd.Flags().StringVar(&f.streamListen, "stream-listen", "", "expose the embedded JetStream on host:port so `tubelake collect` in other processes can publish to it")
 }
 

@@ -272,6 +272,8 @@ func (ls *loopState) progress() func() {
 // cycle reports whether it did any work (so Loop goes on without pausing).
 func (ls *loopState) cycle(ctx context.Context) (bool, error) {
 	ls.cycles.Add(1)
+	// Plan before spending: the tiers' demand comes from the schedule.
+	ls.refreshTiers()
 	var errs []error
 	note := func(err error) {
 		if err == nil {
@@ -485,6 +487,7 @@ func (ls *loopState) refresh(ctx context.Context, k schedule.Kind) (bool, error)
 	st := ls.lc.Store
 	worked := false
 	blocked := map[string]bool{} // tiers whose bucket ran out in this cycle
+	tried := map[string]bool{}   // ids sent in this cycle: failures wait for the next cycle
 	var stopErr error
 	for ctx.Err() == nil {
 		now := ls.c.now()
@@ -503,10 +506,11 @@ func (ls *loopState) refresh(ctx context.Context, k schedule.Kind) (bool, error)
 		var order []string
 		var skipped []string
 		for _, l := range leases {
-			if blocked[l.Tier] {
+			if blocked[l.Tier] || tried[l.ID] {
 				skipped = append(skipped, l.ID)
 				continue
 			}
+			tried[l.ID] = true
 			if _, ok := byTier[l.Tier]; !ok {
 				order = append(order, l.Tier)
 			}
@@ -585,7 +589,13 @@ func (ls *loopState) fetch(ctx context.Context, k schedule.Kind, tier string, le
 	ls.mu.Lock()
 	ls.byTier[tier] += int64(len(leases) - len(left))
 	ls.mu.Unlock()
-	if err := ls.lc.Store.Release(k, left); err != nil {
+	if runErr != nil && !isQuotaStop(runErr) && ctx.Err() == nil {
+		// Failed for good in this cycle: try again a tick later rather
+		// than re-leasing them at once.
+		if err := ls.lc.Store.Postpone(k, left, ls.c.now().Add(ls.lc.Tick)); err != nil {
+			return errors.Join(runErr, err)
+		}
+	} else if err := ls.lc.Store.Release(k, left); err != nil {
 		return errors.Join(runErr, err)
 	}
 	if runErr != nil && !isQuotaStop(runErr) && ctx.Err() == nil {

@@ -87,15 +87,21 @@ func (p *Planner) planLocked(now time.Time) {
 		p.day = day
 		p.spent = map[string]map[string]int64{}
 	}
+	// Re-planning during the day keeps what each bucket already spent
+	// (including what it borrowed from spare): a plan never falls below
+	// its bucket's spending, so the plans always add up to the capacity.
 	c := p.capacity()
 	plan := map[string]int64{}
-	plan[BucketSearch] = int64(math.Floor(float64(c) * p.cfg.SearchShare))
-	plan[BucketDiscovery] = int64(math.Floor(float64(c) * p.cfg.DiscoveryShare))
-	left := c - plan[BucketSearch] - plan[BucketDiscovery]
-	for _, t := range p.order {
-		a := min(p.demand[t], left)
-		plan[t] = a
+	left := c
+	give := func(b string, want int64) {
+		a := max(p.bucketSpentLocked(b), min(want, max(left, 0)))
+		plan[b] = a
 		left -= a
+	}
+	give(BucketSearch, int64(math.Floor(float64(c)*p.cfg.SearchShare)))
+	give(BucketDiscovery, int64(math.Floor(float64(c)*p.cfg.DiscoveryShare)))
+	for _, t := range p.order {
+		give(t, p.demand[t])
 	}
 	plan[BucketSpare] = max(left, 0)
 	p.plan = plan
@@ -166,6 +172,9 @@ func (p *Planner) spareUsedLocked() int64 {
 func (p *Planner) Left(bucket string) int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if Day(p.l.now()) != p.day {
+		p.planLocked(p.l.now())
+	}
 	own := max(0, p.plan[bucket]-p.bucketSpentLocked(bucket))
 	if bucket == BucketSearch {
 		return own

@@ -429,6 +429,40 @@ func (s *Store) Release(k Kind, ids []string) error {
 	return nil
 }
 
+// Postpone puts leased items that failed back in the due queue at until
+// (e.g. after a permanent error, so one bad batch is not retried in a loop).
+func (s *Store) Postpone(k Kind, ids []string, until time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	keys := make([][]byte, len(ids))
+	for i, id := range ids {
+		keys[i] = ikey(k, id)
+	}
+	sort.Slice(keys, func(i, j int) bool { return bytes.Compare(keys[i], keys[j]) < 0 })
+	err := chunked(s.db, len(keys), func(tx *bolt.Tx, lo, hi int) error {
+		for _, key := range keys[lo:hi] {
+			it, err := getItem(tx, key)
+			if err != nil {
+				return err
+			}
+			if it == nil || !it.Leased {
+				continue
+			}
+			it.Leased = false
+			it.Due = max(it.Due, until.UnixMilli())
+			if err := putItem(tx, key, it); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("schedule: postpone: %w", err)
+	}
+	return nil
+}
+
 // Leased returns how many items are currently leased.
 func (s *Store) Leased() int {
 	n := 0
