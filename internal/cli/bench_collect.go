@@ -458,8 +458,8 @@ func benchDay(ctx context.Context, g *globals, o benchCollectOpts) error {
 	tw.Flush()
 
 	ps := planner.State()
-	fmt.Fprintln(w, "\n| plan bucket | planned (end of day) | spent | of which borrowed from spare |")
-	fmt.Fprintln(w, "|---|---|---|---|")
+	fmt.Fprintln(w, "\n| plan bucket | planned (end of day; re-planning never plans below what was spent) | spent |")
+	fmt.Fprintln(w, "|---|---|---|")
 	var buckets []string
 	for b := range ps.Plan {
 		buckets = append(buckets, b)
@@ -475,11 +475,7 @@ func benchDay(ctx context.Context, g *globals, o benchCollectOpts) error {
 		for _, v := range ps.Spent[b] {
 			sp += v
 		}
-		borrowed := "-"
-		if b != quota.BucketSpare {
-			borrowed = strconv.FormatInt(max(0, sp-ps.Plan[b]), 10)
-		}
-		fmt.Fprintf(w, "| %s | %d | %d | %s |\n", b, ps.Plan[b], sp, borrowed)
+		fmt.Fprintf(w, "| %s | %d | %d |\n", b, ps.Plan[b], sp)
 	}
 
 	fmt.Fprintln(w, "\n| tier | configured interval | items at end | refreshes (by tier at lease time) | freshness achieved (mean over steps after the first hour: share of items not overdue by more than one step) | max lag |")

@@ -555,6 +555,7 @@ func (r *run) channelsTask(ids []string) *task {
 			}
 			present = presence(raw.buf.Bytes(), withStats)
 		}
+		raw.release()
 		found := make(map[string]bool, len(resp.Items))
 		recs := make([]yt.Record, 0, len(ids))
 		type walk struct{ channel, playlist string }
@@ -688,6 +689,7 @@ func (r *run) videosTask(vs []vid) *task {
 			}
 			present = presence(raw.buf.Bytes(), withStats)
 		}
+		raw.release()
 		byID := make(map[string]*youtube.Video, len(resp.Items))
 		for _, it := range resp.Items {
 			if it != nil {
