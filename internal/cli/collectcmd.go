@@ -169,20 +169,9 @@ func collectCmd(g *globals) *cobra.Command {
 					return err
 				}
 				defer n.Close()
-				runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-				runErr := make(chan error, 1)
-				go func() { runErr <- n.Run(runCtx) }()
+				sinks := startSinks(ctx, n)
 				pub = n
-				wait = func() error {
-					wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
-					defer cancel()
-					werr := n.WaitIdle(wctx)
-					stop()
-					if err := <-runErr; err != nil {
-						return err
-					}
-					return werr
-				}
+				wait = func() error { return sinks.drain(ctx) }
 			} else {
 				s, err := stream.Open(ctx, stream.Config{URL: nf.streamURL, Dir: nf.data + "/stream", Logger: log})
 				if err != nil {

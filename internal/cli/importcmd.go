@@ -52,10 +52,13 @@ func importCmd(g *globals) *cobra.Command {
 				}
 				obs = t
 			}
-			for _, f := range files {
-				if _, err := os.Stat(f); err != nil {
+			infos := make([]os.FileInfo, len(files))
+			for i, f := range files {
+				fi, err := os.Stat(f)
+				if err != nil {
 					return err
 				}
+				infos[i] = fi
 			}
 			log := g.logger()
 			n, err := openImportNode(ctx, &nf, log, perMsg)
@@ -63,13 +66,11 @@ func importCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer n.Close()
-			runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
-			runErr := make(chan error, 1)
-			go func() { runErr <- n.Run(runCtx) }()
+			sinks := startSinks(ctx, n)
 			var total importer.Stats
 			var importErr error
-			for _, f := range files {
-				st, _ := os.Stat(f)
+			for i, f := range files {
+				st := infos[i]
 				bar := progressbar.NewOptions64(st.Size(), progressbar.OptionSetWriter(g.stderr), progressbar.OptionShowBytes(true),
 					progressbar.OptionSetDescription(f), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionShowCount(),
 					progressbar.OptionOnCompletion(func() { fmt.Fprintln(g.stderr) }))
@@ -84,12 +85,7 @@ func importCmd(g *globals) *cobra.Command {
 				_ = bar.Finish()
 				total.Records += s.Records
 				total.Skipped += s.Skipped
-				for _, e := range s.Errors {
-					fmt.Fprintf(g.stderr, "skipped %s\n", e.Error())
-				}
-				if int64(len(s.Errors)) < s.Skipped {
-					fmt.Fprintf(g.stderr, "... and %d more skipped lines in %s\n", s.Skipped-int64(len(s.Errors)), f)
-				}
+				reportSkipped(g.stderr, s.Errors, s.Skipped, "lines in "+f)
 				fmt.Fprintf(g.stdout, "%s: format %s, %d records published, %d lines skipped\n", f, s.Format, s.Records, s.Skipped)
 				if err != nil {
 					importErr = err
@@ -97,15 +93,8 @@ func importCmd(g *globals) *cobra.Command {
 				}
 			}
 			// Let both sinks make everything durable before exiting.
-			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
-			werr := n.WaitIdle(wctx)
-			cancel()
-			stopRun()
-			if err := <-runErr; err != nil {
+			if err := sinks.drain(ctx); err != nil {
 				return err
-			}
-			if werr != nil {
-				return fmt.Errorf("waiting for the sinks: %w", werr)
 			}
 			fmt.Fprintf(g.stdout, "imported %d records (%d skipped) into %s\n", total.Records, total.Skipped, n.DataDir())
 			return importErr

@@ -47,9 +47,7 @@ func importSQL(cmd *cobra.Command, g *globals, nf *nodeFlags, perMsg int, onErro
 		return err
 	}
 	defer n.Close()
-	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
-	runErr := make(chan error, 1)
-	go func() { runErr <- n.Run(runCtx) }()
+	sinks := startSinks(ctx, n)
 	var bar *progressbar.ProgressBar
 	newBar := func(total int64) {
 		bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(g.stderr), progressbar.OptionSetDescription("rows"),
@@ -67,21 +65,9 @@ func importSQL(cmd *cobra.Command, g *globals, nf *nodeFlags, perMsg int, onErro
 	if bar != nil {
 		_ = bar.Finish()
 	}
-	for _, e := range st.Errors {
-		fmt.Fprintf(g.stderr, "skipped %s\n", e.Error())
-	}
-	if int64(len(st.Errors)) < st.Skipped {
-		fmt.Fprintf(g.stderr, "... and %d more skipped rows\n", st.Skipped-int64(len(st.Errors)))
-	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
-	werr := n.WaitIdle(wctx)
-	cancel()
-	stopRun()
-	if err := <-runErr; err != nil {
+	reportSkipped(g.stderr, st.Errors, st.Skipped, "rows")
+	if err := sinks.drain(ctx); err != nil {
 		return err
-	}
-	if werr != nil {
-		return fmt.Errorf("waiting for the sinks: %w", werr)
 	}
 	fmt.Fprintf(g.stdout, "imported %d records (%d rows skipped) from the database into %s\n", st.Records, st.Skipped, n.DataDir())
 	return importErr

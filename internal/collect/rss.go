@@ -112,46 +112,16 @@ type feedState struct {
 // every id in its feed. Failed feeds are retried (5xx, timeouts) and then
 // reported in the error; the ids found elsewhere are returned all the same.
 func (c *Collector) Discover(ctx context.Context, channelIDs []string) ([]string, error) {
-	ids := dedupe(channelIDs)
-	sem := make(chan struct{}, c.cfg.Workers)
 	var (
-		mu   sync.Mutex
-		out  []string
-		errs []error
-		wg   sync.WaitGroup
+		mu  sync.Mutex
+		out []string
 	)
-	for _, ch := range ids {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			fresh, err := c.pollFeed(ctx, ch)
-			mu.Lock()
-			defer mu.Unlock()
-			out = append(out, fresh...)
-			if err != nil {
-				errs = append(errs, err)
-			}
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return out, fmt.Errorf("collect: discover: %w", err)
-	}
-	if len(errs) > 0 {
-		if len(errs) > 5 {
-			errs = append(errs[:5], fmt.Errorf("... and %d more", len(errs)-5))
-		}
-		return out, fmt.Errorf("collect: discover: %d feed(s) failed: %w", len(errs), errors.Join(errs...))
-	}
-	return out, nil
+	_, err := c.pollFeeds(ctx, channelIDs, func(_ FeedResult, fresh []string) {
+		mu.Lock()
+		out = append(out, fresh...)
+		mu.Unlock()
+	})
+	return out, err
 }
 
 func (c *Collector) feedPollCount(status string) {
@@ -172,6 +142,14 @@ type FeedResult struct {
 // transient failures retried) and returns every feed, so that the caller
 // can compare entries with what it knows (e.g. the schedule).
 func (c *Collector) DiscoverFeeds(ctx context.Context, channelIDs []string) ([]FeedResult, error) {
+	return c.pollFeeds(ctx, channelIDs, nil)
+}
+
+// pollFeeds polls the (de-duplicated) channels' feeds with at most Workers
+// polls at once. each, if set, is called concurrently with every result and
+// the ids new since that channel's previous poll. Failed feeds are reported
+// in the error; the other results are returned all the same.
+func (c *Collector) pollFeeds(ctx context.Context, channelIDs []string, each func(FeedResult, []string)) ([]FeedResult, error) {
 	ids := dedupe(channelIDs)
 	out := make([]FeedResult, len(ids))
 	sem := make(chan struct{}, c.cfg.Workers)
@@ -191,8 +169,10 @@ func (c *Collector) DiscoverFeeds(ctx context.Context, channelIDs []string) ([]F
 			res := FeedResult{ChannelID: ch}
 			var fresh []string
 			res.Feed, fresh, res.NotModified, res.Err = c.pollFeedFull(ctx, ch)
-			_ = fresh
 			out[i] = res
+			if each != nil {
+				each(res, fresh)
+			}
 		}()
 	}
 	wg.Wait()
@@ -218,13 +198,8 @@ func (c *Collector) DiscoverFeeds(ctx context.Context, channelIDs []string) ([]F
 	return out, nil
 }
 
-// pollFeed fetches one channel's feed, retrying transient failures, and
-// returns the ids new since the previous poll.
-func (c *Collector) pollFeed(ctx context.Context, channelID string) ([]string, error) {
-	_, fresh, _, err := c.pollFeedFull(ctx, channelID)
-	return fresh, err
-}
-
+// pollFeedFull fetches one channel's feed, retrying transient failures, and
+// returns it with the ids new since the previous poll.
 func (c *Collector) pollFeedFull(ctx context.Context, channelID string) (Feed, []string, bool, error) {
 	c.feedMu.Lock()
 	st := c.feeds[channelID]
