@@ -43,7 +43,7 @@ func runNode(t *testing.T, cfg Config, recs []yt.Record) (lakeRecords float64) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	return testutil.ToFloat64(n.lakeRecords.WithLabelValues("lake", "video"))
+	return testutil.ToFloat64(n.sinkRecords.WithLabelValues("lake", "video"))
 }
 
 func countStats(t *testing.T, dir string) int64 {

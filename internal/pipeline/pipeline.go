@@ -62,12 +62,12 @@ type Node struct {
 	Lake   *lake.Lake
 	Index  *index.Index
 
-	lakeRecords, indexRecords *prometheus.CounterVec
-	sinkSeconds               *prometheus.HistogramVec
-	dlq                       *prometheus.CounterVec
-	applied                   atomic.Uint64 // last stream seq applied to the index
-	flushed                   atomic.Uint64
-	lakeSeq                   atomic.Uint64
+	sinkRecords *prometheus.CounterVec // per sink and kind
+	sinkSeconds *prometheus.HistogramVec
+	dlq         *prometheus.CounterVec
+	applied     atomic.Uint64 // last stream seq applied to the index
+	flushed     atomic.Uint64
+	lakeSeq     atomic.Uint64
 }
 
 // Open opens (creating if needed) the data directory and its engines.
@@ -120,12 +120,11 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.applied.Store(n.Index.Checkpoint())
 	n.flushed.Store(n.Index.Checkpoint())
-	n.lakeRecords = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tubelake_sink_records_total", Help: "Records made durable per sink and kind."}, []string{"sink", "kind"})
-	n.indexRecords = n.lakeRecords
+	n.sinkRecords = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tubelake_sink_records_total", Help: "Records made durable per sink and kind."}, []string{"sink", "kind"})
 	n.sinkSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tubelake_sink_batch_seconds", Help: "Time to make one batch durable, per sink.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}, []string{"sink"})
 	n.dlq = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tubelake_dead_letters_total", Help: "Records routed to the dead-letter queue, per sink."}, []string{"sink"})
 	if cfg.Registerer != nil {
-		for _, c := range []prometheus.Collector{n.lakeRecords, n.sinkSeconds, n.dlq} {
+		for _, c := range []prometheus.Collector{n.sinkRecords, n.sinkSeconds, n.dlq} {
 			if err := cfg.Registerer.Register(c); err != nil {
 				n.Close()
 				return nil, fmt.Errorf("pipeline: metrics: %w", err)
@@ -152,9 +151,9 @@ func (n *Node) count(sink string, recs []yt.Record) {
 			e++
 		}
 	}
-	n.lakeRecords.WithLabelValues(sink, "video").Add(v)
-	n.lakeRecords.WithLabelValues(sink, "channel").Add(c)
-	n.lakeRecords.WithLabelValues(sink, "event").Add(e)
+	n.sinkRecords.WithLabelValues(sink, "video").Add(v)
+	n.sinkRecords.WithLabelValues(sink, "channel").Add(c)
+	n.sinkRecords.WithLabelValues(sink, "event").Add(e)
 }
 
 // Run consumes the stream into the lake and the index until ctx is done,
