@@ -205,22 +205,34 @@ GROUP BY 1 ORDER BY 1 LIMIT %[5]d`, b, sqlStr(id), sqlTime(from), sqlTime(to), m
 	// The hot point: the index holds the newest observation as soon as the
 	// index sink applied it, usually before the lake committed its batch.
 	if d, ok := s.cfg.Index.VideoDoc(id); ok && !d.FetchedAt.Before(from) && d.FetchedAt.Before(to) && !out.Truncated {
-		if n := len(out.Points); n == 0 || d.FetchedAt.After(out.Points[n-1].At) {
+		if at, keep, ok := hotSlot(d.FetchedAt, iv, len(out.Points), func(i int) time.Time { return out.Points[i].At }); ok {
 			v, l, c := d.ViewCount, d.LikeCount, d.CommentCount
-			at := d.FetchedAt
-			if iv != "raw" && n > 0 && truncTo(at, iv).Equal(out.Points[n-1].At) {
-				out.Points = out.Points[:n-1]
-			}
-			if iv != "raw" {
-				at = truncTo(at, iv)
-			}
-			out.Points = append(out.Points, VideoPoint{At: at, Views: &v, Likes: &l, Comments: &c, Hot: true})
+			out.Points = append(out.Points[:keep], VideoPoint{At: at, Views: &v, Likes: &l, Comments: &c, Hot: true})
 		}
 	} else if !ok && len(out.Points) == 0 {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("video %s is not known", id))
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// hotSlot places the index's newest observation, made at fetched, after a
+// series of n points (at(i) is point i's time) bucketed by interval iv. It
+// returns the point's time, how many existing points to keep (the last one
+// is replaced when the observation falls into its bucket), and false when the
+// observation is not newer than the series.
+func hotSlot(fetched time.Time, iv string, n int, at func(int) time.Time) (time.Time, int, bool) {
+	if n > 0 && !fetched.After(at(n-1)) {
+		return time.Time{}, 0, false
+	}
+	if iv == "raw" {
+		return fetched, n, true
+	}
+	b := truncTo(fetched, iv)
+	if n > 0 && b.Equal(at(n-1)) {
+		return b, n - 1, true
+	}
+	return b, n, true
 }
 
 func truncTo(t time.Time, iv string) time.Time {
@@ -276,16 +288,9 @@ GROUP BY 1 ORDER BY 1 LIMIT %[5]d`, bucketExpr(iv), sqlStr(id), sqlTime(from), s
 		out.Points, out.Truncated = out.Points[:maxPoints], true
 	}
 	if c, ok := s.cfg.Index.Channel(id); ok && !c.FetchedAt.Before(from) && c.FetchedAt.Before(to) && !out.Truncated {
-		if n := len(out.Points); n == 0 || c.FetchedAt.After(out.Points[n-1].At) {
-			at := c.FetchedAt
-			if iv != "raw" && n > 0 && truncTo(at, iv).Equal(out.Points[n-1].At) {
-				out.Points = out.Points[:n-1]
-			}
-			if iv != "raw" {
-				at = truncTo(at, iv)
-			}
+		if at, keep, ok := hotSlot(c.FetchedAt, iv, len(out.Points), func(i int) time.Time { return out.Points[i].At }); ok {
 			st := c.Statistics
-			out.Points = append(out.Points, ChannelPoint{At: at, Subscribers: st.SubscriberCount, Views: st.ViewCount, Videos: st.VideoCount, Hot: true})
+			out.Points = append(out.Points[:keep], ChannelPoint{At: at, Subscribers: st.SubscriberCount, Views: st.ViewCount, Videos: st.VideoCount, Hot: true})
 		}
 	} else if !ok && len(out.Points) == 0 {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("channel %s is not known", id))
