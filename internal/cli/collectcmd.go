@@ -119,7 +119,12 @@ func (f *collectFlags) apiKeys() ([]string, error) {
 
 func progressLine(g *globals, start time.Time) func(collect.Stats) {
 	return func(s collect.Stats) {
-		el := time.Since(start).Seconds()
+		// Rates over this crawl (Elapsed), not since the command started:
+		// the demo and --loop run several crawls with one progress line.
+		el := s.Elapsed.Seconds()
+		if el <= 0 {
+			el = time.Since(start).Seconds()
+		}
 		if el <= 0 {
 			el = 1
 		}
