@@ -585,6 +585,7 @@ func (ix *Index) setRec(n uint32, r *textRec) {
 // putRec stores the encoded record b as the text record of doc n.
 func (ix *Index) putRec(n uint32, b []byte) {
 	d := &ix.docs[n]
+	ix.thash[n] = 0
 	ix.textGen++
 	if d.text != noText {
 		ix.arena.garbage += int64(recLen(ix.arena.rec(d.text)))

@@ -238,6 +238,7 @@ func BenchmarkApplyStats(b *testing.B) {
 	r := rand.New(rand.NewPCG(3, 4))
 	round := 0
 	var cpu time.Duration
+	st0 := ix.Stats()
 	for b.Loop() {
 		b.StopTimer()
 		round++
@@ -256,6 +257,8 @@ func BenchmarkApplyStats(b *testing.B) {
 	}
 	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "updates/s")
 	b.ReportMetric(float64(batch*b.N)/cpu.Seconds(), "updates/cpu-s")
+	st := ix.Stats()
+	b.ReportMetric(100*float64(st.InPlace-st0.InPlace)/float64(max(1, st.Applied-st0.Applied)), "%in-place")
 }
 
 // BenchmarkSearchUnderStats runs searches while another goroutine applies

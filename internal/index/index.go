@@ -2,10 +2,12 @@ package index
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/bits"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/cespare/xxhash/v2"
 
 	"github.com/tubelake/tubelake/internal/yt"
 )
@@ -148,6 +151,7 @@ type Stats struct {
 	Stale        uint64 `json:"stale"`         // records ignored as older than the stored state
 	Rejected     uint64 `json:"rejected"`      // invalid records skipped
 	Rebuilds     uint64 `json:"rebuilds"`      // rank-order rebuilds
+	InPlace      uint64 `json:"in_place"`      // statistics refreshes applied under the read lock (see applyStats)
 	Checkpoint   uint64 `json:"checkpoint"`
 }
 
@@ -183,7 +187,12 @@ type Index struct {
 	likes    []int64
 	comments []int64
 	pub      []int64 // published_at, unix µs
-	live     int
+	// thash is textHash of the texts a statistics refresh last found equal
+	// to the stored ones (0: unknown, compare the texts). Any change of a
+	// doc's texts, channel title or thumbnail resets it (putRec,
+	// setChanTitle).
+	thash []uint64
+	live  int
 
 	post       [nFields]map[uint64]*posting
 	dirty      []*posting // postings with a tail to flush (see flushTails)
@@ -196,8 +205,15 @@ type Index struct {
 
 	rankViews, rankPub *ranked
 	rebuilding         bool
-	pending            []uint32 // docs whose rank keys changed during a rebuild
-	bg                 sync.WaitGroup
+	pending            []uint32   // docs whose rank keys changed during a rebuild
+	pendMu             sync.Mutex // guards pending and movedFrom under the read lock (applyStats)
+	// movedFrom: docs whose view-count bucket changed in place (applyStats),
+	// with the bucket they are still filed in; flushMovesLocked re-files them
+	// under the write lock, and columnFilter treats them as candidates
+	// meanwhile.
+	movedFrom map[uint32]uint8
+	applyMu   sync.Mutex // serializes Apply
+	bg        sync.WaitGroup
 
 	scratchA, scratchB []uint64
 
@@ -221,6 +237,7 @@ type Index struct {
 
 	checkpoint                         atomic.Uint64
 	applied, stale, rejected, rebuilds atomic.Uint64
+	inPlace                            atomic.Uint64
 	flushMu                            sync.Mutex
 }
 
@@ -249,6 +266,7 @@ func newIndex(dir string, opts Options) *Index {
 		byLang:     map[string]*roaring.Bitmap{},
 		channels:   map[string]*yt.Channel{},
 		pubBucket:  map[int32]*roaring.Bitmap{},
+		movedFrom:  map[uint32]uint8{},
 		rankViews:  &ranked{},
 		rankPub:    &ranked{},
 		directMax:  directMax,
@@ -280,10 +298,13 @@ func (ix *Index) Checkpoint() uint64 { return ix.checkpoint.Load() }
 // at debug level) rather than failing the batch. Records are applied in chunks
 // so concurrent searches are never blocked for long.
 func (ix *Index) Apply(ctx context.Context, recs []yt.Record) error {
+	ix.applyMu.Lock()
+	defer ix.applyMu.Unlock()
+	defer ix.flushMoves()
 	if len(recs) <= 2*applyChunk {
 		for len(recs) > 0 {
 			n := min(applyChunk, len(recs))
-			if err := ix.applyChunk(ctx, recs[:n], nil); err != nil {
+			if err := ix.applyChunk(ctx, recs[:n], ix.prepareChunk(recs[:n])); err != nil {
 				return err
 			}
 			recs = recs[n:]
@@ -291,9 +312,9 @@ func (ix *Index) Apply(ctx context.Context, recs []yt.Record) error {
 		ix.maybeCompact()
 		return nil
 	}
-	// Big batch: a second goroutine normalizes texts and cuts grams (pure
-	// functions of the record) for chunk i+1 while chunk i is applied under
-	// the write lock.
+	// Big batch: a second goroutine prepares chunk i+1 (statistics refreshes
+	// applied under the read lock, texts normalized and grams cut for the
+	// rest) while chunk i is applied under the write lock.
 	type batch struct {
 		recs []yt.Record
 		prep *chunkPrep
@@ -331,23 +352,54 @@ func (ix *Index) applyChunk(ctx context.Context, recs []yt.Record, prep *chunkPr
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("index apply: %w", err)
 	}
+	if prep.left == 0 && !prep.closed {
+		// Every record was a statistics refresh applied under the read lock
+		// (or stale): the write lock is needed only to start a rank rebuild.
+		if !ix.rebuildDue() && !ix.movesDue() {
+			return nil
+		}
+	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if ix.closed {
 		return ErrClosed
 	}
+	ix.flushMovesLocked()
 	for i := range recs {
-		var p *prepared
-		same, hint := false, uint32(0)
-		if prep != nil {
-			p, hint = prep.p[i], prep.doc[i]
-			same = prep.same[i] && prep.gen == ix.textGen
+		if prep.done[i] {
+			continue
 		}
+		p, hint := prep.p[i], prep.doc[i]
+		same := prep.same[i] && prep.gen == ix.textGen
 		ix.applyOne(&recs[i], p, same, hint)
 	}
 	ix.flushTails()
 	ix.maybeRebuildLocked()
 	return nil
+}
+
+// movesThreshold is how many in-place bucket moves wait before a chunk
+// takes the write lock to re-file them (Apply re-files the rest when it
+// returns).
+const movesThreshold = 4096
+
+func (ix *Index) movesDue() bool {
+	ix.pendMu.Lock()
+	defer ix.pendMu.Unlock()
+	return len(ix.movedFrom) >= movesThreshold
+}
+
+// flushMoves re-files in-place bucket moves, if any, under the write lock.
+func (ix *Index) flushMoves() {
+	ix.pendMu.Lock()
+	n := len(ix.movedFrom)
+	ix.pendMu.Unlock()
+	if n == 0 {
+		return
+	}
+	ix.mu.Lock()
+	ix.flushMovesLocked()
+	ix.mu.Unlock()
 }
 
 // prepared holds the normalized texts and sorted unique grams of a video
@@ -366,21 +418,89 @@ type chunkPrep struct {
 	same []bool
 	gen  uint64
 	doc  []uint32 // doc number + 1 of record i's video, 0 = not found (ids are never removed)
+	// done[i]: record i was fully applied (or found stale) by prepareChunk;
+	// left counts the others.
+	done   []bool
+	left   int
+	closed bool
 }
 
-// prepareChunk prepares the video records of recs whose texts differ from
-// the stored state (a statistics refresh needs nothing). The check runs under
-// the read lock; a stale answer only costs a normalization under the write
-// lock, and the "same texts" verdict is used only if no text changed since.
+// prepParts is how many goroutines prepare a chunk: records are split by a
+// hash of their video id, so every record of one video is handled, in
+// order, by the same goroutine.
+func prepParts(n int) int {
+	if n < 64 {
+		return 1
+	}
+	return min(2, runtime.GOMAXPROCS(0))
+}
+
+func idPart(id string, parts int) int {
+	if parts == 1 || len(id) < 2 {
+		return 0
+	}
+	return int(id[len(id)-1]+id[len(id)-2]) % parts
+}
+
+// prepareChunk prepares a chunk of records under the read lock, so searches
+// run meanwhile. A statistics refresh (a newer snapshot with the same texts,
+// filters, published_at and view-count bucket: the common record) is applied
+// right here, in place, with atomic stores to the columns and the rank
+// bounds: it never takes the write lock. Other video records get their texts
+// normalized and their grams cut (pure functions of the record) for
+// applyChunk; the "same texts" verdict is used only if no text changed since
+// (textGen).
 func (ix *Index) prepareChunk(recs []yt.Record) *chunkPrep {
+	cp := &chunkPrep{
+		same: make([]bool, len(recs)), doc: make([]uint32, len(recs)),
+		done: make([]bool, len(recs)), p: make([]*prepared, len(recs)),
+	}
 	need := make([]bool, len(recs))
-	cp := &chunkPrep{same: make([]bool, len(recs)), doc: make([]uint32, len(recs))}
-	var buf []byte
+	parts := prepParts(len(recs))
 	ix.mu.RLock()
+	if ix.closed {
+		ix.mu.RUnlock()
+		cp.closed, cp.left = true, len(recs)
+		return cp
+	}
 	cp.gen = ix.textGen
+	if parts == 1 {
+		ix.classify(recs, cp, need, 0, 1)
+	} else {
+		var wg sync.WaitGroup
+		for k := range parts {
+			wg.Go(func() { ix.classify(recs, cp, need, k, parts) })
+		}
+		wg.Wait()
+	}
+	ix.mu.RUnlock()
 	for i := range recs {
-		v := recs[i].Video
-		if recs[i].Kind != yt.KindVideo || v == nil {
+		if !cp.done[i] {
+			cp.left++
+		}
+	}
+	if parts == 1 {
+		prepareTexts(recs, need, cp.p, 0, 1)
+	} else {
+		var wg sync.WaitGroup
+		for k := range parts {
+			wg.Go(func() { prepareTexts(recs, need, cp.p, k, parts) })
+		}
+		wg.Wait()
+	}
+	return cp
+}
+
+// classify handles the video records of part k: statistics refreshes are
+// applied (applyStats), stale snapshots dropped, and need[i] set for the
+// records whose texts must be prepared. Caller holds ix.mu for reading.
+func (ix *Index) classify(recs []yt.Record, cp *chunkPrep, need []bool, k, parts int) {
+	var buf, hbuf []byte
+	var applied, stale uint64
+	for i := range recs {
+		r := &recs[i]
+		v := r.Video
+		if r.Kind != yt.KindVideo || v == nil || idPart(v.ID, parts) != k {
 			continue
 		}
 		n, ok := ix.lookup(v.ID)
@@ -390,19 +510,161 @@ func (ix *Index) prepareChunk(recs []yt.Record) *chunkPrep {
 		}
 		cp.doc[i] = n + 1
 		d := &ix.docs[n]
-		if v.FetchedAt.UnixMicro() <= d.fetched {
+		f := v.FetchedAt.UnixMicro()
+		valid := validVideoRecord(r)
+		if f <= d.fetched || f <= d.tomb {
+			if valid {
+				cp.done[i] = true
+				stale++
+			}
 			continue
 		}
-		if !d.alive || !ix.sameTexts(n, v, &buf) {
+		if !d.alive {
 			need[i] = true
-		} else {
-			cp.same[i] = true
+			continue
+		}
+		// One 8-byte column instead of the stored texts: a statistics
+		// refresh of a random doc costs a cache miss less per field.
+		h := textHash(v, &hbuf)
+		switch th := ix.thash[n]; {
+		case th == h:
+		case th != 0 || !ix.sameTexts(n, v, &buf):
+			need[i] = true
+			continue
+		default:
+			atomic.StoreUint64(&ix.thash[n], h)
+		}
+		cp.same[i] = true
+		if valid && ix.statsOnly(n, v, f) {
+			ix.applyStats(n, v, f)
+			cp.done[i] = true
+			applied++
 		}
 	}
-	ix.mu.RUnlock()
-	out := make([]*prepared, len(recs))
+	ix.applied.Add(applied)
+	ix.inPlace.Add(applied)
+	ix.stale.Add(stale)
+}
+
+// textHash is a 64-bit hash (xxHash, never 0) of the raw texts a
+// statistics refresh must find unchanged: title, description, tags, channel
+// title and thumbnail. A text change goes unnoticed only on a hash
+// collision (2^-64).
+func textHash(v *yt.Video, buf *[]byte) uint64 {
+	b := (*buf)[:0]
+	put := func(s string) {
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(s)))
+		b = append(b, s...)
+	}
+	s := &v.Snippet
+	put(s.Title)
+	put(s.Description)
+	put(s.ChannelTitle)
+	put(thumbOf(v.ID, s.Thumbnail.URL))
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(s.Tags)))
+	for _, t := range s.Tags {
+		put(t)
+	}
+	*buf = b
+	return xxhash.Sum64(b) | 1
+}
+
+// statsOnly reports whether snapshot v (newer, same texts) of alive doc n
+// changes nothing but counters that applyStats may update under the read
+// lock: same filters, duration and published_at, and the doc already has
+// its rank block. Caller holds ix.mu for reading.
+func (ix *Index) statsOnly(n uint32, v *yt.Video, f int64) bool {
+	d := &ix.docs[n]
+	s := &v.Snippet
+	if s.PublishedAt.UnixMicro() != ix.pub[n] {
+		return false
+	}
+	if ix.strs.str(d.chanID) != s.ChannelID || ix.strs.str(d.catID) != s.CategoryID ||
+		ix.strs.str(d.lang) != videoLang(s) || ix.strs.str(d.dur) != v.ContentDetails.Duration {
+		return false
+	}
+	if ch := ix.channels[s.ChannelID]; ch != nil && ch.FetchedAt.UnixMicro() > f && ch.Snippet.Title != s.ChannelTitle {
+		return false
+	}
+	return ix.rankViews.has(n)
+}
+
+// applyStats applies a statistics refresh of doc n under the read lock (see
+// statsOnly). Searches read the counters with atomic loads; a rank bound is
+// widened before the new key is stored, so a search that sees the key also
+// sees a bound that covers it. Every record of one video goes to the same
+// goroutine (idPart), and Apply calls are serialized, so no two writers ever
+// touch one doc at a time.
+func (ix *Index) applyStats(n uint32, v *yt.Video, f int64) {
+	d := &ix.docs[n]
+	views := yt.Val(v.Statistics.ViewCount)
+	atomic.StoreInt64(&d.fetched, f)
+	atomic.StoreInt64(&ix.likes[n], yt.Val(v.Statistics.LikeCount))
+	atomic.StoreInt64(&ix.comments[n], yt.Val(v.Statistics.CommentCount))
+	if f > d.textAt {
+		atomic.StoreInt64(&d.textAt, f)
+	}
+	chanAt := f
+	if ch := ix.channels[v.Snippet.ChannelID]; ch != nil && ch.FetchedAt.UnixMicro() > f {
+		chanAt = ch.FetchedAt.UnixMicro()
+	}
+	if chanAt > d.chanAt {
+		atomic.StoreInt64(&d.chanAt, chanAt)
+	}
+	ix.rankViews.widen(n, views)
+	old := ix.views[n]
+	moved := viewBucketOf(old) != viewBucketOf(views)
+	if moved || ix.rebuilding {
+		ix.pendMu.Lock()
+		if moved {
+			if _, ok := ix.movedFrom[n]; !ok {
+				ix.movedFrom[n] = uint8(viewBucketOf(old))
+			}
+		}
+		if ix.rebuilding {
+			ix.pending = append(ix.pending, n)
+		}
+		ix.pendMu.Unlock()
+	}
+	atomic.StoreInt64(&ix.views[n], views)
+}
+
+// flushMovesLocked re-files the docs whose view-count bucket changed in
+// place. Caller holds ix.mu for writing (so no applyStats runs).
+func (ix *Index) flushMovesLocked() {
+	for n, from := range ix.movedFrom {
+		if bm := ix.viewBucket[from]; bm != nil {
+			bm.Remove(n)
+		}
+		b := viewBucketOf(ix.views[n])
+		if ix.viewBucket[b] == nil {
+			ix.viewBucket[b] = roaring.New()
+		}
+		ix.viewBucket[b].Add(n)
+	}
+	clear(ix.movedFrom)
+}
+
+// movedDocs returns the docs whose view-count bucket changed in place since
+// the last flushMovesLocked, or nil. Caller holds ix.mu for reading.
+func (ix *Index) movedDocs() *roaring.Bitmap {
+	ix.pendMu.Lock()
+	defer ix.pendMu.Unlock()
+	if len(ix.movedFrom) == 0 {
+		return nil
+	}
+	bm := roaring.New()
+	for n := range ix.movedFrom {
+		bm.Add(n)
+	}
+	return bm
+}
+
+// prepareTexts normalizes the texts and cuts the grams of the records of
+// part k with need[i] set.
+func prepareTexts(recs []yt.Record, need []bool, out []*prepared, k, parts int) {
 	for i := range recs {
-		if !need[i] {
+		if !need[i] || idPart(recs[i].Video.ID, parts) != k {
 			continue
 		}
 		s := &recs[i].Video.Snippet
@@ -428,8 +690,6 @@ func (ix *Index) prepareChunk(recs []yt.Record) *chunkPrep {
 		p.rec = encodeRec(nil, &r)
 		out[i] = p
 	}
-	cp.p = out
-	return cp
 }
 
 func (ix *Index) applyOne(r *yt.Record, p *prepared, same bool, hint uint32) {
@@ -549,6 +809,7 @@ func (ix *Index) newSlot(id string) uint32 {
 	ix.likes = append(ix.likes, 0)
 	ix.comments = append(ix.comments, 0)
 	ix.pub = append(ix.pub, 0)
+	ix.thash = append(ix.thash, 0)
 	return n
 }
 
@@ -701,6 +962,7 @@ func (ix *Index) setChanTitle(n uint32, title string) {
 	}
 	old := ix.strs.normOf(d.chanTitle)
 	d.chanTitle = ix.strs.id(title)
+	ix.thash[n] = 0
 	ix.textGen++
 	ix.setText(fChannel, n, old, ix.strs.normOf(d.chanTitle))
 }
@@ -1055,9 +1317,9 @@ func (ix *Index) hit(n uint32) Hit {
 		ID: id, Title: strings.Clone(rawString(r.norm[fTitle], r.patch[fTitle])),
 		ChannelID: ix.strs.str(d.chanID), ChannelTitle: ix.strs.str(d.chanTitle),
 		PublishedAt:  time.UnixMicro(ix.pub[n]).UTC(),
-		ViewCount:    ix.views[n],
-		LikeCount:    ix.likes[n],
-		CommentCount: ix.comments[n],
+		ViewCount:    atomic.LoadInt64(&ix.views[n]),
+		LikeCount:    atomic.LoadInt64(&ix.likes[n]),
+		CommentCount: atomic.LoadInt64(&ix.comments[n]),
 		CategoryID:   ix.strs.str(d.catID), Language: ix.strs.str(d.lang), ThumbnailURL: thumbURL(id, r.thumb), Duration: ix.strs.str(d.dur),
 	}
 	if tags := rawTags(r.norm[fTags], r.patch[fTags]); len(tags) > 0 {
@@ -1093,7 +1355,7 @@ func (ix *Index) VideoDoc(id string) (VideoDoc, bool) {
 	d := &ix.docs[n]
 	r := ix.rec(n)
 	desc := strings.Clone(rawString(r.norm[fDesc], r.patch[fDesc]))
-	return VideoDoc{Hit: ix.hit(n), Description: desc, FetchedAt: time.UnixMicro(d.fetched).UTC()}, true
+	return VideoDoc{Hit: ix.hit(n), Description: desc, FetchedAt: time.UnixMicro(atomic.LoadInt64(&d.fetched)).UTC()}, true
 }
 
 // Channel returns the latest stored snapshot of a channel.
@@ -1116,7 +1378,7 @@ func (ix *Index) Stats() Stats {
 	st := Stats{
 		Docs: ix.live, Deleted: len(ix.docs) - ix.live, Channels: len(ix.channels),
 		Applied: ix.applied.Load(), Stale: ix.stale.Load(), Rejected: ix.rejected.Load(),
-		Rebuilds: ix.rebuilds.Load(), Checkpoint: ix.checkpoint.Load(),
+		Rebuilds: ix.rebuilds.Load(), Checkpoint: ix.checkpoint.Load(), InPlace: ix.inPlace.Load(),
 	}
 	for fi := range ix.post {
 		st.Grams += len(ix.post[fi])

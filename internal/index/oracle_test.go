@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -297,6 +298,12 @@ func TestOracleProperty(t *testing.T) {
 					s.views += int64(r.IntN(1_000_000))
 				case 3:
 					s.title = randomTitle(r, pool)
+				case 5, 6:
+					// Within the view-count bucket: applied in place under the
+					// read lock (applyStats).
+					if b := bits.Len64(uint64(s.views)); b > 0 {
+						s.views += int64(r.IntN(int(uint64(1)<<b - uint64(s.views))))
+					}
 				case 4:
 					recs = append(recs, yt.NewEventRecord("api", &yt.Event{Type: yt.EventTombstone, EntityKind: yt.KindVideo, EntityID: s.id, ObservedAt: s.fetched}))
 					d.alive = false
@@ -308,7 +315,11 @@ func TestOracleProperty(t *testing.T) {
 				o.put(s)
 			}
 			r.Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
+			inPlace := ix.Stats().InPlace
 			mustApply(t, ix, recs...)
+			if got := ix.Stats().InPlace - inPlace; got == 0 {
+				t.Errorf("no statistics refresh was applied in place")
+			}
 			for _, q := range queries(40) {
 				checkAgainstOracle(t, ix, o, q)
 			}

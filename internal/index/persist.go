@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
@@ -152,7 +153,8 @@ func (ix *Index) encode(ctx context.Context, w *bufio.Writer, checkpoint uint64)
 				e.str(s)
 			}
 		}
-		for _, v := range []int64{d.fetched, d.textAt, d.chanAt, d.tomb, ix.views[i], ix.likes[i], ix.comments[i], ix.pub[i]} {
+		for _, v := range []int64{atomic.LoadInt64(&d.fetched), atomic.LoadInt64(&d.textAt), atomic.LoadInt64(&d.chanAt), d.tomb,
+			atomic.LoadInt64(&ix.views[i]), atomic.LoadInt64(&ix.likes[i]), atomic.LoadInt64(&ix.comments[i]), ix.pub[i]} {
 			e.varint(v)
 		}
 		if d.alive {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"slices"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -24,8 +25,8 @@ type ranked struct {
 	order    []uint32 // doc ids, block b = order[b*blockSize : (b+1)*blockSize]
 	bmax     []int64
 	bmin     []int64
-	docBlock []uint32 // doc -> block, noBlock if absent
-	loosened int      // bound widenings and tail appends since the rebuild
+	docBlock []uint32     // doc -> block, noBlock if absent
+	loosened atomic.Int64 // bound widenings and tail appends since the rebuild
 }
 
 // set records key as the current key of doc.
@@ -42,16 +43,47 @@ func (r *ranked) set(doc uint32, key int64) {
 		b = uint32(len(r.order) / blockSize)
 		r.order = append(r.order, doc)
 		r.docBlock[doc] = b
-		r.loosened++
+		r.loosened.Add(1)
 	}
-	if key > r.bmax[b] {
-		r.bmax[b] = key
-		r.loosened++
+	r.widenBlock(b, key)
+}
+
+// has reports whether doc has a block.
+func (r *ranked) has(doc uint32) bool {
+	return int(doc) < len(r.docBlock) && r.docBlock[doc] != noBlock
+}
+
+// widen widens the bounds of the block of doc (which has one, see has) to
+// cover key. It is safe under the read lock: the bounds are only ever
+// widened, with compare-and-swap, and searches load them atomically.
+func (r *ranked) widen(doc uint32, key int64) { r.widenBlock(r.docBlock[doc], key) }
+
+func (r *ranked) widenBlock(b uint32, key int64) {
+	for {
+		m := atomic.LoadInt64(&r.bmax[b])
+		if key <= m {
+			break
+		}
+		if atomic.CompareAndSwapInt64(&r.bmax[b], m, key) {
+			r.loosened.Add(1)
+			break
+		}
 	}
-	if key < r.bmin[b] {
-		r.bmin[b] = key
-		r.loosened++
+	for {
+		m := atomic.LoadInt64(&r.bmin[b])
+		if key >= m {
+			break
+		}
+		if atomic.CompareAndSwapInt64(&r.bmin[b], m, key) {
+			r.loosened.Add(1)
+			break
+		}
 	}
+}
+
+// bounds loads the bounds of block b (see widen).
+func (r *ranked) bounds(b int) (bmax, bmin int64) {
+	return atomic.LoadInt64(&r.bmax[b]), atomic.LoadInt64(&r.bmin[b])
 }
 
 func (r *ranked) block(b int) []uint32 {
@@ -59,7 +91,15 @@ func (r *ranked) block(b int) []uint32 {
 }
 
 func (r *ranked) needsRebuild() bool {
-	return r.loosened > len(r.order)/8+1024
+	return r.loosened.Load() > int64(len(r.order)/8+1024)
+}
+
+// rebuildDue reports, under the read lock, whether maybeRebuildLocked would
+// start a rebuild.
+func (ix *Index) rebuildDue() bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return !ix.rebuilding && !ix.closed && (ix.rankViews.needsRebuild() || ix.rankPub.needsRebuild())
 }
 
 type docKey struct {
@@ -120,7 +160,8 @@ func (ix *Index) maybeRebuildLocked() {
 				rp.set(n, ix.pub[n])
 			}
 		}
-		rv.loosened, rp.loosened = 0, 0
+		rv.loosened.Store(0)
+		rp.loosened.Store(0)
 		ix.rankViews, ix.rankPub = rv, rp
 		ix.pending = nil
 		ix.rebuilding = false

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -388,7 +389,7 @@ func (ix *Index) colOK(p *plan, n uint32) bool {
 		return true
 	}
 	pub := ix.pub[n]
-	return pub >= p.after && pub < p.before && ix.views[n] >= p.q.MinViews
+	return pub >= p.after && pub < p.before && ix.viewsOf(n) >= p.q.MinViews
 }
 
 // verify checks every term of the query against doc n. With score it also
@@ -443,14 +444,14 @@ func (ix *Index) verify(p *plan, n uint32, score bool) (bool, float64) {
 	if !score {
 		return true, 0
 	}
-	return true, relScore(sum, len(p.terms), ix.views[n])
+	return true, relScore(sum, len(p.terms), ix.viewsOf(n))
 }
 
 func (ix *Index) sortKey(p *plan, n uint32) float64 {
 	if p.sort == SortRecent {
 		return float64(ix.pub[n])
 	}
-	return float64(ix.views[n])
+	return float64(ix.viewsOf(n))
 }
 
 // candidates intersects the gram postings of every term with the filters.
@@ -523,8 +524,17 @@ func (ix *Index) columnFilter(p *plan) *roaring.Bitmap {
 				out, cout = append(out, bm), cout+bm.GetCardinality()
 			}
 		}
+		// Docs whose bucket changed in place still sit in their old one:
+		// keep them as candidates (colOK checks the views exactly).
+		moved := ix.movedDocs()
 		if cin <= cout {
-			incl = append(incl, orAll(in))
+			bm := orAll(in)
+			if moved != nil {
+				bm = roaring.Or(bm, moved)
+			}
+			incl = append(incl, bm)
+		} else if moved != nil {
+			excl = append(excl, roaring.AndNot(orAll(out), moved))
 		} else {
 			excl = append(excl, out...)
 		}
@@ -737,7 +747,7 @@ func (ix *Index) walk(ctx context.Context, p *plan, s *searcher, cand *roaring.B
 				return err
 			}
 		}
-		bmax, bmin := r.bmax[b], r.bmin[b]
+		bmax, bmin := r.bounds(b)
 		if bmax < lo || bmin > hi {
 			continue
 		}
@@ -767,17 +777,20 @@ func (ix *Index) walk(ctx context.Context, p *plan, s *searcher, cand *roaring.B
 			}
 		}
 		setFloor()
-		keys := ix.views
-		if p.sort == SortRecent {
-			keys = ix.pub
-		}
+		recent := p.sort == SortRecent
 		for _, n := range r.block(b) {
-			if float64(keys[n]) < floor || !cand.Contains(n) {
+			var k int64
+			if recent {
+				k = ix.pub[n]
+			} else {
+				k = ix.viewsOf(n)
+			}
+			if float64(k) < floor || !cand.Contains(n) {
 				continue
 			}
 			var key float64
 			if scoring {
-				if !s.beats(p.relBound(ix.views[n]), n) {
+				if !s.beats(p.relBound(ix.viewsOf(n)), n) {
 					continue
 				}
 			} else {
@@ -916,3 +929,7 @@ func (p *plan) totalKey() string {
 	fmt.Fprintf(&b, "\x04%s\x04%s\x04%s\x04%v", p.q.ChannelID, p.q.CategoryID, strings.ToLower(p.q.Language), p.q.ExactTotal)
 	return b.String()
 }
+
+// viewsOf loads the current view count of doc n: statistics refreshes store
+// it under the read lock (applyStats).
+func (ix *Index) viewsOf(n uint32) int64 { return atomic.LoadInt64(&ix.views[n]) }

@@ -81,6 +81,7 @@ type Corpus struct {
 // Updates describes the statistics-refresh phase.
 type Updates struct {
 	Updates    int     `json:"updates"`
+	InPlace    int     `json:"in_place"` // applied under the index's read lock (statistics-only refreshes)
 	Applied    int     `json:"applied"`
 	BatchSize  int     `json:"batch_size"`
 	Seconds    float64 `json:"seconds"`
@@ -214,9 +215,9 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	if u := r.Updates; u.Updates > 0 {
 		p("#### Stats updates (view-count-only snapshots, Apply batches of %d) with a concurrent query loop", u.BatchSize)
 		p("")
-		p("| updates | applied | seconds | updates/s | concurrent queries | query p50 ms | query p99 ms | query max ms |")
-		p("|---:|---:|---:|---:|---:|---:|---:|---:|")
-		p("| %s | %s | %.2f | %s | %s | %s | %s | %s |", count(u.Updates), count(u.Applied), u.Seconds, count(int(u.PerSec)), count(u.Queries), ms3(u.QueryP50Ms), ms3(u.QueryP99Ms), ms3(u.QueryMaxMs))
+		p("| updates | applied | in place | seconds | updates/s | concurrent queries | query p50 ms | query p99 ms | query max ms |")
+		p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+		p("| %s | %s | %s | %.2f | %s | %s | %s | %s | %s |", count(u.Updates), count(u.Applied), count(u.InPlace), u.Seconds, count(int(u.PerSec)), count(u.Queries), ms3(u.QueryP50Ms), ms3(u.QueryP99Ms), ms3(u.QueryMaxMs))
 		p("")
 	}
 	if len(r.Anchors) > 0 {

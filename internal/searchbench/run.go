@@ -551,7 +551,8 @@ func runUpdates(ctx context.Context, cfg *Config, m *Model, ix *index.Index, s *
 		}
 	}()
 	const updBatch = 1000
-	before := ix.Stats().Applied
+	st0 := ix.Stats()
+	before := st0.Applied
 	t := time.Now()
 	var err error
 	for lo := 0; lo < len(recs) && err == nil; lo += updBatch {
@@ -568,14 +569,16 @@ func runUpdates(ctx context.Context, cfg *Config, m *Model, ix *index.Index, s *
 	}
 	u := &rep.Updates
 	u.Updates = cfg.Updates
-	u.Applied = int(ix.Stats().Applied - before)
+	st1 := ix.Stats()
+	u.Applied = int(st1.Applied - before)
+	u.InPlace = int(st1.InPlace - st0.InPlace)
 	u.Seconds = dur.Seconds()
 	u.PerSec = float64(cfg.Updates) / dur.Seconds()
 	u.BatchSize = updBatch
 	ks := latStats(qlat)
 	u.Queries, u.QueryP50Ms, u.QueryP99Ms, u.QueryMaxMs = len(qlat), ks.P50Ms, ks.P99Ms, ks.MaxMs
-	pf("updates: %d view-count snapshots in %.2fs (%.0f/s), %d concurrent queries p50 %.3f ms p99 %.3f ms",
-		cfg.Updates, u.Seconds, u.PerSec, u.Queries, u.QueryP50Ms, u.QueryP99Ms)
+	pf("updates: %d view-count snapshots in %.2fs (%.0f/s, %d applied in place), %d concurrent queries p50 %.3f ms p99 %.3f ms",
+		cfg.Updates, u.Seconds, u.PerSec, u.InPlace, u.Queries, u.QueryP50Ms, u.QueryP99Ms)
 	return nil
 }
 

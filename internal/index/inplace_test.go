@@ -1,0 +1,95 @@
+package index
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tubelake/tubelake/internal/yt"
+)
+
+// TestInPlaceStats checks statistics refreshes applied under the read lock
+// (prepareChunk -> applyStats), including view counts that change bucket
+// and are not re-filed yet: searches with min_views, every sort and the
+// hits' counters must see the new values, before and after the re-filing.
+func TestInPlaceStats(t *testing.T) {
+	ix := newMem(t)
+	o := newOracle()
+	var recs []yt.Record
+	for i := range 400 {
+		s := vspec{id: vidID(i), title: fmt.Sprintf("영어 공부 %d", i%7), views: int64(i + 1), pub: t0.Add(-time.Duration(i) * time.Hour)}
+		recs = append(recs, s.rec())
+		o.put(s)
+	}
+	mustApply(t, ix, recs...)
+
+	cases := []struct {
+		name   string
+		views  func(i int, old int64) int64
+		moving bool // some docs change view-count bucket
+	}{
+		{"same bucket", func(i int, old int64) int64 { return old | 1 }, false},
+		{"bucket up", func(i int, old int64) int64 { return old*int64(3+i%5) + 1_000 }, true},
+		{"bucket down", func(i int, old int64) int64 { return old / int64(2+i%3) }, true},
+	}
+	for round, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			recs = recs[:0]
+			for i := range 400 {
+				if i%3 == 0 {
+					continue
+				}
+				s := o.docs[vidID(i)].s
+				s.views = c.views(i, s.views)
+				s.fetched = t0.Add(time.Duration(round+1) * time.Minute)
+				recs = append(recs, s.rec())
+				o.put(s)
+			}
+			before := ix.Stats()
+			// Apply's first phase only: nothing takes the write lock.
+			cp := ix.prepareChunk(recs)
+			if cp.left != 0 {
+				t.Fatalf("%d of %d refreshes were not applied in place", cp.left, len(recs))
+			}
+			if got := ix.Stats().InPlace - before.InPlace; got != uint64(len(recs)) {
+				t.Errorf("in place: %d, want %d", got, len(recs))
+			}
+			if moving := len(ix.movedFrom) > 0; moving != c.moving {
+				t.Errorf("bucket moves pending: %v, want %v", moving, c.moving)
+			}
+			check := func() {
+				for _, mv := range []int64{0, 2, 50, 300, 1000, 5000} {
+					for _, so := range []Sort{SortViews, SortRecent, SortRelevance} {
+						checkAgainstOracle(t, ix, o, Query{Q: "영어", Sort: so, MinViews: mv, Limit: 50})
+						checkAgainstOracle(t, ix, o, Query{Q: "공부 3", Sort: so, MinViews: mv})
+					}
+				}
+				for i := 1; i < 400; i += 97 {
+					h, ok := ix.Video(vidID(i))
+					if want := o.docs[vidID(i)].s.views; !ok || h.ViewCount != want || h.LikeCount != want/50 {
+						t.Errorf("%s: views %d likes %d, want %d %d", vidID(i), h.ViewCount, h.LikeCount, want, want/50)
+					}
+				}
+			}
+			check()
+			ix.flushMoves()
+			if len(ix.movedFrom) != 0 {
+				t.Fatalf("moves left after flushMoves")
+			}
+			check()
+			// Re-filed docs are in exactly the bucket of their views.
+			for n := range ix.docs {
+				var in []int
+				for b, bm := range ix.viewBucket {
+					if bm != nil && bm.Contains(uint32(n)) {
+						in = append(in, b)
+					}
+				}
+				if want := []int{viewBucketOf(ix.views[n])}; !slices.Equal(in, want) {
+					t.Fatalf("doc %d with %d views is in buckets %v, want %v", n, ix.views[n], in, want)
+				}
+			}
+		})
+	}
+}
