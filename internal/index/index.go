@@ -1170,6 +1170,10 @@ func (ix *Index) addText(fi int, n uint32, norm string, g []uint64) {
 			p = &posting{}
 			m[k] = p
 		}
+		if p.appendList(n) {
+			ix.postAdded++
+			continue
+		}
 		switch l := len(p.tail); {
 		case l == 0:
 			ix.dirty = append(ix.dirty, p)

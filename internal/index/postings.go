@@ -7,18 +7,42 @@ import (
 )
 
 // posting is the doc-id set of one (field, gram). It has two forms: a
-// roaring bitmap (mutable), or, after compaction, when it is smaller and has
-// at most listMax docs, a delta-varint list of doc ids in a shared
-// pointer-free slab (rare grams: a roaring container costs ~50 bytes of
-// overhead for a handful of 2-byte entries; the list costs 1-3 bytes a doc).
-// A modification turns a list back into a bitmap; the next compaction picks
-// the smaller form again.
+// delta-varint list of doc ids (rare grams: a roaring container costs ~50
+// bytes of overhead for a handful of 2-byte entries; the list costs 1-3 bytes
+// a doc), or a roaring bitmap. A new gram starts as a list and new docs
+// (larger ids) are appended to it until it holds listMax docs (appendList);
+// any other modification turns it into a bitmap, and the next compaction
+// picks the smaller form again. Compaction moves lists into a shared
+// pointer-free slab.
 type posting struct {
 	bm    *roaring.Bitmap // nil only while empty or in list form
 	list  []byte          // non-nil: the compact form (bm is empty); never modified in place
 	lcard uint32          // docs in list
+	llast uint32          // last (largest) doc in list
 	dirty bool            // modified since the last compaction
 	tail  []uint32        // ascending docs added during the current Apply chunk
+}
+
+// appendList adds doc n, larger than every doc of p, to list-form or empty
+// p. It reports false when p must grow as a bitmap instead. An append to a
+// list in the slab (capacity == length) copies it first, so the slab is
+// never written.
+func (p *posting) appendList(n uint32) bool {
+	switch {
+	case p.list == nil && (p.bm != nil || len(p.tail) > 0):
+		return false
+	case p.list == nil:
+		p.list = binary.AppendUvarint(make([]byte, 0, 8), uint64(n))
+		p.lcard, p.llast = 1, n
+	case n <= p.llast || p.lcard >= listMax:
+		return n == p.llast // the same doc again: nothing to do
+	default:
+		p.list = binary.AppendUvarint(p.list, uint64(n-p.llast))
+		p.lcard++
+		p.llast = n
+	}
+	p.dirty = true
+	return true
 }
 
 // listMax bounds the docs of a list posting: a query materializes the
@@ -60,7 +84,7 @@ func (p *posting) writable() *roaring.Bitmap {
 	}
 	if p.list != nil {
 		p.bm.AddMany(p.docs(make([]uint32, 0, p.lcard)))
-		p.list, p.lcard = nil, 0
+		p.list, p.lcard, p.llast = nil, 0, 0
 	}
 	return p.bm
 }
@@ -119,6 +143,10 @@ const containerOverhead = 56
 // unused). The scratch buffers are reused between calls.
 func compactPosting(p *posting, slab *listSlab, scratch *[]byte, docs *[]uint32) {
 	p.dirty = false
+	if p.list != nil {
+		p.list = slab.put(p.list) // exact size, out of the heap
+		return
+	}
 	if p.bm == nil {
 		return
 	}
@@ -145,7 +173,7 @@ func compactPosting(p *posting, slab *listSlab, scratch *[]byte, docs *[]uint32)
 		}
 		*scratch = b
 		if uint64(len(b)) <= 2*card+containers*(containerOverhead+4) {
-			p.list, p.lcard = slab.put(b), uint32(len(ds))
+			p.list, p.lcard, p.llast = slab.put(b), uint32(len(ds)), ds[len(ds)-1]
 			p.bm = nil
 			return
 		}
@@ -213,7 +241,7 @@ func (ix *Index) maybeCompact() {
 		ix.mu.Lock()
 		ix.flushTails()
 		for _, p := range todo[:n] {
-			if p.list != nil {
+			if p.list != nil && !p.dirty {
 				if moveAll {
 					p.list = slab.put(p.list) // into the new slab, so the old one is freed
 				}
