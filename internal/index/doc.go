@@ -37,17 +37,19 @@
 // counted as garbage; the arena is not compacted yet). Channel titles are
 // interned with their normalized form.
 //
-// Posting lists (postings.go) are roaring bitmaps while they change. Once as
+// Posting lists (postings.go) start as delta-varint lists: a new gram's
+// first doc makes a list, and new docs (ids only grow) are appended to it
+// until it holds 2048 docs, when it becomes a roaring bitmap; any other
+// change (a removal, a revived doc) also turns a list into a bitmap. Once as
 // many entries were added since the last compaction as existed then
 // (geometric, so each entry is rewritten a bounded number of times), Apply
 // compacts the lists modified since, in steps of 8192 lists per write-lock
-// hold: a list of at most 2048 docs becomes a delta-varint list in a shared
-// pointer-free slab when that is smaller than its roaring form (rare grams: a
-// roaring container costs ~50 bytes of overhead for a few 2-byte entries);
-// other bitmaps are cloned to drop the slack of grown arrays. A query
-// materializes the bitmap of the lists it uses; a modification turns a list
-// back into a bitmap. When over half of the slab is garbage, every list moves
-// to a new slab.
+// hold: grown lists move into a shared pointer-free slab, a bitmap of at
+// most 2048 docs becomes a list there when that is smaller than its roaring
+// form (a roaring container costs ~50 bytes of overhead for a few 2-byte
+// entries), other bitmaps are cloned to drop the slack of grown arrays. A
+// query materializes the bitmap of the lists it uses. When over half of the
+// slab is garbage, every list moves to a new slab.
 //
 // # Queries
 //
@@ -97,19 +99,35 @@
 //
 // # Updates and concurrency
 //
-// Apply takes the write lock per chunk of 256 records, so searches (read
-// lock) never wait behind a large batch. For big batches a second goroutine
-// normalizes texts and cuts grams (pure functions of the record) for the next
-// chunk while the current one is applied; new docs' ids are appended to
-// per-posting tails that are bulk-added to the bitmaps before the lock is
-// released. A statistics refresh (same texts) skips normalization entirely:
-// the preparing goroutine compares the texts under the read lock and passes
-// the doc number and a "same texts as of textGen" verdict, so the write-locked
-// part only updates the columns unless a text changed in between.
+// Apply calls are serialized and work in chunks of 256 records, each
+// prepared under the READ lock by two goroutines that split the records by a
+// hash of the video id (so all records of one video stay in order on one
+// goroutine). A statistics refresh — a newer snapshot whose texts, channel
+// title and thumbnail equal the stored ones (checked through a per-doc
+// xxHash column, thash, filled on the first full comparison; a text change
+// could go unnoticed only on a 2^-64 collision), with the same filters,
+// duration and published_at — is applied right there, in place: counters
+// and observation times are stored atomically (searches load them
+// atomically), and the doc's rank block bounds are widened with
+// compare-and-swap before the new key is stored, so a search that sees the
+// key also sees a bound that covers it. Such a refresh never takes the write
+// lock (Stats.InPlace counts them). A refresh that moves a doc to another
+// view-count bucket leaves it filed in the old bucket until the write lock
+// re-files it (when Apply returns, or every 4096 moves); meanwhile min_views
+// filters keep moved docs as candidates and check their views exactly.
+// A hit's counters are each current, but a refresh running concurrently with
+// a search may be visible in one counter and not yet in another.
+//
+// Everything else (new docs, text changes, filters, tombstones, channels)
+// is applied under the write lock, one chunk per hold, so searches never
+// wait behind a large batch; the preparing goroutines normalize texts and cut
+// grams (pure functions of the record) for the next chunk meanwhile, and new
+// docs' ids are appended to per-posting tails that are bulk-added to the
+// bitmaps before the lock is released (or appended to their lists).
+//
 // A video snapshot is applied only if its FetchedAt is newer than the stored
 // one (and newer than any tombstone); text_changed events apply when newer
-// than the stored texts,
-// a text change updates only the grams that differ, a channel snapshot
+// than the stored texts; a text change updates only the grams that differ, a channel snapshot
 // updates the channel field of its videos, and a video tombstone removes the
 // doc from every posting list (its slot is kept to reject late replays).
 //
