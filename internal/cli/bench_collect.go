@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,9 +23,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/tubelake/tubelake/internal/collect"
+	"github.com/tubelake/tubelake/internal/lakesql"
+	"github.com/tubelake/tubelake/internal/pipeline"
 	"github.com/tubelake/tubelake/internal/quota"
 	"github.com/tubelake/tubelake/internal/schedule"
 	"github.com/tubelake/tubelake/internal/sim"
@@ -48,19 +53,31 @@ own benchmark).
 step by step through one quota day (midnight to midnight America/Los_Angeles): the scheduler
 loop seeds the channels, polls feeds and refreshes due items each --step. Prints units per key
 (ledger vs emulator: they must match exactly), calls refused for quota (must be 0), spending per
-plan bucket, and per tier the refreshes and the freshness achieved vs the configured interval.`,
-		Example: "  tubelake bench collect\n  tubelake bench collect --day",
+plan bucket, and per tier the refreshes and the freshness achieved vs the configured interval.
+
+--faults: an in-process emulator injecting 10 % 503 backendError, 5 % timeouts and 5 % truncated
+bodies, with one key that runs out of quota mid-run (quotaExceeded) and a healthy one; crawls
+--fault-channels channels (all uploads) into embedded JetStream and the lake, then counts the lake
+with DuckDB: every upload must be there exactly once (a video row or a tombstone), per record id.
+Prints calls, faults by kind (as the emulator counted them), retries, backoff, keys parked,
+records published and in the lake, duplicates and missing.`,
+		Example: "  tubelake bench collect\n  tubelake bench collect --day\n  tubelake bench collect --faults",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.command = commandLine(cmd)
 			if o.day {
 				return benchDay(cmd.Context(), g, o)
 			}
+			if o.faults {
+				return benchFaults(cmd.Context(), g, o)
+			}
 			return benchThroughput(cmd.Context(), g, o)
 		},
 	}
 	f := cmd.Flags()
 	f.BoolVar(&o.day, "day", false, "run the simulated-day benchmark instead of the throughput one")
+	f.BoolVar(&o.faults, "faults", false, "run the fault benchmark: crawl --fault-channels channels into the stream and lake under injected faults and a key running out of quota, then count the lake with DuckDB")
+	f.IntVar(&o.faultChannels, "fault-channels", 300, "channels crawled in the fault run")
 	f.IntVar(&o.channels, "channels", 10000, "channels in the emulated universe (throughput)")
 	f.IntVar(&o.perChannel, "videos-per-channel", 100, "mean uploads per channel")
 	f.IntVar(&o.videos, "videos", 0, "videos to refresh in the throughput run (0 = all uploads of all channels)")
@@ -72,6 +89,9 @@ plan bucket, and per tier the refreshes and the freshness achieved vs the config
 	f.IntVar(&o.dayChannels, "day-channels", 2000, "channels in the simulated-day universe")
 	f.IntVar(&o.dayKeys, "keys", 3, "API keys in the simulated day (10,000 units each)")
 	f.DurationVar(&o.step, "step", 10*time.Minute, "simulated time between two scheduler cycles in the simulated day")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the parallel and scheduled runs (this process: the collector) to this file")
+	_ = f.MarkHidden("cpuprofile")
+	f.BoolVar(&o.fullResponses, "full-responses", false, "ask for whole parts instead of partial responses (fields=), to measure what fields saves")
 	return cmd
 }
 
@@ -84,6 +104,10 @@ type benchCollectOpts struct {
 	seed                         int64
 	dayChannels, dayKeys         int
 	step                         time.Duration
+	cpuProfile                   string
+	fullResponses                bool
+	faults                       bool
+	faultChannels                int
 }
 
 // countingPublisher counts what would be published.
@@ -223,12 +247,14 @@ func benchThroughput(ctx context.Context, g *globals, o benchCollectOpts) error 
 	defer func() { child.Process.Signal(os.Interrupt); child.Wait() }()
 	fmt.Fprintf(g.stderr, "bench collect: emulator child pid %d on %s, latency %s; %d video ids\n", child.Process.Pid, url, o.latency, len(ids))
 
+	// This process is the collector alone, like `tubelake collect --sinks=false`.
+	defer tuneCollectorGC()()
 	var peakRSS atomic.Int64 // kB, sampled every second while the collectors run
 	load0 := collectLoadAvg()
 	run := func(name string, workers int, ids []string, limit time.Duration) (throughputRow, error) {
 		pub := &countingPublisher{}
 		c, err := collect.New(collect.Config{Endpoint: url, APIKeys: []string{"bench-key"}, Workers: workers,
-			QuotaPerDay: 1 << 40, RatePerKey: -1}, pub)
+			QuotaPerDay: 1 << 40, RatePerKey: -1, FullResponses: o.fullResponses}, pub)
 		if err != nil {
 			return throughputRow{}, err
 		}
@@ -271,6 +297,17 @@ func benchThroughput(ctx context.Context, g *globals, o benchCollectOpts) error 
 	base, err := run("serial baseline", 1, ids, o.baseline)
 	if err != nil {
 		return err
+	}
+	if o.cpuProfile != "" {
+		pf, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return fmt.Errorf("bench collect: cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	par, err := run("parallel", o.workers, ids, 0)
 	if err != nil {
@@ -538,7 +575,7 @@ func benchScheduled(ctx context.Context, g *globals, o benchCollectOpts, url str
 	fmt.Fprintf(g.stderr, "  scheduled: %d videos added to the schedule in %s\n", len(ids), time.Since(at).Round(time.Millisecond))
 	pub := &countingPublisher{}
 	c, err := collect.New(collect.Config{Endpoint: url, APIKeys: []string{"bench-key"}, Workers: o.workers,
-		QuotaPerDay: 1 << 40, RatePerKey: -1}, pub)
+		QuotaPerDay: 1 << 40, RatePerKey: -1, FullResponses: o.fullResponses}, pub)
 	if err != nil {
 		return throughputRow{}, err
 	}
@@ -556,4 +593,204 @@ func benchScheduled(ctx context.Context, g *globals, o benchCollectOpts, url str
 	n := pub.videos.Load() + pub.tombstones.Load()
 	return throughputRow{name: "parallel + schedule", workers: o.workers, ids: n, elapsed: el, calls: st.Calls, cpu: cpu, childCPU: chc,
 		bound: float64(o.workers) * 50 / o.latency.Seconds(), tombstones: pub.tombstones.Load()}, nil
+}
+
+// ---- fault run ----
+
+// faultPublisher counts what the collector published into the node.
+type faultPublisher struct {
+	inner                 collect.Publisher
+	records, videos, tomb atomic.Int64
+}
+
+func (p *faultPublisher) Publish(ctx context.Context, recs ...yt.Record) error {
+	if err := p.inner.Publish(ctx, recs...); err != nil {
+		return err
+	}
+	p.records.Add(int64(len(recs)))
+	for _, r := range recs {
+		switch {
+		case r.Video != nil:
+			p.videos.Add(1)
+		case r.Event != nil && r.Event.Type == yt.EventTombstone:
+			p.tomb.Add(1)
+		}
+	}
+	return nil
+}
+
+func benchFaults(ctx context.Context, g *globals, o benchCollectOpts) error {
+	if o.faultChannels < 1 {
+		return errors.New("bench collect --faults: --fault-channels must be >= 1")
+	}
+	load0 := collectLoadAvg()
+	frozen := time.Now()
+	const perKey = 2000
+	srv, err := sim.New(sim.Config{Seed: o.seed, Channels: max(o.faultChannels, 1000), VideosPerChannel: o.perChannel, QuotaPerDay: perKey,
+		Latency: 20 * time.Millisecond, Fault5xx: 0.10, FaultTimeout: 0.05, FaultTruncate: 0.05, Now: func() time.Time { return frozen }})
+	if err != nil {
+		return err
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	defer srv.Close() // first: releases requests hanging in a timeout fault
+	channels := srv.ChannelIDs(o.faultChannels)
+	// The tired key has 10 % of the calls the crawl needs left.
+	at := srv.Now()
+	var uploads int
+	for _, ch := range channels {
+		uploads += len(srv.UploadIDs(ch, at))
+	}
+	needed := uploads/50 + uploads/50 + len(channels)/50 + len(channels)
+	left := max(10, needed/10)
+	if left >= perKey {
+		return fmt.Errorf("bench collect --faults: %d channels need ~%d calls, more than this run's %d units per key", len(channels), needed, perKey)
+	}
+	// Every call is charged, faulted or not (a timeout fault hangs: short timeout).
+	hc := &http.Client{Timeout: 200 * time.Millisecond}
+	for range perKey - left {
+		if resp, err := hc.Get(hs.URL + "/youtube/v3/videoCategories?part=snippet&regionCode=KR&key=bench-tired"); err == nil {
+			resp.Body.Close()
+		}
+	}
+	before := srv.Usage()
+
+	dir, err := os.MkdirTemp("", "tubelake-bench-faults-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	n, err := pipeline.Open(ctx, pipeline.Config{DataDir: dir, MaxWait: 100 * time.Millisecond, Logger: g.logger()})
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	runCtx, stopRun := context.WithCancel(ctx)
+	runErr := make(chan error, 1)
+	go func() { runErr <- n.Run(runCtx) }()
+
+	reg := prometheus.NewRegistry()
+	pub := &faultPublisher{inner: n}
+	c, err := collect.New(collect.Config{Endpoint: hs.URL, APIKeys: []string{"bench-tired", "bench-healthy"}, Workers: o.workers,
+		RequestTimeout: 500 * time.Millisecond, MaxRetries: 12, RetryBaseDelay: 20 * time.Millisecond, RetryMaxDelay: time.Second,
+		Registerer: reg}, pub)
+	if err != nil {
+		stopRun()
+		return err
+	}
+	fmt.Fprintf(g.stderr, "bench collect --faults: crawling %d channels (%d uploads) under faults...\n", len(channels), uploads)
+	t0 := time.Now()
+	st, cerr := c.Collect(ctx, channels)
+	el := time.Since(t0)
+	if err := n.WaitIdle(ctx); err != nil {
+		stopRun()
+		return err
+	}
+	stopRun()
+	if err := <-runErr; err != nil {
+		return err
+	}
+	usage := srv.Usage()
+
+	public, gone := map[string]bool{}, map[string]bool{}
+	for _, ch := range channels {
+		for _, id := range srv.UploadIDs(ch, at) {
+			if _, ok := srv.Video(id, at); ok {
+				public[id] = true
+			} else {
+				gone[id] = true
+			}
+		}
+	}
+	db, err := lakesql.Open(ctx, n.LakeDir())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	count := func(sql string) (map[string]int64, error) {
+		res, err := db.Query(ctx, sql)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]int64, len(res.Rows))
+		for _, r := range res.Rows {
+			n, _ := r[1].(int64)
+			out[fmt.Sprint(r[0])] = n
+		}
+		return out, nil
+	}
+	// Physical rows per record id (the views would hide duplicates).
+	vrows, err := count(fmt.Sprintf("SELECT id, count(*) FROM read_parquet('%s') GROUP BY id", lakesql.GlobFor(db.Dir(), "videos")))
+	if err != nil {
+		return err
+	}
+	trows, err := count(fmt.Sprintf("SELECT entity_id, count(*) FROM read_parquet('%s') WHERE event_type = 'tombstone' AND entity_kind = 'video' GROUP BY entity_id", lakesql.GlobFor(db.Dir(), "events")))
+	if err != nil {
+		return err
+	}
+	var inLake, dups, missing, extra int64
+	check := func(want map[string]bool, got map[string]int64) {
+		for id := range want {
+			switch c := got[id]; {
+			case c == 0:
+				missing++
+			case c > 1:
+				dups += c - 1
+			}
+		}
+		for id, c := range got {
+			inLake += c
+			if !want[id] {
+				extra += c
+			}
+		}
+	}
+	check(public, vrows)
+	check(gone, trows)
+	metric := func(name string, label, value string) float64 {
+		mfs, _ := reg.Gather()
+		var sum float64
+		for _, mf := range mfs {
+			if mf.GetName() != name {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				ok := label == ""
+				for _, lp := range m.GetLabel() {
+					if lp.GetName() == label && lp.GetValue() == value {
+						ok = true
+					}
+				}
+				if ok {
+					sum += m.GetCounter().GetValue()
+				}
+			}
+		}
+		return sum
+	}
+	faults := func(k string) int64 { return usage.Faults[k] - before.Faults[k] }
+	var calls int64
+	for k, v := range usage.Calls {
+		calls += v - before.Calls[k]
+	}
+	load1 := collectLoadAvg()
+
+	w := g.stdout
+	fmt.Fprintf(w, "command: %s\ndate: %s\nemulator: in-process, %d channels crawled (%d uploads: %d public, %d deleted/private), 20ms latency, faults 10%% 503 / 5%% timeout / 5%% truncated; keys: one with %d units left (of %d), one healthy\n",
+		o.command, time.Now().UTC().Format(time.RFC3339), len(channels), uploads, len(public), len(gone), left, perKey)
+	fmt.Fprintf(w, "collector: %d workers, 500ms request timeout, up to 12 retries, backoff 20ms..1s with jitter; crawl %s, collect error: %v\n", o.workers, el.Round(time.Millisecond), cerr)
+	fmt.Fprintf(w, "machine load (1-min load average) before/after: %s / %s on %d CPUs\n\n", load0, load1, runtime.NumCPU())
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
+	fmt.Fprintln(tw, "| calls (emulator) | 503 injected | timeouts injected | truncated injected | quotaExceeded | retries (metric) | backoff s (metric) | keys parked (metric) | records published | video+tombstone rows in lake | duplicates | missing | unexpected |")
+	fmt.Fprintln(tw, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintf(tw, "| %d | %d | %d | %d | %d | %.0f | %.1f | %.0f | %d | %d | %d | %d | %d |\n",
+		calls, faults("5xx"), faults("timeout"), faults("truncate"), usage.Errors["quotaExceeded"]-before.Errors["quotaExceeded"],
+		metric("tubelake_collect_retries_total", "", ""), metric("tubelake_collect_retry_backoff_seconds_total", "", ""),
+		metric("tubelake_collect_keys_parked_total", "", ""), pub.records.Load(), inLake, dups, missing, extra)
+	tw.Flush()
+	fmt.Fprintf(w, "\ncollector errors by reason: %v; published %d video snapshots + %d tombstones (+ channels)\n", st.Errors, pub.videos.Load(), pub.tomb.Load())
+	if cerr != nil || dups+missing+extra > 0 {
+		return fmt.Errorf("bench collect --faults: %d duplicates, %d missing, %d unexpected, collect error %v", dups, missing, extra, cerr)
+	}
+	return nil
 }

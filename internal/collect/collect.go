@@ -48,10 +48,13 @@ type Config struct {
 	// exhausted bucket are not sent (ErrBudgetExhausted).
 	Planner    *quota.Planner
 	HTTPClient *http.Client // optional; its Transport is used under the key-adding transport
-	Now        func() time.Time
-	Logger     *slog.Logger // nil = no logs; never receives a key
-	Registerer prometheus.Registerer
-	Progress   func(Stats) // optional, called about once a second with current totals
+	// FullResponses turns off partial responses (the fields parameter):
+	// every part is sent back whole. Only for measuring what fields saves.
+	FullResponses bool
+	Now           func() time.Time
+	Logger        *slog.Logger // nil = no logs; never receives a key
+	Registerer    prometheus.Registerer
+	Progress      func(Stats) // optional, called about once a second with current totals
 }
 
 // Stats are the totals of one crawl.
@@ -62,14 +65,15 @@ type Stats struct {
 	Videos     int64            // video snapshots published
 	Tombstones int64            // tombstone events published (videos and channels)
 	Retries    int64            // calls sent again (after a transient error, or on another key)
+	Backoff    time.Duration    // total time retried calls waited before being sent again
 	Errors     map[string]int64 // failed calls by reason (quotaExceeded, http_503, timeout, truncated...)
 	Unfetched  int64            // ids (channels or videos) given up on after permanent errors
 	Elapsed    time.Duration
 }
 
 func (s Stats) String() string {
-	return fmt.Sprintf("calls=%d units=%d channels=%d videos=%d tombstones=%d retries=%d unfetched=%d errors=%v elapsed=%s",
-		s.Calls, s.QuotaUnits, s.Channels, s.Videos, s.Tombstones, s.Retries, s.Unfetched, s.Errors, s.Elapsed.Round(time.Millisecond))
+	return fmt.Sprintf("calls=%d units=%d channels=%d videos=%d tombstones=%d retries=%d backoff=%s unfetched=%d errors=%v elapsed=%s",
+		s.Calls, s.QuotaUnits, s.Channels, s.Videos, s.Tombstones, s.Retries, s.Backoff.Round(time.Millisecond), s.Unfetched, s.Errors, s.Elapsed.Round(time.Millisecond))
 }
 
 // Collector crawls channels and videos. It is safe for concurrent use; the

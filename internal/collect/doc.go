@@ -28,8 +28,15 @@
 // rate limiting are retried with exponential backoff with jitter, without
 // holding a worker while waiting; other 4xx are not retried.
 //
+// Calls ask for partial responses (the API's fields parameter): only the
+// members convertVideo, convertChannel and the playlist walk read come back,
+// which costs no quota and cuts the bytes and the official client's JSON
+// decoding by about a third (Config.FullResponses turns it off).
+//
 // Every error is classified by reason into Stats.Errors and Prometheus
-// counters. API keys never appear in logs, errors or metrics: errors are
+// counters; retries and the time they waited (backoff) are counted too
+// (Stats.Retries, Stats.Backoff, retries_total, retry_backoff_seconds_total),
+// and a key parked after quotaExceeded in keys_parked_total. API keys never appear in logs, errors or metrics: errors are
 // rebuilt as *APIError from scrubbed text, and keys are named by
 // quota.KeyID fingerprints.
 //
@@ -43,11 +50,16 @@
 // channels (scheduling their videos), polls the walked channels' feeds
 // (zero quota; when all 15 entries are unknown, the uploads playlist is
 // walked down to the first known video), then leases due channels and
-// videos, highest expected change first, and fetches them tier by tier,
-// each call paid from its tier's plan bucket (first fetches and walks from
-// "discovery"). Snapshots go through an observer that asks the Store for
-// change events, publishes snapshots and events, and only then commits the
-// new schedule state; items not completed are released. Channels referenced
+// videos, highest expected change first, and fetches them in one worker
+// pool run per kind that leases more whenever its queue runs low (leasing,
+// fetching and committing overlap), each call paid from its tier's plan
+// bucket (first fetches and walks from "discovery"; a spent bucket stops
+// only its tier). Snapshots go through an observer that asks the Store for
+// change events and publishes snapshots and events; a committer goroutine
+// then stores the new schedule state of whatever batches piled up in one
+// bbolt transaction (Store.Commit), so workers never wait for an fsync. A
+// lease is completed only after its records were published and its commit
+// persisted; items not completed are released when the run ends. Channels referenced
 // by collected videos are added to the schedule (and walked next cycle).
 //
 // SearchChannels (search.list type=channel, 100 units a page) runs the

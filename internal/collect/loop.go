@@ -481,134 +481,139 @@ func (ls *loopState) walkSince(ctx context.Context, chans []string) error {
 	return runErr
 }
 
-// refresh leases due items of kind k step by step and fetches them, each
-// tier from its own plan bucket, until nothing is due or quota stops it.
+// refresh fetches the due items of kind k, highest expected change first,
+// each tier paid from its own plan bucket, until nothing is due or quota
+// stops it. One run does it all: the seed leases LeaseBatch items whenever
+// the pool's queue runs low, so leasing, fetching and committing overlap
+// and the workers never wait for a step to drain. Leases not completed
+// (a tier's bucket ran out, every key is out, shutdown, permanent failures)
+// are released, or postponed by a tick after failures, when the run ends:
+// an item is tried at most once per cycle.
 func (ls *loopState) refresh(ctx context.Context, k schedule.Kind) (bool, error) {
-	st := ls.lc.Store
-	worked := false
-	blocked := map[string]bool{} // tiers whose bucket ran out in this cycle
-	tried := map[string]bool{}   // ids sent in this cycle: failures wait for the next cycle
-	var stopErr error
-	for ctx.Err() == nil {
-		now := ls.c.now()
-		var exclude []string
-		for t := range blocked {
-			exclude = append(exclude, t)
-		}
-		leases, err := st.Lease(k, now, ls.lc.LeaseBatch, exclude...)
-		if err != nil {
-			return worked, err
-		}
-		if len(leases) == 0 {
-			break
-		}
-		byTier := map[string][]schedule.Lease{}
-		var order []string
-		var skipped []string
-		for _, l := range leases {
-			if blocked[l.Tier] || tried[l.ID] {
-				skipped = append(skipped, l.ID)
-				continue
-			}
-			tried[l.ID] = true
-			if _, ok := byTier[l.Tier]; !ok {
-				order = append(order, l.Tier)
-			}
-			byTier[l.Tier] = append(byTier[l.Tier], l)
-		}
-		if len(order) == 0 {
-			if err := st.Release(k, skipped); err != nil {
-				return worked, err
-			}
-			break
-		}
-		worked = true
-		for _, tier := range order {
-			err := ls.fetch(ctx, k, tier, byTier[tier])
-			if err != nil && isQuotaStop(err) {
-				blocked[tier] = true
-				stopErr = err
-				if errors.Is(err, ErrQuotaExhausted) {
-					for _, t := range order {
-						blocked[t] = true
-					}
-				}
-				continue
-			}
-			if err != nil {
-				st.Release(k, skipped)
-				return worked, err
-			}
-		}
-		if err := st.Release(k, skipped); err != nil {
-			return worked, err
-		}
-		if len(skipped) > 0 && len(skipped) == len(leases) {
-			break
-		}
-		if errors.Is(stopErr, ErrQuotaExhausted) {
-			break // every key is out: nothing more can be sent today
-		}
-	}
-	return worked, stopErr
-}
-
-// fetch sends the leased items of one tier and releases what was not
-// completed (stopped by quota, shutdown or a permanent failure).
-func (ls *loopState) fetch(ctx context.Context, k schedule.Kind, tier string, leases []schedule.Lease) error {
 	c := ls.c
+	st := ls.lc.Store
 	r := c.newRun(ctx)
-	r.bucket = tier
 	r.noWalk = true
 	obs := &observer{ls: ls, inner: c.pub}
+	obs.cm = newCommitter(ls, obs, c.cfg.Workers, func(err error) { r.fail(&publishError{err}) })
 	r.pub = obs
+
+	var mu sync.Mutex
+	blocked := map[string]bool{} // tiers whose bucket ran out in this cycle
+	var budgetErr, leaseErr error
+	r.tierOut = func(tier string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !blocked[tier] {
+			blocked[tier] = true
+			budgetErr = errors.Join(budgetErr, err)
+		}
+	}
+	var leased []schedule.Lease
+	prio := prioVideos
+	if k == schedule.Channel {
+		prio = prioChannels
+	}
 	runSt, runErr := r.execute(func() {
-		if k == schedule.Channel {
-			ids := make([]string, len(leases))
-			for i, l := range leases {
-				ids[i] = l.ID
+		for {
+			if !r.waitRoom(prio, 2*c.cfg.Workers) {
+				return
 			}
-			for i := 0; i < len(ids); i += batchSize {
-				r.add(r.channelsTask(ids[i:min(i+batchSize, len(ids))]))
+			mu.Lock()
+			exclude := make([]string, 0, len(blocked))
+			for t := range blocked {
+				exclude = append(exclude, t)
 			}
-			return
+			mu.Unlock()
+			leases, err := st.Lease(k, c.now(), ls.lc.LeaseBatch, exclude...)
+			if err != nil {
+				leaseErr = err
+				r.fail(err)
+				return
+			}
+			if len(leases) == 0 {
+				return
+			}
+			leased = append(leased, leases...)
+			byTier := map[string][]schedule.Lease{}
+			var order []string
+			mu.Lock()
+			for _, l := range leases {
+				if blocked[l.Tier] {
+					continue // stays leased until the run ends, then released
+				}
+				if _, ok := byTier[l.Tier]; !ok {
+					order = append(order, l.Tier)
+				}
+				byTier[l.Tier] = append(byTier[l.Tier], l)
+			}
+			mu.Unlock()
+			for _, tier := range order {
+				tl := byTier[tier]
+				if k == schedule.Channel {
+					for i := 0; i < len(tl); i += batchSize {
+						ids := make([]string, 0, batchSize)
+						for _, l := range tl[i:min(i+batchSize, len(tl))] {
+							ids = append(ids, l.ID)
+						}
+						t := r.channelsTask(ids)
+						t.bucket = tier
+						r.add(t)
+					}
+					continue
+				}
+				vs := make([]vid, len(tl))
+				for i, l := range tl {
+					vs[i] = vid{id: l.ID, channel: l.ChannelID}
+				}
+				r.addTierVideos(tier, vs)
+			}
 		}
-		vs := make([]vid, len(leases))
-		for i, l := range leases {
-			vs[i] = vid{id: l.ID, channel: l.ChannelID}
-		}
-		r.addVideos(vs)
 	})
 	ls.addRun(runSt)
+	// Every batch handed to the committer is stored (or failed) before the
+	// leases left are released.
+	if err := obs.cm.close(); err != nil && runErr == nil {
+		runErr = &publishError{err}
+	}
+	if leaseErr != nil {
+		runErr = leaseErr
+	}
 	var left []string
-	for _, l := range leases {
-		if _, ok := obs.done.Load(l.ID); !ok {
+	ls.mu.Lock()
+	for _, l := range leased {
+		if _, ok := obs.done.Load(l.ID); ok {
+			ls.byTier[l.Tier]++
+		} else {
 			left = append(left, l.ID)
 		}
 	}
-	ls.mu.Lock()
-	ls.byTier[tier] += int64(len(leases) - len(left))
 	ls.mu.Unlock()
-	if runErr != nil && !isQuotaStop(runErr) && ctx.Err() == nil {
+	worked := len(leased) > 0
+	failed := runErr != nil && !isQuotaStop(runErr) && ctx.Err() == nil
+	if failed {
 		// Failed for good in this cycle: try again a tick later rather
 		// than re-leasing them at once.
-		if err := ls.lc.Store.Postpone(k, left, ls.c.now().Add(ls.lc.Tick)); err != nil {
-			return errors.Join(runErr, err)
+		if err := st.Postpone(k, left, c.now().Add(ls.lc.Tick)); err != nil {
+			return worked, errors.Join(runErr, err)
 		}
-	} else if err := ls.lc.Store.Release(k, left); err != nil {
-		return errors.Join(runErr, err)
+	} else if err := st.Release(k, left); err != nil {
+		return worked, errors.Join(runErr, err)
 	}
-	if runErr != nil && !isQuotaStop(runErr) && ctx.Err() == nil {
+	if failed {
 		var pub *publishError
-		if errors.As(runErr, &pub) {
-			return runErr
+		if errors.As(runErr, &pub) || leaseErr != nil {
+			return worked, runErr
 		}
-		// Permanent failures: the ids were released and are retried on a
-		// later cycle; the rest of the cycle goes on.
-		c.log.Warn("refresh step had failures", "tier", tier, "err", runErr)
-		return nil
+		// Permanent failures: the ids are retried on a later cycle; the
+		// rest of the cycle goes on.
+		c.log.Warn("refresh had failures", "kind", string(k), "err", runErr)
+		runErr = nil
 	}
-	return runErr
+	if runErr == nil && budgetErr != nil {
+		runErr = budgetErr
+	}
+	return worked, runErr
 }
 
 type publishError struct{ err error }
@@ -617,11 +622,16 @@ func (e *publishError) Error() string { return e.err.Error() }
 func (e *publishError) Unwrap() error { return e.err }
 
 // observer sits between a refresh run and the real publisher: it computes
-// change events against the schedule, publishes snapshots and events, and
-// only then commits the new schedule state (clearing the leases).
+// change events against the schedule and publishes snapshots and events;
+// then its committer stores the new schedule state (clearing the leases).
+// The worker that called Publish takes its next call while the commit is
+// written: an item's lease is only completed after its records were
+// published and its new state committed, as before, but fsyncs no longer
+// hold workers.
 type observer struct {
 	ls    *loopState
 	inner Publisher
+	cm    *committer
 	done  sync.Map // id -> struct{}: committed
 }
 
@@ -657,33 +667,120 @@ func (o *observer) Publish(ctx context.Context, recs ...yt.Record) error {
 	if err := o.inner.Publish(ctx, all...); err != nil {
 		return &publishError{err}
 	}
-	if err := b.Commit(); err != nil {
-		return &publishError{err}
-	}
+	ids := make([]string, 0, len(vids)+len(chans)+len(goneV)+len(goneC))
 	for _, v := range vids {
-		o.done.Store(v.ID, struct{}{})
+		ids = append(ids, v.ID)
 	}
 	for _, ch := range chans {
-		o.done.Store(ch.ID, struct{}{})
+		ids = append(ids, ch.ID)
 	}
-	for _, id := range goneV {
-		o.done.Store(id, struct{}{})
+	ids = append(ids, goneV...)
+	ids = append(ids, goneC...)
+	return o.cm.add(ctx, pending{b: b, ids: ids, records: len(all), videos: len(vids), channels: len(chans), tombstones: len(goneV) + len(goneC)})
+}
+
+// pending is a published batch waiting for its schedule commit.
+type pending struct {
+	b                                     *schedule.Batch
+	ids                                   []string
+	records, videos, channels, tombstones int
+}
+
+// committer stores published batches in the schedule from one goroutine:
+// whatever piled up while the previous transaction was written goes into
+// the next one (Store.Commit: one fsync for many batches). Only then are the
+// ids marked done and counted. A failed commit stops the run (fail); its
+// ids stay leased and are released by fetch.
+type committer struct {
+	ls     *loopState
+	obs    *observer
+	in     chan pending
+	fail   func(error)
+	failed chan struct{} // closed after err is set
+	done   chan struct{} // closed when run returns
+	err    error
+	once   sync.Once
+}
+
+func newCommitter(ls *loopState, obs *observer, workers int, fail func(error)) *committer {
+	cm := &committer{ls: ls, obs: obs, in: make(chan pending, 2*max(workers, 1)), fail: fail,
+		failed: make(chan struct{}), done: make(chan struct{})}
+	go cm.run()
+	return cm
+}
+
+// add queues a published batch; it blocks while the queue is full (the
+// commits set the pace) and gives up if ctx ends or a commit failed.
+func (cm *committer) add(ctx context.Context, p pending) error {
+	select {
+	case cm.in <- p:
+		return nil
+	case <-cm.failed:
+		return &publishError{fmt.Errorf("collect: schedule commit failed: %w", cm.err)}
+	case <-ctx.Done():
+		return fmt.Errorf("collect: %w", ctx.Err())
 	}
-	for _, id := range goneC {
-		o.done.Store(id, struct{}{})
+}
+
+func (cm *committer) run() {
+	defer close(cm.done)
+	var group []pending
+	for p := range cm.in {
+		group = append(group[:0], p)
+	drain:
+		for len(group) < 256 {
+			select {
+			case q, ok := <-cm.in:
+				if !ok {
+					break drain
+				}
+				group = append(group, q)
+			default:
+				break drain
+			}
+		}
+		bs := make([]*schedule.Batch, len(group))
+		for i, g := range group {
+			bs[i] = g.b
+		}
+		if err := cm.ls.lc.Store.Commit(bs...); err != nil {
+			cm.err = err
+			close(cm.failed)
+			cm.fail(err)
+			for range cm.in { // drop what is still queued: those leases are released
+			}
+			return
+		}
+		for _, g := range group {
+			cm.committed(g)
+		}
 	}
-	ls.records.Add(int64(len(all)))
-	ls.videos.Add(int64(len(vids)))
-	ls.channels.Add(int64(len(chans)))
-	ls.tombstones.Add(int64(len(goneV) + len(goneC)))
-	ls.events.Add(int64(len(b.Events)))
-	ls.newChannels.Add(int64(len(b.NewChannels)))
+}
+
+func (cm *committer) committed(g pending) {
+	ls := cm.ls
+	for _, id := range g.ids {
+		cm.obs.done.Store(id, struct{}{})
+	}
+	ls.records.Add(int64(g.records))
+	ls.videos.Add(int64(g.videos))
+	ls.channels.Add(int64(g.channels))
+	ls.tombstones.Add(int64(g.tombstones))
+	ls.events.Add(int64(len(g.b.Events)))
+	ls.newChannels.Add(int64(len(g.b.NewChannels)))
 	if m := ls.c.m; m != nil {
-		for _, e := range b.Events {
+		for _, e := range g.b.Events {
 			m.events.WithLabelValues(string(e.Type)).Inc()
 		}
 	}
-	return nil
+}
+
+// close waits until every queued batch is committed (no add may follow)
+// and returns the commit error, if any.
+func (cm *committer) close() error {
+	cm.once.Do(func() { close(cm.in) })
+	<-cm.done
+	return cm.err
 }
 
 // search runs the configured queries that are due, while the search bucket

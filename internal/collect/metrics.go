@@ -13,6 +13,7 @@ type metrics struct {
 	units     *prometheus.CounterVec // key
 	errors    *prometheus.CounterVec // op, reason
 	retries   *prometheus.CounterVec // op
+	backoff   *prometheus.CounterVec // op: seconds waited before retries
 	records   *prometheus.CounterVec // kind (video, channel, tombstone)
 	latency   *prometheus.HistogramVec
 	inflight  prometheus.Gauge
@@ -40,6 +41,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "errors_total", Help: "Failed calls, by method and classified reason."}, []string{"op", "reason"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "tubelake", Subsystem: "collect",
 			Name: "retries_total", Help: "Calls sent again after a failure, by method."}, []string{"op"}),
+		backoff: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "tubelake", Subsystem: "collect",
+			Name: "retry_backoff_seconds_total", Help: "Time calls waited (exponential backoff with jitter, or Retry-After) before being sent again, by method."}, []string{"op"}),
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "tubelake", Subsystem: "collect",
 			Name: "records_total", Help: "Records published, by kind (video, channel, tombstone)."}, []string{"kind"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "tubelake", Subsystem: "collect",
@@ -64,7 +67,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	// Several collectors may share one registry: reuse series already there.
 	if err := errors.Join(register(reg, &m.calls), register(reg, &m.units), register(reg, &m.errors),
-		register(reg, &m.retries), register(reg, &m.records), register(reg, &m.latency),
+		register(reg, &m.retries), register(reg, &m.backoff), register(reg, &m.records), register(reg, &m.latency),
 		register(reg, &m.inflight), register(reg, &m.parked), register(reg, &m.feedPolls),
 		register(reg, &m.events), register(reg, &m.tierItems), register(reg, &m.tierOverdue),
 		register(reg, &m.tierLag), register(reg, &m.quotaLeft)); err != nil {

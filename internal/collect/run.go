@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/api/googleapi"
 	"google.golang.org/api/youtube/v3"
 
 	"github.com/tubelake/tubelake/internal/quota"
@@ -23,6 +24,29 @@ var (
 	playlistParts = []string{"contentDetails"}
 )
 
+// Partial responses (the API's fields parameter): only what convertVideo,
+// convertChannel and the playlist walk read is sent back, which the API
+// does not charge for but which roughly halves the bytes to transfer and the
+// official client's JSON decoding (snippet.localized repeats the title and
+// description; kind, projection, contentRating, favoriteCount are unused).
+// Video thumbnails: the largest is kept, and YouTube always sends high
+// (480x360), which is larger than default and medium.
+const (
+	videoFields googleapi.Field = "items(id,etag," +
+		"snippet(publishedAt,channelId,title,description,thumbnails(high,standard,maxres),channelTitle,tags,categoryId,liveBroadcastContent,defaultLanguage,defaultAudioLanguage)," +
+		"statistics(viewCount,likeCount,commentCount)," +
+		"contentDetails(duration,dimension,definition,caption,licensedContent))"
+	channelFields = "items(id,etag," +
+		"snippet(title,description,customUrl,publishedAt,thumbnails,defaultLanguage,country)," +
+		"statistics(viewCount,subscriberCount,hiddenSubscriberCount,videoCount)," +
+		"contentDetails/relatedPlaylists/uploads)"
+	playlistFields = "nextPageToken,items/contentDetails(videoId,videoPublishedAt)"
+)
+
+// partial reports whether calls ask for partial responses (the generated
+// Fields setter would send an empty fields= when given no selection).
+func (r *run) partial() bool { return !r.c.cfg.FullResponses }
+
 // Task priorities: finish work in flight before starting new work, so ids
 // flow to videos.list as soon as possible and memory stays bounded.
 const (
@@ -35,9 +59,10 @@ const (
 type task struct {
 	prio     int
 	op       string
-	attempt  int  // retries so far
-	producer bool // may still yield video ids
-	lost     int  // ids given up on if this task fails permanently
+	bucket   string // quota plan bucket; "" = the run's
+	attempt  int    // retries so far
+	producer bool   // may still yield video ids
+	lost     int    // ids given up on if this task fails permanently
 	fn       func(t *task) error
 }
 
@@ -123,6 +148,10 @@ type run struct {
 	// known, if set, stops a playlist walk at the first id it reports
 	// (uploads are newest first: the rest was seen before).
 	known func(id string) bool
+	// tierOut, if set, is told that a task's plan bucket is spent
+	// (ErrBudgetExhausted): the task is dropped and the run goes on with
+	// the other buckets. Without it, a spent bucket stops the run.
+	tierOut func(bucket string, err error)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -136,9 +165,11 @@ type run struct {
 	producers atomic.Int64
 	batchMu   sync.Mutex
 	batch     []vid
+	tierBatch map[string][]vid // addTierVideos: partial batch per bucket
 	seen      map[string]struct{}
 
 	calls, units, channels, videos, tombstones, retries, unfetched atomic.Int64
+	backoffNs                                                      atomic.Int64
 
 	mu       sync.Mutex
 	errs     map[string]int64
@@ -162,7 +193,7 @@ func (r *run) stats() Stats {
 	r.mu.Unlock()
 	return Stats{
 		Calls: r.calls.Load(), QuotaUnits: r.units.Load(), Channels: r.channels.Load(), Videos: r.videos.Load(),
-		Tombstones: r.tombstones.Load(), Retries: r.retries.Load(), Unfetched: r.unfetched.Load(),
+		Tombstones: r.tombstones.Load(), Retries: r.retries.Load(), Backoff: time.Duration(r.backoffNs.Load()), Unfetched: r.unfetched.Load(),
 		Errors: errs, Elapsed: time.Since(r.start),
 	}
 }
@@ -343,9 +374,43 @@ func (r *run) releaseProducer() {
 	r.batchMu.Lock()
 	rest := r.batch
 	r.batch = nil
+	tiers := r.tierBatch
+	r.tierBatch = nil
 	r.batchMu.Unlock()
 	if len(rest) > 0 {
 		r.add(r.videosTask(rest))
+	}
+	for bucket, vs := range tiers {
+		if len(vs) > 0 {
+			t := r.videosTask(vs)
+			t.bucket = bucket
+			r.add(t)
+		}
+	}
+}
+
+// addTierVideos queues ids to be paid from bucket, in batches of 50 ids of
+// the same bucket (the scheduler's leases are not de-duplicated again).
+func (r *run) addTierVideos(bucket string, vs []vid) {
+	var full [][]vid
+	r.batchMu.Lock()
+	if r.tierBatch == nil {
+		r.tierBatch = map[string][]vid{}
+	}
+	b := r.tierBatch[bucket]
+	for _, v := range vs {
+		b = append(b, v)
+		if len(b) == batchSize {
+			full = append(full, b)
+			b = make([]vid, 0, batchSize)
+		}
+	}
+	r.tierBatch[bucket] = b
+	r.batchMu.Unlock()
+	for _, b := range full {
+		t := r.videosTask(b)
+		t.bucket = bucket
+		r.add(t)
 	}
 }
 
@@ -394,8 +459,10 @@ func (r *run) exec(t *task) {
 	case err == nil:
 	case errors.As(err, &ra):
 		r.retries.Add(1)
+		r.backoffNs.Add(int64(ra.d))
 		if r.c.m != nil {
 			r.c.m.retries.WithLabelValues(t.op).Inc()
+			r.c.m.backoff.WithLabelValues(t.op).Add(ra.d.Seconds())
 		}
 		if ra.d <= 0 {
 			if !r.q.push(t) {
@@ -409,6 +476,9 @@ func (r *run) exec(t *task) {
 			}
 		})
 		return
+	case r.tierOut != nil && errors.Is(err, ErrBudgetExhausted):
+		// This bucket is spent for today; its ids stay with the caller.
+		r.tierOut(r.bucketOf(t), err)
 	case errors.As(err, &ae) && ae.class == classPermanent && t.op == "playlistItems.list" && ae.Code == 404:
 		// playlistNotFound: a channel without (public) uploads. Counted in
 		// Stats.Errors, but nothing was lost.
@@ -459,14 +529,23 @@ func (r *run) countError(op, reason string) {
 
 // send makes one attempt of t's API call on a key with quota left. It
 // returns nil, a *retryAfter, a permanent *APIError, or a fatal error.
+// bucketOf is the quota plan bucket t is paid from.
+func (r *run) bucketOf(t *task) string {
+	if t.bucket != "" {
+		return t.bucket
+	}
+	return r.bucket
+}
+
 func (r *run) send(t *task, cost int64, do func(ctx context.Context, svc *youtube.Service) error) error {
 	c := r.c
-	k, err := c.pickKey(r.bucket, cost)
+	bucket := r.bucketOf(t)
+	k, err := c.pickKey(bucket, cost)
 	if err != nil {
 		return err
 	}
 	if err := k.lim.Wait(r.ctx); err != nil {
-		c.refund(r.bucket, k.id, cost)
+		c.refund(bucket, k.id, cost)
 		return fmt.Errorf("collect: %w", r.ctx.Err())
 	}
 	ctx, cancel := context.WithTimeout(r.ctx, c.cfg.RequestTimeout)
@@ -538,7 +617,11 @@ func (r *run) channelsTask(ids []string) *task {
 		err := r.send(t, quota.CostList, func(ctx context.Context, svc *youtube.Service) error {
 			var err error
 			ctx, raw = withCapture(ctx)
-			resp, err = svc.Channels.List(channelParts).Id(strings.Join(ids, ",")).MaxResults(batchSize).Context(ctx).Do()
+			call := svc.Channels.List(channelParts).Id(strings.Join(ids, ",")).MaxResults(batchSize).Context(ctx)
+			if r.partial() {
+				call = call.Fields(channelFields)
+			}
+			resp, err = call.Do()
 			at = r.c.now()
 			return err
 		})
@@ -610,6 +693,9 @@ func (r *run) playlistTask(channelID, playlistID, pageToken string, seen int) *t
 				n = int64(min(batchSize, max(1, m-seen)))
 			}
 			call := svc.PlaylistItems.List(playlistParts).PlaylistId(playlistID).MaxResults(n).Context(ctx)
+			if r.partial() {
+				call = call.Fields(playlistFields)
+			}
 			if pageToken != "" {
 				call = call.PageToken(pageToken)
 			}
@@ -672,7 +758,11 @@ func (r *run) videosTask(vs []vid) *task {
 		err := r.send(t, quota.CostList, func(ctx context.Context, svc *youtube.Service) error {
 			var err error
 			ctx, raw = withCapture(ctx)
-			resp, err = svc.Videos.List(videoParts).Id(strings.Join(ids, ",")).Context(ctx).Do()
+			call := svc.Videos.List(videoParts).Id(strings.Join(ids, ",")).Context(ctx)
+			if r.partial() {
+				call = call.Fields(videoFields)
+			}
+			resp, err = call.Do()
 			at = r.c.now()
 			return err
 		})

@@ -20,7 +20,8 @@
 // last views, velocity) and returns change events (title, description, tags,
 // thumbnail, milestones 1k..100M views); the caller publishes snapshots and
 // events, then Commit stores the new state and next due time and clears the
-// lease. A crash between lease and commit leaves the items leased; Open puts
+// lease (Batch.Commit groups concurrent commits; Store.Commit stores several
+// batches in one transaction, as the collector's committer goroutine does). A crash between lease and commit leaves the items leased; Open puts
 // them back with their original due time (they were never confirmed as
 // published), and committed items are never fetched again before they are
 // due: nothing is fetched twice in a cycle because of a restart.

@@ -1,8 +1,10 @@
 package schedule
 
 import (
+	"errors"
 	"fmt"
 	"hash/fnv"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -161,44 +163,82 @@ func (b *Batch) Commit() error {
 	if len(b.updates) == 0 && len(b.NewChannels) == 0 {
 		return nil
 	}
-	s := b.s
-	err := s.db.Batch(func(tx *bolt.Tx) error {
-		for k, it := range b.updates {
-			key := []byte(k)
-			prev, err := getItem(tx, key)
-			if err != nil {
-				return err
-			}
-			if prev != nil && !prev.Leased && !prev.Gone {
-				if err := tx.Bucket(bDue).Delete(dkey(prev.Tier, prev.Due, key)); err != nil {
-					return err
-				}
-			}
-			if prev != nil && it.Gone {
-				prev.Gone, prev.Leased = true, false
-				it = prev
-			} else if prev != nil {
-				it.Walked = prev.Walked
-				if it.Ch == "" {
-					it.Ch = prev.Ch
-				}
-			}
-			if err := putItem(tx, key, it); err != nil {
-				return err
-			}
+	if err := b.s.db.Batch(b.apply); err != nil {
+		return fmt.Errorf("schedule: commit: %w", err)
+	}
+	return nil
+}
+
+// Commit durably stores several batches in one transaction (one fsync), in
+// order: what a committer goroutine does with the batches that piled up
+// while the previous commit was being written. Either all are stored or none.
+func (s *Store) Commit(bs ...*Batch) error {
+	n := 0
+	for _, b := range bs {
+		if b.s != s {
+			return errors.New("schedule: commit: batch of another store")
 		}
-		for _, ch := range b.NewChannels {
-			ck := ikey(Channel, ch)
-			if tx.Bucket(bItems).Get(ck) == nil {
-				if err := putItem(tx, ck, &item{Due: b.now.UnixMilli(), Tier: channelTierByte}); err != nil {
-					return err
-				}
+		n += len(b.updates) + len(b.NewChannels)
+	}
+	if n == 0 {
+		return nil
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range bs {
+			if err := b.apply(tx); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("schedule: commit: %w", err)
+		return fmt.Errorf("schedule: commit %d batch(es): %w", len(bs), err)
+	}
+	return nil
+}
+
+// Len is the number of entities the batch updates.
+func (b *Batch) Len() int { return len(b.updates) }
+
+func (b *Batch) apply(tx *bolt.Tx) error {
+	keys := make([]string, 0, len(b.updates))
+	for k := range b.updates {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // bbolt is much faster with sorted writes
+	for _, k := range keys {
+		it := b.updates[k]
+		key := []byte(k)
+		prev, err := getItem(tx, key)
+		if err != nil {
+			return err
+		}
+		if prev != nil && !prev.Leased && !prev.Gone {
+			if err := tx.Bucket(bDue).Delete(dkey(prev.Tier, prev.Due, key)); err != nil {
+				return err
+			}
+		}
+		if prev != nil && it.Gone {
+			gone := *prev
+			gone.Gone, gone.Leased = true, false
+			it = &gone
+		} else if prev != nil {
+			it.Walked = prev.Walked
+			if it.Ch == "" {
+				it.Ch = prev.Ch
+			}
+		}
+		if err := putItem(tx, key, it); err != nil {
+			return err
+		}
+	}
+	for _, ch := range b.NewChannels {
+		ck := ikey(Channel, ch)
+		if tx.Bucket(bItems).Get(ck) == nil {
+			if err := putItem(tx, ck, &item{Due: b.now.UnixMilli(), Tier: channelTierByte}); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

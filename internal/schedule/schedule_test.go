@@ -285,3 +285,54 @@ func TestShardsCoverEveryChannelOnce(t *testing.T) {
 		t.Fatal("reopened with another shard")
 	}
 }
+
+// Store.Commit stores several prepared batches in one transaction: every
+// lease of every batch is completed, and the items get their next due time.
+func TestCommitSeveralBatches(t *testing.T) {
+	s := openT(t, filepath.Join(t.TempDir(), "schedule.db"), Config{})
+	defer s.Close()
+	pub := t0.Add(-30 * 24 * time.Hour)
+	var vs []NewVideo
+	for i := range 120 {
+		vs = append(vs, NewVideo{ID: vid(i), ChannelID: "UCaaaaaaaaaaaaaaaaaaaaaa", Published: pub})
+	}
+	if _, err := s.AddVideos(vs, t0); err != nil {
+		t.Fatal(err)
+	}
+	leased, err := s.Lease(Video, t0, 120)
+	if err != nil || len(leased) != 120 {
+		t.Fatalf("leased %d, %v", len(leased), err)
+	}
+	var bs []*Batch
+	for lo := 0; lo < len(leased); lo += 50 {
+		var obs []*yt.Video
+		var gone []string
+		for i, l := range leased[lo:min(lo+50, len(leased))] {
+			if i == 0 {
+				gone = append(gone, l.ID)
+				continue
+			}
+			obs = append(obs, video(l.ID, pub, 100, "t", t0))
+		}
+		b, err := s.Prepare(t0, obs, nil, gone, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bs = append(bs, b)
+	}
+	if err := s.Commit(bs...); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Leased(); n != 0 {
+		t.Fatalf("%d items still leased after the commit", n)
+	}
+	if again, _ := s.Lease(Video, t0.Add(time.Hour), 200); len(again) != 0 {
+		t.Fatalf("%d committed items due again an hour later", len(again))
+	}
+	if due, _ := s.Due(Video, leased[1].ID); !due.After(t0) {
+		t.Fatalf("next due %v not after the fetch", due)
+	}
+	if due, _ := s.Due(Video, leased[0].ID); !due.IsZero() {
+		t.Fatalf("tombstoned video still scheduled at %v", due)
+	}
+}

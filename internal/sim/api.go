@@ -126,6 +126,14 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, ep string, cos
 		s.hang(w, r)
 		return
 	}
+	var mask fieldMask
+	if q.Has("fields") {
+		var err error
+		if mask, err = parseFields(q.Get("fields")); err != nil {
+			fail(errInvalidFields(q.Get("fields")))
+			return
+		}
+	}
 	now := s.Now()
 	var res response
 	switch ep {
@@ -144,7 +152,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, ep string, cos
 		fail(res.err)
 		return
 	}
-	body, etag := encodeList(res.v, pretty)
+	body, etag := encodeList(res.v, mask, pretty)
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
 		code = 304
 		s.count(func(u *Usage) { u.NotModified++ })
@@ -159,22 +167,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, ep string, cos
 	writeJSON(w, 200, body, etag, fault == "truncate")
 }
 
-// encodeList sets the list etag (hash of the content with an empty etag) and encodes.
-func encodeList(v any, pretty bool) ([]byte, string) {
+// encodeList sets the list etag (hash of the full content with an empty
+// etag) and encodes the members selected by mask (nil = all).
+func encodeList(v any, mask fieldMask, pretty bool) ([]byte, string) {
 	etag := etagOf(v)
 	setETag(v, etag)
-	var b []byte
-	var err error
-	if pretty {
-		b, err = json.MarshalIndent(v, "", "  ")
-		b = append(b, '\n')
-	} else {
-		b, err = json.Marshal(v)
-	}
-	if err != nil {
-		panic(fmt.Sprintf("sim: encode response: %v", err))
-	}
-	return b, etag
+	return encodeFields(v, mask, pretty), etag
 }
 
 func setETag(v any, etag string) {

@@ -56,6 +56,15 @@
 //     of ids, search costs 100. Order of checks: key, rate limit, quota, then
 //     parameters: invalid requests are charged (as the real API does), calls
 //     refused for the key, rate limit or quota are not.
+//   - Partial responses: the fields parameter (a,b/c,d(e,f), * wildcard, a
+//     selection inside an array applies to each element) keeps only the
+//     selected members, in their original order, in compact and pretty form;
+//     an object left with no selected member is dropped, as are unselected
+//     top-level members (kind, etag, pageInfo, nextPageToken). A selection
+//     that does not parse is 400 invalidParameter "Invalid field selection"
+//     (charged). Unlike YouTube, names of fields that do not exist are
+//     ignored rather than rejected (the emulator does not render every real
+//     field). List and item etags are those of the full resource.
 //   - ETags: every list response and item carries a 27-character etag, the
 //     hash of its content; If-None-Match with it gives 304 with no body and
 //     still costs quota. Statistics change over time, so etags do too.
