@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -30,6 +31,8 @@ func benchIngestCmd(g *globals) *cobra.Command {
 		noCompact bool
 		jsonOut   string
 		memLimit  int64
+		cpuProf   string
+		allocProf string
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest",
@@ -88,7 +91,14 @@ on a loopback port, or --kafka-url).`,
 				c.Progress = func(pub, committed int64) {
 					fmt.Fprintf(g.stderr, "\r%s: published %d/%d, lake committed seq %d, %s   ", e, pub, c.Records, committed, time.Since(t0).Round(time.Second))
 				}
+				closeProfiles, err := benchProfiles(&c, e, cpuProf, allocProf)
+				if err != nil {
+					return err
+				}
 				res, err := pipeline.BenchIngest(ctx, c)
+				if cerr := closeProfiles(); err == nil {
+					err = cerr
+				}
 				fmt.Fprintln(g.stderr)
 				if err != nil {
 					return fmt.Errorf("bench ingest (%s): %w", e, err)
@@ -126,10 +136,41 @@ on a loopback port, or --kafka-url).`,
 	f.BoolVar(&keep, "keep", false, "keep the work dir")
 	f.BoolVar(&noCompact, "no-compact", false, "skip compaction")
 	f.StringVar(&jsonOut, "json", "", "also write the results as JSON to this file")
-	f.IntVar(&cfg.RecordsPerMessage, "records-per-message", 256, "records packed into one JetStream message (embedded and nats engines; 1: one message per record)")
+	f.IntVar(&cfg.RecordsPerMessage, "records-per-message", 256, "records packed into one stream message (every engine; 1: one message per record)")
 	f.DurationVar(&cfg.DedupeWindow, "dedupe-window", 0, "JetStream dedupe window for the benchmark's stream (0: the default, 2h)")
+	f.StringVar(&cpuProf, "cpuprofile", "", "write a CPU profile of each engine's ingest phase to this file (engine name appended: FILE.embedded); samples are labelled stage=publish|sinks")
+	f.StringVar(&allocProf, "allocprofile", "", "write an allocation profile at the end of each engine's ingest phase to this file (engine name appended)")
 	f.Int64Var(&memLimit, "mem-limit-mb", 400, "soft Go heap limit in MB during the benchmark, like GOMEMLIMIT (0: none)")
 	return cmd
+}
+
+// benchProfiles opens the profile files of one engine's run and returns
+// the function that closes them.
+func benchProfiles(c *pipeline.BenchConfig, engine, cpuProf, allocProf string) (func() error, error) {
+	var files []*os.File
+	closeAll := func() error {
+		var errs []error
+		for _, f := range files {
+			errs = append(errs, f.Close())
+		}
+		return errors.Join(errs...)
+	}
+	for _, p := range []struct {
+		path string
+		w    *io.Writer
+	}{{cpuProf, &c.CPUProfile}, {allocProf, &c.AllocProfile}} {
+		if p.path == "" {
+			continue
+		}
+		f, err := os.Create(p.path + "." + engine)
+		if err != nil {
+			_ = closeAll()
+			return nil, fmt.Errorf("bench ingest: %w", err)
+		}
+		files = append(files, f)
+		*p.w = f
+	}
+	return closeAll, nil
 }
 
 type benchIngestReport struct {

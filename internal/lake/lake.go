@@ -2,6 +2,7 @@ package lake
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -10,9 +11,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/fileblob" // file:// URLs and plain directories
 	"golang.org/x/sync/errgroup"
@@ -42,6 +46,8 @@ type Lake struct {
 	log          *slog.Logger
 	rowGroupRows int
 	parallelism  int
+	ingestZstd   *zstdCodec // files of Write: short-lived until compaction, cheapest level
+	compactZstd  *zstdCodec // compaction output: long-lived, default level (~6% smaller)
 }
 
 // Open opens the lake at url: "file:///abs/dir", a plain directory path, or
@@ -81,6 +87,8 @@ func newLake(b *blob.Bucket, opts Options) *Lake {
 	if l.parallelism <= 0 {
 		l.parallelism = 2
 	}
+	l.ingestZstd = newZstdCodec(zstd.SpeedFastest, 2*l.parallelism+2)
+	l.compactZstd = newZstdCodec(zstd.SpeedDefault, 2)
 	return l
 }
 
@@ -160,7 +168,7 @@ func (l *Lake) Write(ctx context.Context, recs []yt.Record) error {
 // WriteBatch is Write that also reports what it did.
 func (l *Lake) WriteBatch(ctx context.Context, recs []yt.Record) (WriteStats, error) {
 	var st WriteStats
-	b := newBatch()
+	b := newBatch(recs)
 	for i := range recs {
 		r := &recs[i]
 		err := r.Validate()
@@ -206,42 +214,88 @@ func (l *Lake) WriteBatch(ctx context.Context, recs []yt.Record) (WriteStats, er
 	return st, nil
 }
 
-// batch groups converted rows by table and dt.
-type batch struct {
-	videos       map[string][]VideoRow
-	videoStats   map[string][]VideoStatsRow
-	channels     map[string][]ChannelRow
-	channelStats map[string][]ChannelStatsRow
-	events       map[string][]EventRow
+// tableRows holds one table's rows of a batch and the UTC day of each
+// row's event time (days since 1970-01-01), which picks its partition.
+// Rows are appended once and never moved: files gather them by index.
+type tableRows[T rowType] struct {
+	rows []T
+	days []int64
+	sums [][sha256.Size]byte // recordSum of each row's record id
 }
 
-func newBatch() *batch {
-	return &batch{
-		videos: map[string][]VideoRow{}, videoStats: map[string][]VideoStatsRow{},
-		channels: map[string][]ChannelRow{}, channelStats: map[string][]ChannelStatsRow{},
-		events: map[string][]EventRow{},
+func (t *tableRows[T]) add(row T, at time.Time, sum [sha256.Size]byte) {
+	t.rows = append(t.rows, row)
+	t.days = append(t.days, unixDay(at))
+	t.sums = append(t.sums, sum)
+}
+
+func (t *tableRows[T]) init(n int) {
+	t.rows, t.days, t.sums = make([]T, 0, n), make([]int64, 0, n), make([][sha256.Size]byte, 0, n)
+}
+
+// batch groups converted rows by table (and, through days, by dt).
+type batch struct {
+	videos       tableRows[VideoRow]
+	videoStats   tableRows[VideoStatsRow]
+	channels     tableRows[ChannelRow]
+	channelStats tableRows[ChannelStatsRow]
+	events       tableRows[EventRow]
+	sc           scalars
+}
+
+// newBatch sizes the row slices for recs so appends never reallocate.
+func newBatch(recs []yt.Record) *batch {
+	var nv, nc, ne int
+	for i := range recs {
+		switch recs[i].Kind {
+		case yt.KindVideo:
+			nv++
+		case yt.KindChannel:
+			nc++
+		case yt.KindEvent:
+			ne++
+		}
 	}
+	b := &batch{}
+	b.videos.init(nv)
+	b.videoStats.init(nv)
+	b.channels.init(nc)
+	b.channelStats.init(nc)
+	b.events.init(ne)
+	return b
 }
 
 // DT is the partition value for an event time: its UTC date.
 func DT(t time.Time) string { return t.UTC().Format(time.DateOnly) }
 
+// unixDay is the UTC day of t, as days since 1970-01-01 (floored).
+func unixDay(t time.Time) int64 {
+	s := t.Unix()
+	d := s / 86400
+	if s%86400 < 0 {
+		d--
+	}
+	return d
+}
+
+// dayDT formats a unixDay as a partition value (same as DT of any instant
+// of that day).
+func dayDT(d int64) string { return DT(time.Unix(d*86400, 0)) }
+
 func (b *batch) add(r *yt.Record) {
+	sum := recordSum(r.ID) // both rows of a record share it
 	switch r.Kind {
 	case yt.KindVideo:
-		v, s := videoRows(r)
-		dt := DT(v.FetchedAt)
-		b.videos[dt] = append(b.videos[dt], v)
-		b.videoStats[dt] = append(b.videoStats[dt], s)
+		v, s := videoRows(r, &b.sc)
+		b.videos.add(v, v.FetchedAt, sum)
+		b.videoStats.add(s, s.FetchedAt, sum)
 	case yt.KindChannel:
-		c, s := channelRows(r)
-		dt := DT(c.FetchedAt)
-		b.channels[dt] = append(b.channels[dt], c)
-		b.channelStats[dt] = append(b.channelStats[dt], s)
+		c, s := channelRows(r, &b.sc)
+		b.channels.add(c, c.FetchedAt, sum)
+		b.channelStats.add(s, s.FetchedAt, sum)
 	case yt.KindEvent:
 		e := eventRow(r)
-		dt := DT(e.ObservedAt)
-		b.events[dt] = append(b.events[dt], e)
+		b.events.add(e, e.ObservedAt, sum)
 	}
 }
 
@@ -249,29 +303,74 @@ type fileJob func(ctx context.Context) (fileResult, error)
 
 func (b *batch) jobs(l *Lake) []fileJob {
 	var jobs []fileJob
-	jobs = appendJobs(jobs, l, TableVideos, b.videos)
-	jobs = appendJobs(jobs, l, TableVideoStats, b.videoStats)
-	jobs = appendJobs(jobs, l, TableChannels, b.channels)
-	jobs = appendJobs(jobs, l, TableChannelStats, b.channelStats)
-	jobs = appendJobs(jobs, l, TableEvents, b.events)
+	jobs = appendPairJobs(jobs, l, TableVideos, &b.videos, TableVideoStats, &b.videoStats)
+	jobs = appendPairJobs(jobs, l, TableChannels, &b.channels, TableChannelStats, &b.channelStats)
+	jobs = appendPairJobs[EventRow, EventRow](jobs, l, TableEvents, &b.events, "", nil)
 	return jobs
 }
 
-func appendJobs[T rowType](jobs []fileJob, l *Lake, table string, byDT map[string][]T) []fileJob {
-	dts := make([]string, 0, len(byDT))
-	for dt := range byDT {
-		dts = append(dts, dt)
+// appendPairJobs adds one job per (table, dt): each writes one file of
+// the rows of that day, sorted by the table key (by index: rows are wide
+// structs) without duplicate records. Jobs run in parallel
+// (Options.Parallelism). The two tables of a pair (videos/video_stats,
+// channels/channel_stats) hold one row per record each, at the same index,
+// with equal key values (channel id, entity id, fetched_at, record_id) and
+// days, so they share one sort per day. tb == nil: a table alone.
+func appendPairJobs[A, B rowType](jobs []fileJob, l *Lake, ta string, a *tableRows[A], tb string, b *tableRows[B]) []fileJob {
+	if len(a.rows) == 0 {
+		return jobs
 	}
-	// Deterministic order helps logs and tests; it has no semantic weight.
-	sortStrings(dts)
-	for _, dt := range dts {
-		rows := byDT[dt]
+	days, parts := dayParts(a.days)
+	sorted := make([]func() []int32, len(days))
+	for k, part := range parts {
+		sorted[k] = sync.OnceValue(func() []int32 { return sortIndex(a.rows, part) })
+	}
+	for k, d := range days {
+		dt := dayDT(d)
 		jobs = append(jobs, func(ctx context.Context) (fileResult, error) {
-			rows = sortRows(rows)
-			return writeFile(ctx, l, table, dt, "", sliceSource(rows), fileMetaOf(rows), nil, nil)
+			idx := sorted[k]()
+			return writeFile(ctx, l, ta, dt, "", gatherSource(a.rows, idx), fileMetaOfIndex(a.rows, a.sums, idx), nil, nil)
+		})
+	}
+	if b == nil {
+		return jobs
+	}
+	for k, d := range days {
+		dt := dayDT(d)
+		jobs = append(jobs, func(ctx context.Context) (fileResult, error) {
+			idx := sorted[k]()
+			return writeFile(ctx, l, tb, dt, "", gatherSource(b.rows, idx), fileMetaOfIndex(b.rows, b.sums, idx), nil, nil)
 		})
 	}
 	return jobs
+}
+
+// dayParts buckets row indexes by day (one counting pass), days ascending
+// (deterministic order helps logs and tests; it has no semantic weight).
+func dayParts(rowDays []int64) ([]int64, [][]int32) {
+	count := map[int64]int{}
+	for _, d := range rowDays {
+		count[d]++
+	}
+	days := make([]int64, 0, len(count))
+	for d := range count {
+		days = append(days, d)
+	}
+	slices.Sort(days)
+	idx := make([]int32, len(rowDays))
+	at := make(map[int64]int, len(days))
+	parts := make([][]int32, len(days))
+	off := 0
+	for k, d := range days {
+		at[d] = off
+		parts[k] = idx[off : off+count[d]]
+		off += count[d]
+	}
+	for i, d := range rowDays {
+		idx[at[d]] = int32(i)
+		at[d]++
+	}
+	return days, parts
 }
 
 // Compile-time guard: the writer's output is a plain io.Writer.

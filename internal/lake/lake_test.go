@@ -298,7 +298,7 @@ func TestAbortedWriteLeavesNoFile(t *testing.T) {
 	l, dir := openTestLake(t, Options{RowGroupRows: 10})
 	var rows []VideoRow
 	for i := range 100 {
-		v, _ := videoRows(ptr(laketest.Video(i, day1)))
+		v, _ := videoRows(ptr(laketest.Video(i, day1)), nil)
 		rows = append(rows, v)
 	}
 	boom := errors.New("boom")
@@ -446,7 +446,7 @@ func TestNoPartialFileUnderFinalName(t *testing.T) {
 	l, dir := openTestLake(t, Options{RowGroupRows: 10})
 	var rows []VideoRow
 	for i := range 100 {
-		v, _ := videoRows(ptr(laketest.Video(i, day1)))
+		v, _ := videoRows(ptr(laketest.Video(i, day1)), nil)
 		rows = append(rows, v)
 	}
 	key := "videos/dt=2026-11-24/part-20261124T000000.000000Z-0000000000000000.parquet"

@@ -284,30 +284,26 @@ func rowCmp[T rowType]() func(a, b *T) int {
 	panic("unreachable")
 }
 
-// sortRows sorts rows by the table key and drops exact duplicate records
-// (same record_id, which also means same key).
-// Rows are wide structs: sorting a permutation and copying each row once is
-// several times faster than sorting the rows themselves.
-func sortRows[T rowType](rows []T) []T {
+// sortIndex sorts idx (indexes into rows) by the rows' table key and drops
+// indexes of duplicate records (equal keys: same record_id), in place.
+// Rows are wide structs: sorting indexes and gathering each row once when
+// it is written is several times faster than sorting the rows themselves.
+func sortIndex[T rowType](rows []T, idx []int32) []int32 {
 	c := rowCmp[T]()
-	idx := make([]int32, len(rows))
-	for i := range idx {
-		idx[i] = int32(i)
-	}
 	slices.SortFunc(idx, func(a, b int32) int { return c(&rows[a], &rows[b]) })
-	out := make([]T, 0, len(rows))
+	out := idx[:0]
 	for k, i := range idx {
-		if k > 0 && c(&rows[idx[k-1]], &rows[i]) == 0 {
+		if k > 0 && c(&rows[out[len(out)-1]], &rows[i]) == 0 {
 			continue
 		}
-		out = append(out, rows[i])
+		out = append(out, i)
 	}
 	return out
 }
 
 // Conversions from the envelope.
 
-func videoRows(r *yt.Record) (VideoRow, VideoStatsRow) {
+func videoRows(r *yt.Record, sc *scalars) (VideoRow, VideoStatsRow) {
 	v := r.Video
 	at := yt.TruncMicros(v.FetchedAt)
 	vr := VideoRow{
@@ -325,20 +321,19 @@ func videoRows(r *yt.Record) (VideoRow, VideoStatsRow) {
 		DefaultAudioLanguage: v.Snippet.DefaultAudioLanguage,
 		LiveBroadcastContent: v.Snippet.LiveBroadcastContent,
 		ThumbnailURL:         v.Snippet.Thumbnail.URL,
-		ThumbnailWidth:       optInt32(v.Snippet.Thumbnail.Width),
-		ThumbnailHeight:      optInt32(v.Snippet.Thumbnail.Height),
+		ThumbnailWidth:       sc.optInt32(v.Snippet.Thumbnail.Width),
+		ThumbnailHeight:      sc.optInt32(v.Snippet.Thumbnail.Height),
 		Duration:             v.ContentDetails.Duration,
 		Dimension:            v.ContentDetails.Dimension,
 		Definition:           v.ContentDetails.Definition,
-		Caption:              parseCaption(v.ContentDetails.Caption),
+		Caption:              sc.parseCaption(v.ContentDetails.Caption),
 		LicensedContent:      v.ContentDetails.LicensedContent,
 		RecordID:             r.ID,
 		SchemaVersion:        int32(r.V),
 		Source:               r.Source,
 	}
 	if d, ok := ParseISODuration(v.ContentDetails.Duration); ok {
-		s := int64(d / time.Second)
-		vr.DurationSeconds = &s
+		vr.DurationSeconds = sc.int64(int64(d / time.Second))
 	}
 	if vr.Tags == nil {
 		vr.Tags = []string{}
@@ -347,9 +342,9 @@ func videoRows(r *yt.Record) (VideoRow, VideoStatsRow) {
 		VideoID:       v.ID,
 		ChannelID:     v.Snippet.ChannelID,
 		FetchedAt:     at,
-		ViewCount:     clonePtr(v.Statistics.ViewCount),
-		LikeCount:     clonePtr(v.Statistics.LikeCount),
-		CommentCount:  clonePtr(v.Statistics.CommentCount),
+		ViewCount:     sc.clonePtr(v.Statistics.ViewCount),
+		LikeCount:     sc.clonePtr(v.Statistics.LikeCount),
+		CommentCount:  sc.clonePtr(v.Statistics.CommentCount),
 		RecordID:      r.ID,
 		SchemaVersion: int32(r.V),
 		Source:        r.Source,
@@ -357,7 +352,7 @@ func videoRows(r *yt.Record) (VideoRow, VideoStatsRow) {
 	return vr, sr
 }
 
-func channelRows(r *yt.Record) (ChannelRow, ChannelStatsRow) {
+func channelRows(r *yt.Record, sc *scalars) (ChannelRow, ChannelStatsRow) {
 	c := r.Channel
 	at := yt.TruncMicros(c.FetchedAt)
 	cr := ChannelRow{
@@ -369,8 +364,8 @@ func channelRows(r *yt.Record) (ChannelRow, ChannelStatsRow) {
 		CustomURL:         c.Snippet.CustomURL,
 		PublishedAt:       truncOrZero(c.Snippet.PublishedAt),
 		ThumbnailURL:      c.Snippet.Thumbnail.URL,
-		ThumbnailWidth:    optInt32(c.Snippet.Thumbnail.Width),
-		ThumbnailHeight:   optInt32(c.Snippet.Thumbnail.Height),
+		ThumbnailWidth:    sc.optInt32(c.Snippet.Thumbnail.Width),
+		ThumbnailHeight:   sc.optInt32(c.Snippet.Thumbnail.Height),
 		DefaultLanguage:   c.Snippet.DefaultLanguage,
 		Country:           c.Snippet.Country,
 		UploadsPlaylistID: c.ContentDetails.UploadsPlaylistID,
@@ -381,9 +376,9 @@ func channelRows(r *yt.Record) (ChannelRow, ChannelStatsRow) {
 	sr := ChannelStatsRow{
 		ChannelID:             c.ID,
 		FetchedAt:             at,
-		SubscriberCount:       clonePtr(c.Statistics.SubscriberCount),
-		ViewCount:             clonePtr(c.Statistics.ViewCount),
-		VideoCount:            clonePtr(c.Statistics.VideoCount),
+		SubscriberCount:       sc.clonePtr(c.Statistics.SubscriberCount),
+		ViewCount:             sc.clonePtr(c.Statistics.ViewCount),
+		VideoCount:            sc.clonePtr(c.Statistics.VideoCount),
 		HiddenSubscriberCount: c.Statistics.HiddenSubscriberCount,
 		RecordID:              r.ID,
 		SchemaVersion:         int32(r.V),
@@ -419,30 +414,76 @@ func truncOrZero(t time.Time) time.Time {
 	return yt.TruncMicros(t)
 }
 
-func optInt32(n int) *int32 {
+// scalars hands out the pointers of optional scalar columns from slabs,
+// a few allocations per batch instead of several per row. A nil *scalars
+// allocates each value on its own.
+type scalars struct {
+	i64   []int64
+	i32   []int32
+	bools []bool
+}
+
+const scalarSlab = 1024
+
+func (sc *scalars) int64(v int64) *int64 {
+	if sc == nil {
+		p := new(int64)
+		*p = v
+		return p
+	}
+	if len(sc.i64) == cap(sc.i64) {
+		sc.i64 = make([]int64, 0, scalarSlab)
+	}
+	sc.i64 = append(sc.i64, v)
+	return &sc.i64[len(sc.i64)-1]
+}
+
+func (sc *scalars) int32(v int32) *int32 {
+	if sc == nil {
+		p := new(int32)
+		*p = v
+		return p
+	}
+	if len(sc.i32) == cap(sc.i32) {
+		sc.i32 = make([]int32, 0, scalarSlab)
+	}
+	sc.i32 = append(sc.i32, v)
+	return &sc.i32[len(sc.i32)-1]
+}
+
+func (sc *scalars) bool(v bool) *bool {
+	if sc == nil {
+		p := new(bool)
+		*p = v
+		return p
+	}
+	if len(sc.bools) == cap(sc.bools) {
+		sc.bools = make([]bool, 0, scalarSlab)
+	}
+	sc.bools = append(sc.bools, v)
+	return &sc.bools[len(sc.bools)-1]
+}
+
+func (sc *scalars) optInt32(n int) *int32 {
 	if n == 0 {
 		return nil
 	}
-	v := int32(n)
-	return &v
+	return sc.int32(int32(n))
 }
 
-func clonePtr(p *int64) *int64 {
+func (sc *scalars) clonePtr(p *int64) *int64 {
 	if p == nil {
 		return nil
 	}
-	v := *p
-	return &v
+	return sc.int64(*p)
 }
 
-func parseCaption(s string) *bool {
+func (sc *scalars) parseCaption(s string) *bool {
 	switch s {
 	case "true":
-		t := true
-		return &t
+		return sc.bool(true)
 	case "false":
-		f := false
-		return &f
+		return sc.bool(false)
 	}
 	return nil
 }

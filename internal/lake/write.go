@@ -56,8 +56,18 @@ type fileMeta struct {
 }
 
 func (m *fileMeta) add(id string, at time.Time) {
+	m.addSum(id, recordSum(id), at)
+}
+
+// recordSum is sha256(record id), the term of tubelake.record_set.
+func recordSum(id string) [sha256.Size]byte {
+	var buf [128]byte // record ids are short: hash them without an allocation
+	return sha256.Sum256(append(buf[:0], id...))
+}
+
+// addSum is add with the record id's recordSum already computed.
+func (m *fileMeta) addSum(id string, h [sha256.Size]byte, at time.Time) {
 	m.rows++
-	h := sha256.Sum256([]byte(id))
 	for i := range h {
 		m.set[i] ^= h[i]
 	}
@@ -77,10 +87,13 @@ func (m *fileMeta) add(id string, at time.Time) {
 	m.haveTime = true
 }
 
-func fileMetaOf[T rowType](rows []T) *fileMeta {
+// fileMetaOfIndex is the metadata of the rows idx selects; sums[i] is
+// recordSum of rows[i]'s record id.
+func fileMetaOfIndex[T rowType](rows []T, sums [][sha256.Size]byte, idx []int32) *fileMeta {
 	m := &fileMeta{}
-	for i := range rows {
-		m.add(rowMeta(&rows[i]))
+	for _, i := range idx {
+		id, at := rowMeta(&rows[i])
+		m.addSum(id, sums[i], at)
 	}
 	return m
 }
@@ -108,10 +121,10 @@ func sliceSource[T rowType](rows []T) func(buf []T) (int, error) {
 	}
 }
 
-func writerOptions(l *Lake, spec tableSpec) []parquet.WriterOption {
+func writerOptions(l *Lake, spec tableSpec, codec *zstdCodec) []parquet.WriterOption {
 	opts := []parquet.WriterOption{
 		spec.schema,
-		parquet.Compression(&parquet.Zstd),
+		parquet.Compression(codec),
 		parquet.MaxRowsPerRowGroup(int64(l.rowGroupRows)),
 		// V1 data pages: readable by every engine we target (Athena, Trino,
 		// Spark, DuckDB); some older readers mishandle V2.
@@ -127,6 +140,22 @@ func writerOptions(l *Lake, spec tableSpec) []parquet.WriterOption {
 		opts = append(opts, parquet.SkipPageBounds(c))
 	}
 	return opts
+}
+
+// gatherSource streams rows[idx[0]], rows[idx[1]], ... in row-group sized
+// chunks: each row is copied once, into the writer's buffer.
+func gatherSource[T rowType](rows []T, idx []int32) func(buf []T) (int, error) {
+	return func(buf []T) (int, error) {
+		if len(idx) == 0 {
+			return 0, io.EOF
+		}
+		n := min(len(buf), len(idx))
+		for k, i := range idx[:n] {
+			buf[k] = rows[i]
+		}
+		idx = idx[n:]
+		return n, nil
+	}
 }
 
 // writeFile streams rows from src into a new Parquet object at key and
@@ -178,14 +207,27 @@ func writeFile[T rowType](ctx context.Context, l *Lake, table, dt, key string,
 		_ = w.Close() // cancelled: discards the temp file / aborts the upload
 		return res, fmt.Errorf("%s: %w", key, cause)
 	}
-	pw := parquet.NewGenericWriter[T](cw, writerOptions(l, spec)...)
-	meta := &fileMeta{}
+	// Files of Write (known metadata) are rewritten by compaction: they get
+	// the cheapest zstd level; compaction output the default one.
+	codec := l.compactZstd
+	if known != nil {
+		codec = l.ingestZstd
+	}
+	pw := parquet.NewGenericWriter[T](cw, writerOptions(l, spec, codec)...)
+	// A caller that knows the rows' metadata (Write: it named the file
+	// after it) saves hashing every record id a second time.
+	meta, counted := known, known != nil
+	if !counted {
+		meta = &fileMeta{}
+	}
 	buf := make([]T, min(l.rowGroupRows, 4096))
 	for {
 		n, rerr := src(buf)
 		if n > 0 {
-			for i := range buf[:n] {
-				meta.add(rowMeta(&buf[i]))
+			if !counted {
+				for i := range buf[:n] {
+					meta.add(rowMeta(&buf[i]))
+				}
 			}
 			if _, err := pw.Write(buf[:n]); err != nil {
 				return abort(err)

@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,6 +56,15 @@ type BenchConfig struct {
 	Logger            *slog.Logger
 	// Progress, if set, is called about every 500 ms.
 	Progress func(published, committed int64)
+	// CPUProfile, if set, receives a pprof CPU profile of the ingest phase
+	// (first publish to last lake commit). Samples are labelled
+	// stage=publish (publishers: encode + publish) or stage=sinks (the
+	// node's consumers: fetch, decode, lake write, commit); unlabelled
+	// samples are the stream engine's own goroutines and the runtime.
+	CPUProfile io.Writer
+	// AllocProfile, if set, receives a pprof allocation profile taken at
+	// the end of the ingest phase.
+	AllocProfile io.Writer
 }
 
 // BenchResult is what BenchIngest measured.
@@ -81,20 +92,23 @@ var benchBase = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 const idAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_"
 
-func encodeID(n int, width int) string {
-	b := make([]byte, width)
-	for i := width - 1; i >= 0; i-- {
-		b[i] = idAlphabet[n&63]
-		n >>= 6
-	}
-	return string(b)
-}
+func encodeID(n int, width int) string { return string(appendID(nil, n, width)) }
 
 // SyntheticVideo is the i-th of n deterministic video snapshots spread over
 // days daily observations: n/days distinct videos in n/days/50 channels,
 // each observed once a day with growing counts. Same (i, n, days), same
 // record (and record id).
 func SyntheticVideo(i, n, days int) yt.Record {
+	var g synth
+	return g.video(i, n, days)
+}
+
+// synth builds SyntheticVideo records with few allocations (the
+// generator runs inside the measured process): every string of a record
+// is a substring of one buffer, counts come from one array.
+type synth struct{ buf []byte }
+
+func (g *synth) video(i, n, days int) yt.Record {
 	if days < 1 {
 		days = 1
 	}
@@ -103,23 +117,93 @@ func SyntheticVideo(i, n, days int) yt.Record {
 	vi, day := i%videos, i/videos
 	ci := vi % channels
 	views := int64((vi*7919)%100_000+1) * int64(day+1) * int64(ci%7+1)
-	v := &yt.Video{
-		ID:        "v" + encodeID(vi, 10),
-		ETag:      "e" + strconv.Itoa(i),
-		FetchedAt: benchBase.Add(time.Duration(day)*24*time.Hour + time.Duration(vi%86_000)*time.Second),
+	fetched := benchBase.Add(time.Duration(day)*24*time.Hour + time.Duration(vi%86_000)*time.Second)
+
+	b := g.buf[:0]
+	var ends [12]int
+	k := 0
+	mark := func() { ends[k] = len(b); k++ }
+	b = append(b, 'v')
+	b = appendID(b, vi, 10)
+	mark() // 0 id
+	b = append(b, 'e')
+	b = strconv.AppendInt(b, int64(i), 10)
+	mark() // 1 etag
+	b = append(b, "UC"...)
+	b = appendID(b, ci, 22)
+	mark() // 2 channel id
+	b = append(b, "synthetic video "...)
+	b = strconv.AppendInt(b, int64(vi), 10)
+	b = append(b, " 초등영어 lesson"...)
+	mark() // 3 title
+	b = append(b, "channel "...)
+	b = strconv.AppendInt(b, int64(ci), 10)
+	mark() // 4 channel title
+	b = append(b, "bench"...)
+	mark() // 5 tag 1
+	b = append(b, "tag"...)
+	b = strconv.AppendInt(b, int64(vi%100), 10)
+	mark() // 6 tag 2
+	b = strconv.AppendInt(b, int64(vi%30+1), 10)
+	mark() // 7 category
+	b = append(b, "https://i.ytimg.com/vi/"...)
+	b = strconv.AppendInt(b, int64(vi), 10)
+	b = append(b, "/default.jpg"...)
+	mark() // 8 thumbnail
+	b = append(b, "PT"...)
+	b = strconv.AppendInt(b, int64(vi%59+1), 10)
+	b = append(b, 'M')
+	mark() // 9 duration
+	b = append(b, "video:"...)
+	b = append(b, b[:ends[0]]...)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, yt.TruncMicros(fetched).UnixMicro(), 10)
+	mark() // 10 record id (yt.RecordID)
+	g.buf = b
+	all := string(b)
+	str := func(j int) string {
+		from := 0
+		if j > 0 {
+			from = ends[j-1]
+		}
+		return all[from:ends[j]]
+	}
+	type alloc struct {
+		v      yt.Video
+		counts [3]int64
+		tags   [2]string
+	}
+	a := &alloc{counts: [3]int64{views, views / 20, views / 200}, tags: [2]string{str(5), str(6)}}
+	v := &a.v
+	*v = yt.Video{
+		ID:        str(0),
+		ETag:      str(1),
+		FetchedAt: yt.TruncMicros(fetched),
 		Snippet: yt.VideoSnippet{
 			PublishedAt:  benchBase.Add(-time.Duration(vi%1000) * time.Hour),
-			ChannelID:    "UC" + encodeID(ci, 22),
-			Title:        "synthetic video " + strconv.Itoa(vi) + " 초등영어 lesson",
-			ChannelTitle: "channel " + strconv.Itoa(ci),
-			Tags:         []string{"bench", "tag" + strconv.Itoa(vi%100)},
-			CategoryID:   strconv.Itoa(vi%30 + 1),
-			Thumbnail:    yt.Thumbnail{URL: "https://i.ytimg.com/vi/" + strconv.Itoa(vi) + "/default.jpg", Width: 120, Height: 90},
+			ChannelID:    str(2),
+			Title:        str(3),
+			ChannelTitle: str(4),
+			Tags:         a.tags[:],
+			CategoryID:   str(7),
+			Thumbnail:    yt.Thumbnail{URL: str(8), Width: 120, Height: 90},
 		},
-		Statistics:     yt.VideoStatistics{ViewCount: yt.Int64(views), LikeCount: yt.Int64(views / 20), CommentCount: yt.Int64(views / 200)},
-		ContentDetails: yt.VideoContentDetails{Duration: "PT" + strconv.Itoa(vi%59+1) + "M", Dimension: "2d", Definition: "hd", Caption: "false"},
+		Statistics:     yt.VideoStatistics{ViewCount: &a.counts[0], LikeCount: &a.counts[1], CommentCount: &a.counts[2]},
+		ContentDetails: yt.VideoContentDetails{Duration: str(9), Dimension: "2d", Definition: "hd", Caption: "false"},
 	}
-	return yt.NewVideoRecord("bench", v)
+	return yt.Record{V: yt.SchemaVersion, ID: str(10), Kind: yt.KindVideo, Source: "bench", Video: v}
+}
+
+func appendID(b []byte, n, width int) []byte {
+	at := len(b)
+	for range width {
+		b = append(b, 0)
+	}
+	for i := width - 1; i >= 0; i-- {
+		b[at+i] = idAlphabet[n&63]
+		n >>= 6
+	}
+	return b
 }
 
 // rssSampler tracks the process's peak resident set size.
@@ -252,7 +336,7 @@ func BenchIngest(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 	res.LakeDir = n.LakeDir()
 	runCtx, stopRun := context.WithCancel(ctx)
 	runErr := make(chan error, 1)
-	go func() { runErr <- n.Run(runCtx) }()
+	go pprof.Do(runCtx, pprof.Labels("stage", "sinks"), func(ctx context.Context) { runErr <- n.Run(ctx) })
 	defer func() { stopRun(); <-runErr }()
 
 	var published atomic.Int64
@@ -276,13 +360,21 @@ func BenchIngest(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 	}
 	defer func() { close(progressDone); pwg.Wait() }()
 
+	if cfg.CPUProfile != nil {
+		if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
+			return res, fmt.Errorf("bench: cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	cpu0 := processCPU()
 	var next atomic.Int64
-	g, gctx := errgroup.WithContext(ctx)
+	g, gctx := errgroup.WithContext(pprof.WithLabels(ctx, pprof.Labels("stage", "publish")))
 	for range cfg.Publishers {
 		g.Go(func() error {
+			pprof.SetGoroutineLabels(gctx)
 			buf := make([]yt.Record, 0, cfg.PublishBatch)
+			var gen synth
 			for {
 				lo := int(next.Add(int64(cfg.PublishBatch))) - cfg.PublishBatch
 				if lo >= cfg.Records {
@@ -291,7 +383,7 @@ func BenchIngest(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 				hi := min(lo+cfg.PublishBatch, cfg.Records)
 				buf = buf[:0]
 				for i := lo; i < hi; i++ {
-					buf = append(buf, SyntheticVideo(i, cfg.Records, cfg.Days))
+					buf = append(buf, gen.video(i, cfg.Records, cfg.Days))
 				}
 				if err := n.Publish(gctx, buf...); err != nil {
 					return err
@@ -310,6 +402,14 @@ func BenchIngest(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 	res.Elapsed = time.Since(start)
 	res.RecordsPerSec = float64(cfg.Records) / res.Elapsed.Seconds()
 	res.CPU = processCPU() - cpu0
+	if cfg.CPUProfile != nil {
+		pprof.StopCPUProfile()
+	}
+	if cfg.AllocProfile != nil {
+		if err := pprof.Lookup("allocs").WriteTo(cfg.AllocProfile, 0); err != nil {
+			return res, fmt.Errorf("bench: alloc profile: %w", err)
+		}
+	}
 	if res.CPU > 0 {
 		res.RecordsPerCPU = float64(cfg.Records) / res.CPU.Seconds()
 	}

@@ -7,14 +7,22 @@
 // (embedded JetStream, external NATS or Kafka: Config.StreamURL); the lake
 // consumer commits a batch's Parquet files, then the lake's commit manifest
 // (the batch's last stream sequence, stored in the lake), then acknowledges
-// the stream, and on start resumes right after the manifest's sequence; the
+// the stream, and on start resumes right after the manifest's sequence. The
+// lake consumer is pipelined: the next batch is fetched and decoded while
+// two batches are in the Parquet writer at once (stream
+// ConsumeOptions.InFlight); the manifest is written in
+// ConsumeOptions.Commit, which runs one batch at a time in stream order,
+// so it never covers a batch whose files are not all durable (a crash
+// leaves at most two batches of files past it, replayed idempotently). The
 // index consumer applies batches in memory, flushes a
 // crash-safe snapshot with the last applied stream sequence every few
 // seconds, and on restart the stream replays exactly what came after that
 // checkpoint.
 //
 // BenchIngest (tubelake bench ingest) measures publish -> stream -> lake
-// committed throughput per engine. crash_test.go re-executes the test binary
+// committed throughput per engine, with process CPU and peak RSS, and can
+// write CPU and allocation profiles of the ingest phase (samples labelled
+// stage=publish or stage=sinks; --cpuprofile, --allocprofile). crash_test.go re-executes the test binary
 // as the pipeline process, SIGKILLs it 20 times at random points during
 // ingest and compaction, and proves with DuckDB that every published record
 // is in the lake exactly once (through the views and physically).

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 	"os"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -142,5 +144,48 @@ func TestLakeCheckpointOfARecreatedStreamIsNotTrusted(t *testing.T) {
 	runNode(t, Config{DataDir: dir, NoIndex: true}, nil)
 	if n := countStats(t, dir); n != 500 {
 		t.Fatalf("video_stats has %d rows, want 500 (200 old + 300 from the new stream)", n)
+	}
+}
+
+// syntheticVideoReference is SyntheticVideo written plainly (the
+// benchmark's original generator): the allocation-lean one must build the
+// same records, ids included, or 10M-record runs stop being comparable.
+func syntheticVideoReference(i, n, days int) yt.Record {
+	if days < 1 {
+		days = 1
+	}
+	videos := max(n/days, 1)
+	channels := max(videos/50, 1)
+	vi, day := i%videos, i/videos
+	ci := vi % channels
+	views := int64((vi*7919)%100_000+1) * int64(day+1) * int64(ci%7+1)
+	v := &yt.Video{
+		ID:        "v" + encodeID(vi, 10),
+		ETag:      "e" + strconv.Itoa(i),
+		FetchedAt: benchBase.Add(time.Duration(day)*24*time.Hour + time.Duration(vi%86_000)*time.Second),
+		Snippet: yt.VideoSnippet{
+			PublishedAt:  benchBase.Add(-time.Duration(vi%1000) * time.Hour),
+			ChannelID:    "UC" + encodeID(ci, 22),
+			Title:        "synthetic video " + strconv.Itoa(vi) + " 초등영어 lesson",
+			ChannelTitle: "channel " + strconv.Itoa(ci),
+			Tags:         []string{"bench", "tag" + strconv.Itoa(vi%100)},
+			CategoryID:   strconv.Itoa(vi%30 + 1),
+			Thumbnail:    yt.Thumbnail{URL: "https://i.ytimg.com/vi/" + strconv.Itoa(vi) + "/default.jpg", Width: 120, Height: 90},
+		},
+		Statistics:     yt.VideoStatistics{ViewCount: yt.Int64(views), LikeCount: yt.Int64(views / 20), CommentCount: yt.Int64(views / 200)},
+		ContentDetails: yt.VideoContentDetails{Duration: "PT" + strconv.Itoa(vi%59+1) + "M", Dimension: "2d", Definition: "hd", Caption: "false"},
+	}
+	return yt.NewVideoRecord("bench", v)
+}
+
+func TestSyntheticVideoIsTheReference(t *testing.T) {
+	var g synth
+	for _, c := range [][3]int{{0, 10, 1}, {7, 100, 10}, {999_999, 1_000_000, 10}, {123_456_789, 200_000_000, 3}, {5, 3, 0}} {
+		want := syntheticVideoReference(c[0], c[1], c[2])
+		for _, got := range []yt.Record{SyntheticVideo(c[0], c[1], c[2]), g.video(c[0], c[1], c[2])} {
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("SyntheticVideo%v:\n got %+v %+v\nwant %+v %+v", c, got, *got.Video, want, *want.Video)
+			}
+		}
 	}
 }

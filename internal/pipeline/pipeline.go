@@ -263,7 +263,9 @@ func redactURL(raw string) string {
 // the manifest's sequence, so a crash anywhere replays exactly the batches
 // the manifest does not cover.
 func (n *Node) runLake(ctx context.Context) error {
-	opt := stream.ConsumeOptions{BatchSize: n.cfg.BatchSize, MaxWait: n.cfg.MaxWait,
+	// Transient: the lake copies every value into Parquet pages and keeps
+	// no record after a batch, so records may share per-message memory.
+	opt := stream.ConsumeOptions{BatchSize: n.cfg.BatchSize, MaxWait: n.cfg.MaxWait, Transient: true,
 		OnDLQ: func(uint64, error) { n.dlq.WithLabelValues(lakeConsumer).Inc() }}
 	cp, ok, err := n.Lake.ReadCheckpoint(ctx, lakeConsumer)
 	if err != nil {
@@ -284,6 +286,7 @@ func (n *Node) runLake(ctx context.Context) error {
 		zero := uint64(0)
 		opt.StartAfter = &zero
 		cp.Records = 0
+		n.lakeSeq.Store(0)
 	case ok:
 		start := cp.Seq
 		if start > info.LastSeq {
@@ -295,21 +298,36 @@ func (n *Node) runLake(ctx context.Context) error {
 		opt.StartAfter = &start
 		n.lakeSeq.Store(start)
 	}
+	// Two batches may be in the lake writer at once (their files are
+	// independent and idempotent), so the CPU work of one overlaps the
+	// fsyncs and the single-file tail of the other; the commit manifest is
+	// written in Commit, which runs one batch at a time in stream order, so
+	// it only ever covers batches whose files are all durable. A crash can
+	// leave the files of up to two batches past the manifest: both are
+	// replayed (files skipped by name, or deduplicated by record_id).
+	opt.InFlight = 2
 	records := cp.Records
-	return n.Stream.Consume(ctx, lakeConsumer, opt, func(ctx context.Context, b stream.Batch) error {
-		t := time.Now()
-		if err := n.Lake.Write(ctx, b.Records); err != nil {
-			return err
-		}
+	var started sync.Map // LastSeq -> time the batch's handler started
+	opt.Commit = func(ctx context.Context, b stream.Batch) error {
+		// Never move the manifest backwards (a redelivered old message
+		// after an ack deadline would): it would only cause a replay, but a
+		// checkpoint should mean "everything up to here is in the lake".
+		seq := max(b.LastSeq, n.lakeSeq.Load())
 		if err := n.Lake.WriteCheckpoint(ctx, lake.Checkpoint{Consumer: lakeConsumer, Engine: n.Stream.Engine(), Stream: id,
-			Seq: b.LastSeq, Records: records + uint64(len(b.Records))}); err != nil {
+			Seq: seq, Records: records + uint64(len(b.Records))}); err != nil {
 			return err
 		}
 		records += uint64(len(b.Records))
-		n.sinkSeconds.WithLabelValues(lakeConsumer).Observe(time.Since(t).Seconds())
+		if t, ok := started.LoadAndDelete(b.LastSeq); ok {
+			n.sinkSeconds.WithLabelValues(lakeConsumer).Observe(time.Since(t.(time.Time)).Seconds())
+		}
 		n.count(lakeConsumer, b.Records)
-		n.lakeSeq.Store(b.LastSeq)
+		n.lakeSeq.Store(seq)
 		return nil
+	}
+	return n.Stream.Consume(ctx, lakeConsumer, opt, func(ctx context.Context, b stream.Batch) error {
+		started.LoadOrStore(b.LastSeq, time.Now())
+		return n.Lake.Write(ctx, b.Records)
 	})
 }
 

@@ -3,7 +3,11 @@ package stream
 import (
 	"context"
 	"encoding/binary"
+	"net"
+	"strings"
 	"testing"
+
+	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/tubelake/tubelake/internal/yt"
 )
@@ -47,7 +51,7 @@ func TestMultiRecordMessages(t *testing.T) {
 
 	// A batch with one undecodable record: the others are delivered.
 	good := []yt.Record{videoRec(5000, at0), videoRec(5001, at0)}
-	b, err := encodeBatch(good)
+	b, err := encodeBinBatch(nil, good) // uncompressed, to append a raw frame
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,5 +75,40 @@ func TestMultiRecordMessages(t *testing.T) {
 	}
 	if info, _ := s.Info(ctx); info.DLQ != 2 {
 		t.Fatalf("%d dead letters stored, want 2", info.DLQ)
+	}
+}
+
+// TestKafkaMultiRecordMessages: Kafka packs records the same way; the
+// consumer's BatchSize still counts records, sequences count messages.
+func TestKafkaMultiRecordMessages(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.ListenFn(func(network, addr string) (net.Listener, error) {
+		return net.Listen("tcp", "127.0.0.1:0")
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s := openOrFail(t, Config{URL: "kafka://" + strings.Join(c.ListenAddrs(), ","), RecordsPerMessage: 64})
+	defer s.Close()
+	ctx := context.Background()
+	recs := recsN(1000)
+	if err := s.Publish(ctx, recs...); err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := s.Info(ctx); info.LastSeq != 16 {
+		t.Fatalf("last sequence %d for 1000 records at 64 per message, want 16", info.LastSeq)
+	}
+	var maxBatch int
+	got := collect(t, s, "lake", ConsumeOptions{BatchSize: 256}, 1000, func(b Batch) error {
+		maxBatch = max(maxBatch, len(b.Records))
+		return nil
+	})
+	if len(got) != 1000 || maxBatch > 256 {
+		t.Fatalf("got %d records, largest batch %d (BatchSize 256)", len(got), maxBatch)
+	}
+	for i, r := range got {
+		if r.ID != recs[i].ID {
+			t.Fatalf("record %d is %s, want %s (order)", i, r.ID, recs[i].ID)
+		}
 	}
 }

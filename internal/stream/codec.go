@@ -3,6 +3,10 @@ package stream
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
+	"unsafe"
+
+	"github.com/klauspost/compress/s2"
 
 	gojson "github.com/goccy/go-json"
 
@@ -25,14 +29,39 @@ func decodeRecord(b []byte) (yt.Record, error) {
 	return r, r.Validate()
 }
 
-// Multi-record messages (Config.RecordsPerMessage > 1, JetStream only): one
-// message carries several records, cutting the broker's per-message cost.
-// Layout: the version byte 0x01 (never the first byte of JSON), then per
-// record a uvarint length and the record's JSON envelope. Single-record
-// messages stay plain JSON, so both kinds coexist on one stream.
+// Multi-record messages (Config.RecordsPerMessage > 1): one message
+// carries several records, cutting the broker's per-message cost. Layout:
+// a version byte (never the first byte of JSON), then per record a uvarint
+// length and the record. Version 0x02 holds binary records (bincodec.go);
+// version 0x03 (written by this build) is a version 0x02 body compressed
+// as one S2 block; version 0x01 (written by earlier builds, still read)
+// JSON envelopes. Single-record messages stay plain JSON, so
+// all kinds coexist on one stream.
 const batchVersion = 0x01
 
+// s2BatchVersion is a version 0x02 body (the frames, without the version
+// byte) compressed as one S2 block: 3-4x fewer bytes for the broker to
+// copy, store and keep in its caches, for ~0.3 µs of CPU per record.
+const s2BatchVersion = 0x03
+
+// maxBatchBytes bounds a decompressed batch (a corrupt or hostile length
+// must not allocate unbounded memory).
+const maxBatchBytes = 256 << 20
+
+// encodeBatch encodes recs as one multi-record message (version 0x03).
 func encodeBatch(recs []yt.Record) ([]byte, error) {
+	b, err := encodeBinBatch(make([]byte, 0, 64+len(recs)*320), recs)
+	if err != nil {
+		return nil, fmt.Errorf("encode record batch: %w", err)
+	}
+	out := make([]byte, 1, 1+s2.MaxEncodedLen(len(b)-1))
+	out[0] = s2BatchVersion
+	enc := s2.Encode(out[1:cap(out)], b[1:])
+	return out[:1+len(enc)], nil
+}
+
+// encodeJSONBatch is the version 0x01 layout (tests: older producers).
+func encodeJSONBatch(recs []yt.Record) ([]byte, error) {
 	buf := make([]byte, 1, 64+len(recs)*768)
 	buf[0] = batchVersion
 	for i := range recs {
@@ -46,31 +75,99 @@ func encodeBatch(recs []yt.Record) ([]byte, error) {
 	return buf, nil
 }
 
-// decodedRecord is one record of a message: rec when err is nil, else the
-// raw bytes that failed (for the dead-letter queue).
-type decodedRecord struct {
-	rec yt.Record
-	raw []byte
-	err error
+// decodeMessageInto appends the records of a message (single JSON record,
+// or a version 0x01/0x02 batch) to recs; bad is called with the raw bytes
+// of every record that cannot be decoded or is invalid (i of of records in
+// the message; a malformed frame makes the whole message one bad record).
+// transient: see ConsumeOptions.Transient.
+func decodeMessageInto(recs []yt.Record, b []byte, transient bool, bad func(raw []byte, i, of int, err error)) []yt.Record {
+	if len(b) > 0 && b[0] == s2BatchVersion {
+		n, err := s2.DecodedLen(b[1:])
+		if err == nil && n > maxBatchBytes {
+			err = fmt.Errorf("%d bytes decompressed, limit %d", n, maxBatchBytes)
+		}
+		var body []byte
+		if err == nil {
+			body, err = s2.Decode(make([]byte, 1+n)[1:], b[1:])
+		}
+		if err != nil {
+			bad(b, 0, 1, fmt.Errorf("decode record batch: s2: %w", err))
+			return recs
+		}
+		// body is ours alone and never written again: shared strings may
+		// point straight into it.
+		return decodeFrames(recs, b, body, true, transient, unsafe.String(unsafe.SliceData(body), len(body)), bad)
+	}
+	if len(b) == 0 || (b[0] != batchVersion && b[0] != binBatchVersion) {
+		rec, err := decodeRecord(b)
+		if err != nil {
+			bad(b, 0, 1, err)
+			return recs
+		}
+		return append(recs, rec)
+	}
+	var shared string
+	if b[0] == binBatchVersion && transient {
+		shared = string(b[1:]) // one copy: every string of every record points into it
+	}
+	return decodeFrames(recs, b, b[1:], b[0] != batchVersion, transient, shared, bad)
 }
 
-// decodeMessage decodes a single-record (JSON) or multi-record message. A
-// malformed frame makes the whole message one bad record.
-func decodeMessage(b []byte) []decodedRecord {
-	if len(b) == 0 || b[0] != batchVersion {
-		rec, err := decodeRecord(b)
-		return []decodedRecord{{rec: rec, raw: b, err: err}}
+// decodeFrames decodes the frames of a batch body (msg is the whole
+// message, for dead letters); binary: version 0x02 records, else JSON.
+// shared is body as a string when transient.
+func decodeFrames(recs []yt.Record, msg, body []byte, binary_, transient bool, shared string, bad func(raw []byte, i, of int, err error)) []yt.Record {
+	n, ok := countFrames(body)
+	if !ok {
+		bad(msg, 0, 1, fmt.Errorf("decode record batch: truncated frame"))
+		return recs
 	}
-	var out []decodedRecord
-	for p := b[1:]; len(p) > 0; {
-		n, w := binary.Uvarint(p)
-		if w <= 0 || uint64(len(p)-w) < n {
-			return []decodedRecord{{raw: b, err: fmt.Errorf("decode record batch: truncated frame after %d records", len(out))}}
+	var bin *binDecoder
+	if binary_ {
+		bin = &binDecoder{shared: transient, body: shared}
+	}
+	recs = slices.Grow(recs, n)
+	for i, p := 0, body; len(p) > 0; i++ {
+		l, w := binary.Uvarint(p)
+		raw := p[w : w+int(l)]
+		start := len(body) - len(p) + w
+		p = p[w+int(l):]
+		recs = append(recs, yt.Record{})
+		r := &recs[len(recs)-1]
+		var err error
+		if bin != nil {
+			if err = bin.record(r, raw, start); err == nil {
+				err = r.Validate()
+			}
+		} else {
+			err = decodeRecordInto(r, raw)
 		}
-		raw := p[w : w+int(n)]
-		rec, err := decodeRecord(raw)
-		out = append(out, decodedRecord{rec: rec, raw: raw, err: err})
-		p = p[w+int(n):]
+		if err != nil {
+			recs = recs[:len(recs)-1]
+			bad(raw, i, n, err)
+		}
 	}
-	return out
+	return recs
+}
+
+// countFrames counts the records of a batch message's body; false if a
+// frame is truncated.
+func countFrames(p []byte) (int, bool) {
+	n := 0
+	for len(p) > 0 {
+		l, w := binary.Uvarint(p)
+		if w <= 0 || uint64(len(p)-w) < l {
+			return n, false
+		}
+		p = p[w+int(l):]
+		n++
+	}
+	return n, true
+}
+
+func decodeRecordInto(r *yt.Record, b []byte) error {
+	if err := gojson.Unmarshal(b, r); err != nil {
+		return fmt.Errorf("decode record: %w", err)
+	}
+	return r.Validate()
 }

@@ -133,24 +133,40 @@ func (k *Kafka) Engine() string { return "kafka" }
 // ClientURL is the kafka:// URL this stream was opened with.
 func (k *Kafka) ClientURL() string { return k.url }
 
-// Publish produces recs (key = Record.ID) and returns once every one is
-// acknowledged by all in-sync replicas.
+// Publish produces recs (key = Record.ID; with Config.RecordsPerMessage > 1
+// packed into multi-record messages keyed by the digest of their ids) and
+// returns once every one is acknowledged by all in-sync replicas.
 func (k *Kafka) Publish(ctx context.Context, recs ...yt.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	out := make([]*kgo.Record, len(recs))
 	for i := range recs {
-		r := &recs[i]
-		if err := r.Validate(); err != nil {
+		if err := recs[i].Validate(); err != nil {
 			return fmt.Errorf("stream: publish: %w", err)
 		}
+	}
+	per := max(k.cfg.RecordsPerMessage, 1)
+	out := make([]*kgo.Record, 0, (len(recs)+per-1)/per)
+	for lo := 0; lo < len(recs); lo += per {
+		hi := min(lo+per, len(recs))
+		if hi-lo > 1 {
+			// A multi-record message (codec.go), keyed by the digest of its
+			// record ids (one partition: the key only labels it).
+			b, err := encodeBatch(recs[lo:hi])
+			if err != nil {
+				return fmt.Errorf("stream: encode %s: %w", recs[lo].ID, err)
+			}
+			out = append(out, &kgo.Record{Topic: k.topic, Key: []byte(batchMsgID(recs[lo:hi])), Value: b,
+				Headers: []kgo.RecordHeader{{Key: "tubelake-kind", Value: []byte("batch")}}})
+			continue
+		}
+		r := &recs[lo]
 		b, err := encodeRecord(r)
 		if err != nil {
 			return fmt.Errorf("stream: encode %s: %w", r.ID, err)
 		}
-		out[i] = &kgo.Record{Topic: k.topic, Key: []byte(r.ID), Value: b,
-			Headers: []kgo.RecordHeader{{Key: "tubelake-kind", Value: []byte(r.Kind)}}}
+		out = append(out, &kgo.Record{Topic: k.topic, Key: []byte(r.ID), Value: b,
+			Headers: []kgo.RecordHeader{{Key: "tubelake-kind", Value: []byte(r.Kind)}}})
 	}
 	if err := k.cl.ProduceSync(ctx, out...).FirstErr(); err != nil {
 		return fmt.Errorf("stream: kafka produce: %w", err)
@@ -222,22 +238,20 @@ func (k *Kafka) Consume(ctx context.Context, name string, opt ConsumeOptions, h 
 		return fmt.Errorf("stream: kafka consumer %s: %w", name, err)
 	}
 	defer cons.Close()
-	for {
-		if ctx.Err() != nil {
-			return nil
-		}
+	maxMsgs := max(opt.BatchSize/max(k.cfg.RecordsPerMessage, 1), 1) // BatchSize counts records
+	fetch := func(ctx context.Context) (fetched, error) {
 		var msgs []*kgo.Record
 		deadline := time.Now().Add(opt.MaxWait)
-		for len(msgs) < opt.BatchSize {
+		for len(msgs) < maxMsgs {
 			wait := time.Until(deadline)
 			if wait <= 0 {
 				break
 			}
 			pctx, cancel := context.WithTimeout(ctx, wait)
-			fs := cons.PollRecords(pctx, opt.BatchSize-len(msgs))
+			fs := cons.PollRecords(pctx, maxMsgs-len(msgs))
 			cancel()
 			if ctx.Err() != nil {
-				return nil
+				return fetched{}, nil
 			}
 			fs.EachError(func(t string, p int32, err error) {
 				if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
@@ -247,45 +261,36 @@ func (k *Kafka) Consume(ctx context.Context, name string, opt ConsumeOptions, h 
 			fs.EachRecord(func(r *kgo.Record) { msgs = append(msgs, r) })
 		}
 		if len(msgs) == 0 {
-			continue
+			return fetched{}, nil
 		}
-		b := Batch{FirstSeq: uint64(msgs[0].Offset) + 1, LastSeq: uint64(msgs[len(msgs)-1].Offset) + 1}
-		b.Records = make([]yt.Record, 0, len(msgs))
+		f := fetched{ok: true}
+		f.b = Batch{FirstSeq: uint64(msgs[0].Offset) + 1, LastSeq: uint64(msgs[len(msgs)-1].Offset) + 1}
+		f.b.Records = make([]yt.Record, 0, len(msgs))
 		for _, m := range msgs {
 			seq := uint64(m.Offset) + 1
-			for _, d := range decodeMessage(m.Value) {
-				if d.err != nil {
-					if derr := k.deadLetter(ctx, name, m, d.raw, seq, d.err); derr != nil {
-						return derr
-					}
-					log.Error("undecodable record sent to dead-letter queue", "seq", seq, "err", d.err)
-					if opt.OnDLQ != nil {
-						opt.OnDLQ(seq, d.err)
-					}
-					continue
+			var derr error
+			f.b.Records = decodeMessageInto(f.b.Records, m.Value, opt.Transient, func(raw []byte, _, _ int, cause error) {
+				if derr != nil {
+					return
 				}
-				b.Records = append(b.Records, d.rec)
+				if derr = k.deadLetter(ctx, name, m, raw, seq, cause); derr != nil {
+					return
+				}
+				log.Error("undecodable record sent to dead-letter queue", "seq", seq, "err", cause)
+				if opt.OnDLQ != nil {
+					opt.OnDLQ(seq, cause)
+				}
+			})
+			if derr != nil {
+				return f, derr
 			}
 		}
-		for attempt := 0; len(b.Records) > 0; attempt++ {
-			err := h(ctx, b)
-			if err == nil {
-				break
-			}
-			if ctx.Err() != nil {
-				return nil // not committed: redelivered on restart
-			}
-			d := backoff(attempt)
-			log.Error("sink failed; retrying the same batch", "first", b.FirstSeq, "last", b.LastSeq, "err", err, "retry_in", d)
-			sleep(ctx, d)
-		}
-		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		err = k.commit(cctx, name, int64(b.LastSeq))
-		ccancel()
-		if err != nil {
-			log.Warn("offset commit failed; the batch will be redelivered (sinks are idempotent)", "err", err)
-		}
+		// Offsets are committed only after the handler succeeded; Kafka has
+		// no per-message ack deadline to extend.
+		f.ack = func(ctx context.Context) error { return k.commit(ctx, name, int64(f.b.LastSeq)) }
+		return f, nil
 	}
+	return consumePipelined(ctx, log, opt, fetch, h)
 }
 
 func (k *Kafka) deadLetter(ctx context.Context, consumer string, m *kgo.Record, data []byte, seq uint64, cause error) error {
@@ -293,6 +298,7 @@ func (k *Kafka) deadLetter(ctx context.Context, consumer string, m *kgo.Record, 
 		{Key: "tubelake-error", Value: []byte(cause.Error())},
 		{Key: "tubelake-seq", Value: []byte(strconv.FormatUint(seq, 10))},
 		{Key: "tubelake-consumer", Value: []byte(consumer)},
+		{Key: "tubelake-format", Value: []byte(dlqFormat(m.Value, data))},
 	}}
 	if err := k.cl.ProduceSync(ctx, r).FirstErr(); err != nil {
 		return fmt.Errorf("stream: dead-letter seq %d: %w", seq, err)

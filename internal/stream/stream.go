@@ -45,11 +45,12 @@ type Config struct {
 	// DedupeWindow is JetStream's duplicate window for Nats-Msg-Id (default 2h).
 	DedupeWindow time.Duration
 	// RecordsPerMessage > 1 packs up to that many records into one
-	// JetStream message (see codec.go): far less broker work per record.
-	// The message's Nats-Msg-Id is a digest of its record ids, so the
-	// server's dedupe drops a re-publish of the same batch only; the sinks'
-	// record-id idempotence handles the rest. Consumers fetch
-	// BatchSize/RecordsPerMessage messages at a time. Kafka ignores it.
+	// message (see codec.go): far less broker work per record. On
+	// JetStream the message's Nats-Msg-Id is a digest of its record ids, so
+	// the server's dedupe drops a re-publish of the same batch only; the
+	// sinks' record-id idempotence handles the rest. JetStream consumers
+	// fetch BatchSize/RecordsPerMessage messages at a time. Kafka packs the
+	// same way (key = the digest; it has no dedupe either way).
 	RecordsPerMessage int
 	// Listen, if set for the embedded server, also opens a client port
 	// (e.g. "127.0.0.1:4222") so other processes can share this stream.
@@ -203,15 +204,17 @@ func (s *NATS) Publish(ctx context.Context, recs ...yt.Record) error {
 	}
 	// Publish asynchronously in windows smaller than the client's limit of
 	// outstanding acks, so concurrent publishers never stall it.
-	for lo := 0; lo < len(recs); lo += publishWindow {
-		if err := s.publishWindow(ctx, recs[lo:min(lo+publishWindow, len(recs))]); err != nil {
+	window := max(publishWindow, 64*s.cfg.RecordsPerMessage)
+	for lo := 0; lo < len(recs); lo += window {
+		if err := s.publishWindow(ctx, recs[lo:min(lo+window, len(recs))]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// publishWindow is the records published before waiting for their acks.
+// publishWindow is the records published before waiting for their acks
+// (at least 64 multi-record messages).
 const publishWindow = 4096
 
 func (s *NATS) publishWindow(ctx context.Context, recs []yt.Record) error {
@@ -301,6 +304,25 @@ type ConsumeOptions struct {
 	StartAfter *uint64
 	// OnDLQ is called for every record routed to the dead-letter queue.
 	OnDLQ func(seq uint64, err error)
+	// Transient says the handler keeps nothing of a batch's records once
+	// it returned (the lake: rows are copied into Parquet pages). Records
+	// of binary batch messages are then decoded with a few allocations per
+	// message (strings share one copy of the message) instead of several
+	// per record. A handler that keeps strings or pointers (the index's
+	// maps) must leave it false, or it would pin whole messages.
+	Transient bool
+	// InFlight > 1 lets up to that many consecutive batches be in the
+	// handler at once (the handler must be safe for concurrent use); the
+	// default 1 hands over one batch at a time. Acknowledgements (and
+	// Commit) stay in stream order either way.
+	InFlight int
+	// Commit, if set, runs after the handler succeeded for a batch, for one
+	// batch at a time in stream order (after the previous batch's Commit);
+	// the batch is acknowledged after it returned nil, and it is retried
+	// like the handler. A sink that keeps its own checkpoint writes it
+	// here, so with InFlight > 1 the checkpoint still only moves forward
+	// over batches that are all durable.
+	Commit Handler
 }
 
 // Consume runs a durable consumer named name until ctx is done. It returns
@@ -320,78 +342,266 @@ func (s *NATS) Consume(ctx context.Context, name string, opt ConsumeOptions, h H
 		return err
 	}
 	log := s.log.With("consumer", name)
-	for {
-		if ctx.Err() != nil {
-			return nil
-		}
-		mb, err := cons.Fetch(max(opt.BatchSize/max(s.cfg.RecordsPerMessage, 1), 1), jetstream.FetchMaxWait(opt.MaxWait))
+	per := max(s.cfg.RecordsPerMessage, 1)
+	fetch := func(ctx context.Context) (fetched, error) {
+		mb, err := cons.Fetch(max(opt.BatchSize/per, 1), jetstream.FetchMaxWait(opt.MaxWait))
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+			if ctx.Err() == nil {
+				log.Warn("fetch failed; retrying", "err", err)
+				sleep(ctx, time.Second)
 			}
-			log.Warn("fetch failed; retrying", "err", err)
-			sleep(ctx, time.Second)
-			continue
+			return fetched{}, nil
 		}
 		var (
-			b    Batch
-			last jetstream.Msg
+			f    fetched
+			msgs []jetstream.Msg
 		)
 		for m := range mb.Messages() {
 			md, err := m.Metadata()
 			if err != nil {
-				return fmt.Errorf("stream: metadata: %w", err)
+				return f, fmt.Errorf("stream: metadata: %w", err)
 			}
 			seq := md.Sequence.Stream
-			if b.FirstSeq == 0 {
-				b.FirstSeq = seq
+			if f.b.FirstSeq == 0 {
+				f.b.FirstSeq = seq
 			}
-			b.LastSeq, last = seq, m
-			dec := decodeMessage(m.Data())
-			for i, d := range dec {
-				if d.err != nil {
-					if derr := s.deadLetter(ctx, name, m, d.raw, seq, i, len(dec), d.err); derr != nil {
-						return derr
-					}
-					log.Error("undecodable record sent to dead-letter queue", "seq", seq, "err", d.err)
-					if opt.OnDLQ != nil {
-						opt.OnDLQ(seq, d.err)
-					}
-					continue
+			f.b.LastSeq = seq
+			msgs = append(msgs, m)
+			if f.b.Records == nil {
+				f.b.Records = make([]yt.Record, 0, opt.BatchSize)
+			}
+			var derr error
+			f.b.Records = decodeMessageInto(f.b.Records, m.Data(), opt.Transient, func(raw []byte, i, of int, cause error) {
+				if derr != nil {
+					return
 				}
-				b.Records = append(b.Records, d.rec)
+				if derr = s.deadLetter(ctx, name, m, raw, seq, i, of, cause); derr != nil {
+					return
+				}
+				log.Error("undecodable record sent to dead-letter queue", "seq", seq, "err", cause)
+				if opt.OnDLQ != nil {
+					opt.OnDLQ(seq, cause)
+				}
+			})
+			if derr != nil {
+				return f, derr
 			}
 		}
 		if err := mb.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 			log.Debug("fetch ended", "err", err)
 		}
-		if last == nil {
-			continue
+		if len(msgs) == 0 {
+			return f, nil
 		}
-		for attempt := 0; ; attempt++ {
-			if len(b.Records) == 0 {
+		f.ok = true
+		// Keep every message of the batch from being redelivered while it
+		// waits (prefetched) or its sink retries.
+		f.inProgress = func() {
+			for _, m := range msgs {
+				_ = m.InProgress()
+			}
+		}
+		last := msgs[len(msgs)-1]
+		f.ack = func(ctx context.Context) error { return last.DoubleAck(ctx) }
+		return f, nil
+	}
+	return consumePipelined(ctx, log, opt, fetch, h)
+}
+
+// fetched is one decoded batch and how to acknowledge it.
+type fetched struct {
+	b          Batch
+	ok         bool // false: nothing was fetched
+	inProgress func()
+	ack        func(ctx context.Context) error
+}
+
+// prefetchKeepAlive is how often a batch waiting for the sink is marked in
+// progress (well under the consumers' 2-minute ack wait).
+const prefetchKeepAlive = 20 * time.Second
+
+// consumePipelined runs the engine-independent part of Consume: one
+// goroutine fetches and decodes the next batch while the sink's handler
+// works on the current one(s) (they overlap on separate cores). Up to
+// opt.InFlight consecutive batches are handed to h concurrently; whatever
+// their handlers' timing, opt.Commit runs and batches are acknowledged
+// strictly in stream order, each only after its handler and its Commit
+// (and every earlier batch's) returned nil. Delivery therefore stays
+// at-least-once and a crash redelivers exactly what was not acknowledged
+// (prefetched or in-flight batches never were). In memory: the batches in
+// flight plus the next one, decoded. fetch returns a non-nil error only for
+// fatal problems (it logs and retries transient ones itself).
+func consumePipelined(ctx context.Context, log *slog.Logger, opt ConsumeOptions, fetch func(context.Context) (fetched, error), h Handler) error {
+	inFlight := max(opt.InFlight, 1)
+	fctx, cancel := context.WithCancel(ctx)
+	next := make(chan fetched) // unbuffered: prefetch exactly one batch
+	fatal := make(chan error, 1)
+	fetcherDone := make(chan struct{})
+	go func() {
+		defer close(fetcherDone)
+		for fctx.Err() == nil {
+			f, err := fetch(fctx)
+			if err != nil {
+				if fctx.Err() == nil {
+					fatal <- err
+				}
+				return
+			}
+			if !f.ok {
+				continue
+			}
+			if !handOver(fctx, next, f) {
+				return
+			}
+		}
+	}()
+	type running struct {
+		f    fetched
+		done chan bool // true: handled; false: stopped by ctx
+	}
+	var (
+		handlers sync.WaitGroup
+		pending  []*running // in stream order
+	)
+	defer func() {
+		cancel()
+		<-fetcherDone
+		handlers.Wait()
+	}()
+	// stop is a clean stop: handlers see ctx and return; every batch whose
+	// handler had succeeded is still committed and acknowledged (in
+	// order), so stopping never causes a replay of finished work.
+	stop := func() error {
+		handlers.Wait()
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer scancel()
+		for _, r := range pending {
+			if !<-r.done || !commitAndAck(sctx, log, opt, r.f, false) {
 				break
 			}
-			err := h(ctx, b)
-			if err == nil {
-				break
-			}
-			if ctx.Err() != nil {
-				return nil // not acked: redelivered on restart
-			}
-			d := backoff(attempt)
-			log.Error("sink failed; retrying the same batch", "first", b.FirstSeq, "last", b.LastSeq, "err", err, "retry_in", d)
-			// Keep the batch from being redelivered to nobody while we wait.
-			_ = last.InProgress()
-			sleep(ctx, d)
 		}
-		// The batch is durable in the sink: acknowledge it even when we are
-		// shutting down, so a clean stop never causes a replay.
-		actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		err = last.DoubleAck(actx)
-		acancel()
-		if err != nil {
-			log.Warn("ack failed; the batch will be redelivered (sinks are idempotent)", "err", err)
+		return nil
+	}
+	keepAlive := time.NewTicker(prefetchKeepAlive)
+	defer keepAlive.Stop()
+	for {
+		if ctx.Err() != nil {
+			return stop()
+		}
+		var (
+			take     <-chan fetched
+			headDone <-chan bool
+		)
+		if len(pending) < inFlight {
+			take = next
+		}
+		if len(pending) > 0 {
+			headDone = pending[0].done
+		}
+		select {
+		case <-ctx.Done():
+			return stop()
+		case err := <-fatal:
+			return err
+		case <-keepAlive.C:
+			// Batches in flight (handled, or waiting for an earlier one) must
+			// not hit the ack deadline and be redelivered meanwhile.
+			for _, r := range pending {
+				if r.f.inProgress != nil {
+					r.f.inProgress()
+				}
+			}
+		case f := <-take:
+			r := &running{f: f, done: make(chan bool, 1)}
+			pending = append(pending, r)
+			handlers.Add(1)
+			go func() {
+				defer handlers.Done()
+				r.done <- handle(fctx, log, h, r.f) // fctx: stopped when Consume returns
+			}()
+		case ok := <-headDone:
+			r := pending[0]
+			if !ok || ctx.Err() != nil {
+				r.done <- ok // put it back for stop
+				return stop()
+			}
+			pending = pending[1:]
+			if !commitAndAck(ctx, log, opt, r.f, true) {
+				return nil // stopped while retrying the commit: not acked, replayed
+			}
+		}
+	}
+}
+
+// commitAndAck runs opt.Commit (retried until ctx ends when retryCommit)
+// and acknowledges the batch; false if the commit did not succeed.
+func commitAndAck(ctx context.Context, log *slog.Logger, opt ConsumeOptions, f fetched, retryCommit bool) bool {
+	if opt.Commit != nil {
+		commit := func() error { return opt.Commit(ctx, f.b) }
+		if retryCommit {
+			if !retry(ctx, log, "sink commit failed; retrying", f, commit) {
+				return false
+			}
+		} else if err := commit(); err != nil {
+			log.Warn("sink commit failed while stopping; the batch will be redelivered", "first", f.b.FirstSeq, "last", f.b.LastSeq, "err", err)
+			return false
+		}
+	}
+	// The batch is durable in the sink: acknowledge it even when we are
+	// shutting down, so a clean stop never causes a replay.
+	actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	err := f.ack(actx)
+	acancel()
+	if err != nil {
+		log.Warn("ack failed; the batch will be redelivered (sinks are idempotent)", "err", err)
+	}
+	return true
+}
+
+// handle runs h on f's batch until it succeeds (true) or ctx ends (false).
+// A batch whose records were all dead-lettered needs no handler.
+func handle(ctx context.Context, log *slog.Logger, h Handler, f fetched) bool {
+	if len(f.b.Records) == 0 {
+		return true
+	}
+	return retry(ctx, log, "sink failed; retrying the same batch", f, func() error { return h(ctx, f.b) })
+}
+
+// retry runs op until it returns nil (true) or ctx ends (false), backing
+// off between attempts and keeping f's messages from being redelivered.
+func retry(ctx context.Context, log *slog.Logger, msg string, f fetched, op func() error) bool {
+	for attempt := 0; ; attempt++ {
+		err := op()
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		d := backoff(attempt)
+		log.Error(msg, "first", f.b.FirstSeq, "last", f.b.LastSeq, "err", err, "retry_in", d)
+		if f.inProgress != nil {
+			f.inProgress()
+		}
+		sleep(ctx, d)
+	}
+}
+
+// handOver sends f to the handler's loop, marking its messages in progress
+// while it waits; false when ctx ended first.
+func handOver(ctx context.Context, next chan<- fetched, f fetched) bool {
+	t := time.NewTicker(prefetchKeepAlive)
+	defer t.Stop()
+	for {
+		select {
+		case next <- f:
+			return true
+		case <-t.C:
+			if f.inProgress != nil {
+				f.inProgress()
+			}
+		case <-ctx.Done():
+			return false
 		}
 	}
 }
@@ -452,6 +662,7 @@ func (s *NATS) deadLetter(ctx context.Context, consumer string, m jetstream.Msg,
 	msg.Header.Set("Tubelake-Error", cause.Error())
 	msg.Header.Set("Tubelake-Seq", fmt.Sprint(seq))
 	msg.Header.Set("Tubelake-Subject", m.Subject())
+	msg.Header.Set("Tubelake-Format", dlqFormat(m.Data(), data))
 	dedupe := fmt.Sprintf("%s-%d", consumer, seq)
 	if of > 1 {
 		msg.Header.Set("Tubelake-Index", fmt.Sprint(idx))
@@ -462,6 +673,19 @@ func (s *NATS) deadLetter(ctx context.Context, consumer string, m jetstream.Msg,
 		return fmt.Errorf("stream: dead-letter seq %d: %w", seq, err)
 	}
 	return nil
+}
+
+// dlqFormat says what a dead letter's data is: the whole message, or one
+// record of a batch message (JSON or binary, see codec.go).
+func dlqFormat(msg, data []byte) string {
+	switch {
+	case len(data) == len(msg):
+		return "message"
+	case len(msg) > 0 && (msg[0] == binBatchVersion || msg[0] == s2BatchVersion):
+		return "binary-record-v2"
+	default:
+		return "json-record"
+	}
 }
 
 // Info summarizes the stream and the lag of every consumer.
