@@ -84,7 +84,7 @@ records published and in the lake, duplicates and missing.`,
 	f.IntVar(&o.workers, "workers", 64, "concurrent calls of the parallel collector")
 	f.DurationVar(&o.latency, "latency", 200*time.Millisecond, "emulator latency per call")
 	f.DurationVar(&o.baseline, "baseline", 10*time.Second, "how long the naive serial collector runs")
-	f.IntVar(&o.loopVideos, "scheduled-videos", 100000, "also refresh this many videos through the scheduler (bbolt lease, change detection, commit); 0 = skip")
+	f.IntVar(&o.loopVideos, "scheduled-videos", 300000, "also refresh this many videos through the scheduler (bbolt lease, change detection, commit); 0 = skip")
 	f.Int64Var(&o.seed, "seed", 1, "universe seed")
 	f.IntVar(&o.dayChannels, "day-channels", 2000, "channels in the simulated-day universe")
 	f.IntVar(&o.dayKeys, "keys", 3, "API keys in the simulated day (10,000 units each)")

@@ -57,7 +57,9 @@
 // only its tier). Snapshots go through an observer that asks the Store for
 // change events and publishes snapshots and events; a committer goroutine
 // then stores the new schedule state of whatever batches piled up in one
-// bbolt transaction (Store.Commit), so workers never wait for an fsync. A
+// bbolt transaction (Store.Commit), at most every commitInterval (500 ms:
+// schedule keys are random video ids, so bigger commits rewrite far fewer
+// pages per item), so workers never wait for an fsync. A
 // lease is completed only after its records were published and its commit
 // persisted; items not completed are released when the run ends. Channels referenced
 // by collected videos are added to the schedule (and walked next cycle).

@@ -494,7 +494,7 @@ func (ls *loopState) refresh(ctx context.Context, k schedule.Kind) (bool, error)
 	st := ls.lc.Store
 	r := c.newRun(ctx)
 	r.noWalk = true
-	obs := &observer{ls: ls, inner: c.pub}
+	obs := &observer{ls: ls, inner: c.pub, done: map[string]struct{}{}}
 	obs.cm = newCommitter(ls, obs, c.cfg.Workers, func(err error) { r.fail(&publishError{err}) })
 	r.pub = obs
 
@@ -582,7 +582,7 @@ func (ls *loopState) refresh(ctx context.Context, k schedule.Kind) (bool, error)
 	var left []string
 	ls.mu.Lock()
 	for _, l := range leased {
-		if _, ok := obs.done.Load(l.ID); ok {
+		if _, ok := obs.done[l.ID]; ok {
 			ls.byTier[l.Tier]++
 		} else {
 			left = append(left, l.ID)
@@ -632,7 +632,9 @@ type observer struct {
 	ls    *loopState
 	inner Publisher
 	cm    *committer
-	done  sync.Map // id -> struct{}: committed
+	// done holds the committed ids: written by the committer goroutine
+	// only, read after committer.close.
+	done map[string]struct{}
 }
 
 func (o *observer) Publish(ctx context.Context, recs ...yt.Record) error {
@@ -702,8 +704,15 @@ type committer struct {
 	once   sync.Once
 }
 
+// commitInterval is the least time between two schedule commits of a
+// refresh run; maxCommitGroup bounds the batches of one commit.
+const (
+	commitInterval = 500 * time.Millisecond
+	maxCommitGroup = 1024
+)
+
 func newCommitter(ls *loopState, obs *observer, workers int, fail func(error)) *committer {
-	cm := &committer{ls: ls, obs: obs, in: make(chan pending, 2*max(workers, 1)), fail: fail,
+	cm := &committer{ls: ls, obs: obs, in: make(chan pending, 32*max(workers, 1)), fail: fail,
 		failed: make(chan struct{}), done: make(chan struct{})}
 	go cm.run()
 	return cm
@@ -725,10 +734,37 @@ func (cm *committer) add(ctx context.Context, p pending) error {
 func (cm *committer) run() {
 	defer close(cm.done)
 	var group []pending
+	var last time.Time
+	timer := time.NewTimer(0)
 	for p := range cm.in {
 		group = append(group[:0], p)
+		// Gather for at least commitInterval since the previous commit:
+		// schedule keys (video ids) are random, so a commit rewrites about
+		// one page per item until it holds many items; larger groups cost
+		// far fewer page writes per item.
+		if wait := time.Until(last.Add(commitInterval)); wait > 0 {
+			timer.Reset(wait)
+		gather:
+			for len(group) < maxCommitGroup {
+				select {
+				case q, ok := <-cm.in:
+					if !ok {
+						break gather
+					}
+					group = append(group, q)
+				case <-timer.C:
+					break gather
+				}
+			}
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+		}
 	drain:
-		for len(group) < 256 {
+		for len(group) < maxCommitGroup {
 			select {
 			case q, ok := <-cm.in:
 				if !ok {
@@ -739,6 +775,7 @@ func (cm *committer) run() {
 				break drain
 			}
 		}
+		last = time.Now()
 		bs := make([]*schedule.Batch, len(group))
 		for i, g := range group {
 			bs[i] = g.b
@@ -760,7 +797,7 @@ func (cm *committer) run() {
 func (cm *committer) committed(g pending) {
 	ls := cm.ls
 	for _, id := range g.ids {
-		cm.obs.done.Store(id, struct{}{})
+		cm.obs.done[id] = struct{}{}
 	}
 	ls.records.Add(int64(g.records))
 	ls.videos.Add(int64(g.videos))

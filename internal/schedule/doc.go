@@ -26,6 +26,16 @@
 // published), and committed items are never fetched again before they are
 // due: nothing is fetched twice in a cycle because of a restart.
 //
+// Items are stored in a compact binary encoding with a version byte
+// (codec.go): about a third of the JSON size, decoded without reflection,
+// and the due index and leases read only the fixed-size head. Files written
+// with JSON items still open: JSON items are read as before and rewritten in
+// binary on their next write (meta "encoding" is set to item-v1; a collector
+// older than this one would report binary items as corrupt, so do not roll
+// back on a data dir this version has written). Lease scans and marks in one
+// write transaction; Commit writes all its batches in key order with
+// reusable cursors.
+//
 // Partitioning: a Store belongs to one Shard (i/n); it only admits channels
 // whose FNV-1a hash mod n is i and videos of those channels, so n collector
 // processes with disjoint data dirs cover every channel exactly once.

@@ -1,9 +1,9 @@
 package schedule
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,13 +35,35 @@ type Batch struct {
 	NewChannels []string
 }
 
-func hash64(s string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(s))
-	return h.Sum64() | 1 // never 0, which means "unknown"
+// FNV-1a, 64 bits, computed in place (hash/fnv would copy the string).
+const (
+	fnvOffset64 = 14695981039346656037
+	fnvPrime64  = 1099511628211
+)
+
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= fnvPrime64
+	}
+	return h
 }
 
-func tagsHash(tags []string) uint64 { return hash64(strings.Join(tags, "\x1f")) }
+func hash64(s string) uint64 {
+	return fnvString(fnvOffset64, s) | 1 // never 0, which means "unknown"
+}
+
+// tagsHash is hash64(strings.Join(tags, "\x1f")) without the join.
+func tagsHash(tags []string) uint64 {
+	h := uint64(fnvOffset64)
+	for i, t := range tags {
+		if i > 0 {
+			h = fnvString(h, "\x1f")
+		}
+		h = fnvString(h, t)
+	}
+	return h | 1
+}
 
 // Prepare computes the next state of the observed videos and channels and
 // the change events. gone are video ids the API did not return (tombstoned):
@@ -83,9 +105,14 @@ func (s *Store) Prepare(now time.Time, videos []*yt.Video, channels []*yt.Channe
 			it.Tier, it.Iv = uint8(tier+1), iv.Milliseconds()
 			it.Due = it.At + iv.Milliseconds()
 			b.updates[string(key)] = it
-			if ch := it.Ch; ch != "" && !newCh[ch] && s.cfg.Shard.Owns(ch) && tx.Bucket(bItems).Get(ikey(Channel, ch)) == nil {
-				newCh[ch] = true
-				b.NewChannels = append(b.NewChannels, ch)
+			if ch := it.Ch; ch != "" {
+				if _, seen := newCh[ch]; !seen {
+					isNew := s.cfg.Shard.Owns(ch) && tx.Bucket(bItems).Get(ikey(Channel, ch)) == nil
+					newCh[ch] = isNew
+					if isNew {
+						b.NewChannels = append(b.NewChannels, ch)
+					}
+				}
 			}
 		}
 		for _, c := range channels {
@@ -183,9 +210,21 @@ func (s *Store) Commit(bs ...*Batch) error {
 	if n == 0 {
 		return nil
 	}
+	// All updates in key order (bbolt is much faster with sorted writes);
+	// a key updated by two batches keeps their order.
+	ups := make([]update, 0, n)
+	for _, b := range bs {
+		for k, it := range b.updates {
+			ups = append(ups, update{k, it})
+		}
+	}
+	sort.SliceStable(ups, func(i, j int) bool { return ups[i].key < ups[j].key })
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := applyUpdates(tx, ups); err != nil {
+			return err
+		}
 		for _, b := range bs {
-			if err := b.apply(tx); err != nil {
+			if err := b.addNewChannels(tx); err != nil {
 				return err
 			}
 		}
@@ -197,41 +236,90 @@ func (s *Store) Commit(bs ...*Batch) error {
 	return nil
 }
 
+type update struct {
+	key string
+	it  *item
+}
+
 // Len is the number of entities the batch updates.
 func (b *Batch) Len() int { return len(b.updates) }
 
 func (b *Batch) apply(tx *bolt.Tx) error {
-	keys := make([]string, 0, len(b.updates))
-	for k := range b.updates {
-		keys = append(keys, k)
+	ups := make([]update, 0, len(b.updates))
+	for k, it := range b.updates {
+		ups = append(ups, update{k, it})
 	}
-	sort.Strings(keys) // bbolt is much faster with sorted writes
-	for _, k := range keys {
-		it := b.updates[k]
-		key := []byte(k)
-		prev, err := getItem(tx, key)
-		if err != nil {
-			return err
+	sort.Slice(ups, func(i, j int) bool { return ups[i].key < ups[j].key }) // bbolt is much faster with sorted writes
+	if err := applyUpdates(tx, ups); err != nil {
+		return err
+	}
+	return b.addNewChannels(tx)
+}
+
+// applyUpdates stores new states over the previous ones (read without
+// their strings unless needed), moving their due index entries.
+func applyUpdates(tx *bolt.Tx, ups []update) error {
+	var prev item
+	items, due := tx.Bucket(bItems), tx.Bucket(bDue)
+	dc, lc := due.Cursor(), tx.Bucket(bLeased).Cursor()
+	for _, u := range ups {
+		it := u.it
+		kb := []byte(u.key) // bbolt keeps put keys until the commit: one each
+		// A fresh cursor per Get would allocate its stack each time.
+		c := items.Cursor()
+		k, v := c.Seek(kb)
+		found := v != nil && bytes.Equal(k, kb)
+		if found {
+			if err := decodeItem(v, &prev, true); err != nil {
+				return fmt.Errorf("schedule: corrupt item %q: %w", kb, err)
+			}
 		}
-		if prev != nil && !prev.Leased && !prev.Gone {
-			if err := tx.Bucket(bDue).Delete(dkey(prev.Tier, prev.Due, key)); err != nil {
+		if found && !prev.Leased && !prev.Gone {
+			if err := delKey(dc, dkey(prev.Tier, prev.Due, kb)); err != nil {
 				return err
 			}
 		}
-		if prev != nil && it.Gone {
-			gone := *prev
+		if found && it.Gone {
+			full, err := getItem(tx, kb)
+			if err != nil {
+				return err
+			}
+			gone := *full
 			gone.Gone, gone.Leased = true, false
 			it = &gone
-		} else if prev != nil {
+		} else if found {
 			it.Walked = prev.Walked
 			if it.Ch == "" {
-				it.Ch = prev.Ch
+				ch, err := decodeCh(tx.Bucket(bItems).Get(kb))
+				if err != nil {
+					return fmt.Errorf("schedule: corrupt item %q: %w", kb, err)
+				}
+				it.Ch = ch
 			}
 		}
-		if err := putItem(tx, key, it); err != nil {
+		// putItem, with the deletes through the cursors.
+		if err := items.Put(kb, encodeItem(it)); err != nil {
 			return err
 		}
+		if it.Leased {
+			if err := tx.Bucket(bLeased).Put(kb, nil); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := delKey(lc, kb); err != nil {
+			return err
+		}
+		if !it.Gone {
+			if err := due.Put(dkey(it.Tier, it.Due, kb), nil); err != nil {
+				return err
+			}
+		}
 	}
+	return nil
+}
+
+func (b *Batch) addNewChannels(tx *bolt.Tx) error {
 	for _, ch := range b.NewChannels {
 		ck := ikey(Channel, ch)
 		if tx.Bucket(bItems).Get(ck) == nil {

@@ -3,7 +3,6 @@ package schedule
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -25,7 +24,7 @@ const (
 )
 
 var (
-	bItems  = []byte("items")  // kind+id -> item (JSON)
+	bItems  = []byte("items")  // kind+id -> item (binary itemV1; JSON in files written before it)
 	bDue    = []byte("due")    // tier(1) + due unix ms (8, big endian) + kind+id -> nil
 	bLeased = []byte("leased") // kind+id -> nil: handed to a worker, not completed
 	bMeta   = []byte("meta")
@@ -94,6 +93,9 @@ func Open(path string, cfg Config) (*Store, error) {
 		if err := meta.Put([]byte("shard"), []byte(cfg.Shard.String())); err != nil {
 			return err
 		}
+		if err := meta.Put([]byte("encoding"), []byte("item-v1")); err != nil {
+			return err
+		}
 		return s.releaseAll(tx)
 	})
 	if err != nil {
@@ -139,18 +141,35 @@ func getItem(tx *bolt.Tx, key []byte) (*item, error) {
 		return nil, nil
 	}
 	it := &item{}
-	if err := json.Unmarshal(v, it); err != nil {
+	if err := decodeItem(v, it, false); err != nil {
 		return nil, fmt.Errorf("schedule: corrupt item %q: %w", key, err)
 	}
 	return it, nil
 }
 
-func putItem(tx *bolt.Tx, key []byte, it *item) error {
-	b, err := json.Marshal(it)
-	if err != nil {
-		return err
+// delKey deletes key through the reusable cursor c (Bucket.Delete would
+// allocate a cursor for every call).
+func delKey(c *bolt.Cursor, key []byte) error {
+	if k, _ := c.Seek(key); k != nil && bytes.Equal(k, key) {
+		return c.Delete()
 	}
-	if err := tx.Bucket(bItems).Put(key, b); err != nil {
+	return nil
+}
+
+// getHead is getItem without the strings (ch, title, thumb).
+func getHead(tx *bolt.Tx, key []byte, it *item) (bool, error) {
+	v := tx.Bucket(bItems).Get(key)
+	if v == nil {
+		return false, nil
+	}
+	if err := decodeItem(v, it, true); err != nil {
+		return false, fmt.Errorf("schedule: corrupt item %q: %w", key, err)
+	}
+	return true, nil
+}
+
+func putItem(tx *bolt.Tx, key []byte, it *item) error {
+	if err := tx.Bucket(bItems).Put(key, encodeItem(it)); err != nil {
 		return err
 	}
 	if it.Leased {
@@ -324,13 +343,18 @@ func (s *Store) Lease(k Kind, now time.Time, n int, exclude ...string) ([]Lease,
 	defer s.mu.Unlock()
 	type cand struct {
 		key, dk []byte
-		it      *item
+		raw     []byte // the stored item (copied), read once chosen
+		it      item   // head only (no strings)
 		prio    float64
 		tier    string
 	}
-	var cands []cand
+	cands := make([]cand, 0, min(2*n, 1<<16))
+	var out []Lease
 	nowMs := now.UnixMilli()
-	err := s.db.View(func(tx *bolt.Tx) error {
+	// One write transaction (one fsync) scans the due index and marks the
+	// chosen items leased.
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		items := tx.Bucket(bItems)
 		scan := func(tier uint8, name string, slack time.Duration) error {
 			if skip[name] && skip[NewTier] {
 				return nil
@@ -338,17 +362,21 @@ func (s *Store) Lease(k Kind, now time.Time, n int, exclude ...string) ([]Lease,
 			c := tx.Bucket(bDue).Cursor()
 			limit := now.Add(slack).UnixMilli()
 			got := 0
+			var it item
+			ic := items.Cursor() // one cursor for all the lookups (Get allocates one each)
 			for dk, _ := c.Seek([]byte{tier}); dk != nil && dk[0] == tier && got < 2*n; dk, _ = c.Next() {
 				due := int64(binary.BigEndian.Uint64(dk[1:9]))
 				if due > limit {
 					break
 				}
-				key := append([]byte(nil), dk[9:]...)
-				it, err := getItem(tx, key)
-				if err != nil {
-					return err
+				ik, v := ic.Seek(dk[9:])
+				if v == nil || !bytes.Equal(ik, dk[9:]) {
+					continue
 				}
-				if it == nil || it.Leased || it.Gone || it.Due != due {
+				if err := decodeItem(v, &it, true); err != nil {
+					return fmt.Errorf("corrupt item %q: %w", dk[9:], err)
+				}
+				if it.Leased || it.Gone || it.Due != due {
 					continue // stale index entry, removed on the next write
 				}
 				if (it.At == 0 && skip[NewTier]) || (it.At != 0 && skip[name]) {
@@ -358,49 +386,73 @@ func (s *Store) Lease(k Kind, now time.Time, n int, exclude ...string) ([]Lease,
 				if it.At > 0 {
 					p = max(it.Vel, 0.001) * float64(nowMs-it.At) / 3.6e6
 				}
-				cands = append(cands, cand{key: key, dk: append([]byte(nil), dk...), it: it, prio: p, tier: name})
+				dkc := append([]byte(nil), dk...)
+				cands = append(cands, cand{key: dkc[9:], dk: dkc, it: it, prio: p, tier: name})
 				got++
 			}
 			return nil
 		}
 		if k == Channel {
-			return scan(channelTierByte, ChannelTier, time.Duration(s.cfg.Slack*float64(s.cfg.ChannelInterval)))
-		}
-		for i, t := range s.cfg.Tiers {
-			if err := scan(uint8(i+1), t.Name, time.Duration(s.cfg.Slack*float64(t.Interval))); err != nil {
+			if err := scan(channelTierByte, ChannelTier, time.Duration(s.cfg.Slack*float64(s.cfg.ChannelInterval))); err != nil {
 				return err
 			}
+		} else {
+			for i, t := range s.cfg.Tiers {
+				if err := scan(uint8(i+1), t.Name, time.Duration(s.cfg.Slack*float64(t.Interval))); err != nil {
+					return err
+				}
+			}
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("schedule: lease: %w", err)
-	}
-	sort.SliceStable(cands, func(i, j int) bool { return cands[i].prio > cands[j].prio })
-	if len(cands) > n {
-		cands = cands[:n]
-	}
-	if len(cands) == 0 {
-		return nil, nil
-	}
-	out := make([]Lease, 0, len(cands))
-	for _, c := range cands {
-		tier := c.tier
-		if c.it.At == 0 {
-			tier = NewTier
+		sort.SliceStable(cands, func(i, j int) bool { return cands[i].prio > cands[j].prio })
+		if len(cands) > n {
+			cands = cands[:n]
 		}
-		out = append(out, Lease{ID: string(c.key[1:]), ChannelID: c.it.Ch, Tier: tier, Due: time.UnixMilli(c.it.Due)})
-	}
-	// Write in key order (bbolt is much faster with sorted inserts).
-	byKey := append([]cand(nil), cands...)
-	sort.Slice(byKey, func(i, j int) bool { return bytes.Compare(byKey[i].key, byKey[j].key) < 0 })
-	err = chunked(s.db, len(byKey), func(tx *bolt.Tx, lo, hi int) error {
-		for _, c := range byKey[lo:hi] {
-			if err := tx.Bucket(bDue).Delete(c.dk); err != nil {
+		if len(cands) == 0 {
+			return nil
+		}
+		out = make([]Lease, 0, len(cands))
+		ic := items.Cursor()
+		for i := range cands {
+			c := &cands[i]
+			// Unchanged since the scan: this transaction is the only writer.
+			if k, v := ic.Seek(c.key); v != nil && bytes.Equal(k, c.key) {
+				c.raw = append([]byte(nil), v...)
+			} else {
+				return fmt.Errorf("item %q vanished during lease", c.key)
+			}
+			tier := c.tier
+			if c.it.At == 0 {
+				tier = NewTier
+			}
+			ch, err := decodeCh(c.raw)
+			if err != nil {
+				return fmt.Errorf("corrupt item %q: %w", c.key, err)
+			}
+			out = append(out, Lease{ID: string(c.key[1:]), ChannelID: ch, Tier: tier, Due: time.UnixMilli(c.it.Due)})
+		}
+		// Write in key order (bbolt is much faster with sorted inserts).
+		sort.Slice(cands, func(i, j int) bool { return bytes.Compare(cands[i].key, cands[j].key) < 0 })
+		dc, leased := tx.Bucket(bDue).Cursor(), tx.Bucket(bLeased)
+		for i := range cands {
+			c := &cands[i]
+			if err := delKey(dc, c.dk); err != nil {
 				return err
 			}
-			c.it.Leased = true
-			if err := putItem(tx, c.key, c.it); err != nil {
+			v := c.raw
+			if v[0] == itemV1 {
+				v[offFlags] |= flagLeased
+			} else { // JSON: migrate
+				it, err := getItem(tx, c.key)
+				if err != nil {
+					return err
+				}
+				it.Leased = true
+				v = encodeItem(it)
+			}
+			if err := items.Put(c.key, v); err != nil {
+				return err
+			}
+			if err := leased.Put(c.key, nil); err != nil {
 				return err
 			}
 		}
@@ -536,9 +588,9 @@ func (s *Store) Stats(now time.Time, tolerance time.Duration) ([]TierStat, error
 				r.Lag = time.Duration(nowMs-due) * time.Millisecond
 			}
 		}
+		var it item
 		return tx.Bucket(bLeased).ForEach(func(k, _ []byte) error {
-			it, err := getItem(tx, k)
-			if err != nil || it == nil {
+			if ok, err := getHead(tx, k, &it); err != nil || !ok {
 				return err
 			}
 			if int(it.Tier) < len(rows) {
@@ -582,7 +634,11 @@ func (s *Store) ChannelIDs(limit int) ([]string, error) {
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bItems).Cursor()
 		for k, v := c.Seek([]byte{byte(Channel)}); k != nil && k[0] == byte(Channel); k, v = c.Next() {
-			if bytes.Contains(v, []byte(`"g":true`)) {
+			var it item
+			if err := decodeItem(v, &it, true); err != nil {
+				return fmt.Errorf("corrupt item %q: %w", k, err)
+			}
+			if it.Gone {
 				continue
 			}
 			out = append(out, string(k[1:]))
@@ -620,7 +676,7 @@ func (s *Store) Unwalked(n int) ([]string, error) {
 		c := tx.Bucket(bItems).Cursor()
 		for k, v := c.Seek([]byte{byte(Channel)}); k != nil && k[0] == byte(Channel); k, v = c.Next() {
 			var it item
-			if err := json.Unmarshal(v, &it); err != nil {
+			if err := decodeItem(v, &it, true); err != nil {
 				return fmt.Errorf("corrupt item %q: %w", k, err)
 			}
 			if it.Walked || it.Gone {
@@ -652,7 +708,7 @@ func (s *Store) MarkWalked(ids []string, now time.Time) error {
 				it = &item{Due: now.UnixMilli(), Tier: channelTierByte}
 			}
 			it.Walked = true
-			if err := tx.Bucket(bItems).Put(k, mustJSON(it)); err != nil {
+			if err := tx.Bucket(bItems).Put(k, encodeItem(it)); err != nil {
 				return err
 			}
 		}
@@ -673,12 +729,4 @@ func (s *Store) IsWalked(id string) bool {
 		return nil
 	})
 	return w
-}
-
-func mustJSON(it *item) []byte {
-	b, err := json.Marshal(it)
-	if err != nil {
-		panic(err) // plain struct of strings and numbers
-	}
-	return b
 }
