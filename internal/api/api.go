@@ -107,11 +107,14 @@ type server struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	limited  *prometheus.CounterVec
-	cache    *ttlCache
-	hot      *ttlCache // encoded search responses (SearchCacheTTL)
-	searches chan struct{}
-	limiters *limiters
-	doc      []byte
+	// revalidations counts stale search cache entries refreshed in the
+	// background.
+	revalidations prometheus.Counter
+	cache         *ttlCache
+	hot           *ttlCache // encoded search responses (SearchCacheTTL)
+	searches      chan struct{}
+	limiters      *limiters
+	doc           []byte
 }
 
 // New returns the HTTP handler of the API and UI.
@@ -145,8 +148,9 @@ func New(cfg Config) (http.Handler, error) {
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tubelake_http_requests_total", Help: "HTTP requests by route and status code."}, []string{"route", "code"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tubelake_http_request_seconds", Help: "HTTP request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}, []string{"route"})
 	s.limited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tubelake_http_rejected_total", Help: "Requests rejected before reaching a handler, by reason (unauthorized, rate_limited, too_large)."}, []string{"reason"})
+	s.revalidations = prometheus.NewCounter(prometheus.CounterOpts{Name: "tubelake_search_cache_revalidations_total", Help: "Stale search cache entries served while one background request refreshed them."})
 	if cfg.Registerer != nil {
-		for _, c := range []prometheus.Collector{s.requests, s.latency, s.limited} {
+		for _, c := range []prometheus.Collector{s.requests, s.latency, s.limited, s.revalidations} {
 			if err := cfg.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("api: metrics: %w", err)
 			}
@@ -353,7 +357,7 @@ func (s *server) runSearch(w http.ResponseWriter, r *http.Request, q index.Query
 }
 
 func (s *server) searchVideos(w http.ResponseWriter, r *http.Request, p params) {
-	if s.cachedSearch(w, r, p) {
+	if s.cachedSearch(w, r, p, s.searchVideos) {
 		return
 	}
 	if res, ok := s.runSearch(w, r, searchQuery(p)); ok {
@@ -379,20 +383,54 @@ func cacheKey(r *http.Request, p params) string {
 	return b.String()
 }
 
-// cachedSearch answers from the search response cache.
-func (s *server) cachedSearch(w http.ResponseWriter, r *http.Request, p params) bool {
-	if s.cfg.SearchCacheTTL <= 0 {
+// cachedSearch answers from the search response cache. An entry that
+// expired less than SearchCacheTTL ago is still served (X-Cache: stale)
+// while one background request revalidates it (stale-while-revalidate), so
+// a popular query never makes a client wait for the index; h is the handler
+// that revalidates.
+func (s *server) cachedSearch(w http.ResponseWriter, r *http.Request, p params, h func(http.ResponseWriter, *http.Request, params)) bool {
+	if s.cfg.SearchCacheTTL <= 0 || r.Context().Value(revalidating{}) != nil {
 		return false
 	}
-	v, ok := s.hot.get(cacheKey(r, p), s.cfg.Now())
-	if !ok {
+	key := cacheKey(r, p)
+	v, fresh, revalidate := s.hot.getStale(key, s.cfg.Now())
+	if v == nil {
 		return false
+	}
+	state := "hit"
+	if !fresh {
+		state = "stale"
+	}
+	if revalidate {
+		go s.revalidate(key, r, p, h)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("X-Cache", "hit")
+	w.Header().Set("X-Cache", state)
 	_, _ = w.Write(v.([]byte))
 	return true
 }
+
+// revalidating marks a background request that refreshes a stale entry.
+type revalidating struct{}
+
+// revalidate runs h again for a stale cache entry, detached from the
+// client's request; writeSearch stores the fresh response.
+func (s *server) revalidate(key string, r *http.Request, p params, h func(http.ResponseWriter, *http.Request, params)) {
+	defer s.hot.refreshed(key)
+	ctx, cancel := context.WithTimeout(context.WithValue(context.WithoutCancel(r.Context()), revalidating{}, true), revalidateTimeout)
+	defer cancel()
+	h(discardResponse{h: http.Header{}}, r.WithContext(ctx), p)
+	s.revalidations.Inc()
+}
+
+const revalidateTimeout = 10 * time.Second
+
+// discardResponse is the ResponseWriter of a revalidation.
+type discardResponse struct{ h http.Header }
+
+func (d discardResponse) Header() http.Header         { return d.h }
+func (d discardResponse) Write(b []byte) (int, error) { return len(b), nil }
+func (d discardResponse) WriteHeader(int)             {}
 
 // writeSearch encodes a search response and caches it when enabled.
 func (s *server) writeSearch(w http.ResponseWriter, r *http.Request, p params, v any) {
@@ -409,7 +447,8 @@ func (s *server) writeSearch(w http.ResponseWriter, r *http.Request, p params, v
 	}
 	b := buf.Bytes()
 	now := s.cfg.Now()
-	s.hot.put(cacheKey(r, p), b, now, now.Add(s.cfg.SearchCacheTTL))
+	exp := now.Add(s.cfg.SearchCacheTTL)
+	s.hot.putStale(cacheKey(r, p), b, now, exp, exp.Add(s.cfg.SearchCacheTTL))
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Cache", "miss")
 	_, _ = w.Write(b)

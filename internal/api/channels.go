@@ -38,7 +38,7 @@ const channelScan = 1000
 // channel id finds every channel with an indexed video; channels are ranked
 // by their best video's relevance, ties broken by subscribers.
 func (s *server) searchChannels(w http.ResponseWriter, r *http.Request, p params) {
-	if s.cachedSearch(w, r, p) {
+	if s.cachedSearch(w, r, p, s.searchChannels) {
 		return
 	}
 	q := index.Query{Q: p.str("q"), In: []index.Field{index.FieldChannel}, Sort: index.SortRelevance, Limit: channelScan,
@@ -121,7 +121,7 @@ func channelAnchor(title string) string {
 }
 
 func (s *server) channelVideos(w http.ResponseWriter, r *http.Request, p params) {
-	if s.cachedSearch(w, r, p) {
+	if s.cachedSearch(w, r, p, s.channelVideos) {
 		return
 	}
 	id := p.str("id")

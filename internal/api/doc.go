@@ -17,7 +17,9 @@
 // are cached for Config.CacheTTL; a series also shows the index's newer
 // observation that the lake has not committed yet (the "hot" point).
 // Search responses may be cached for Config.SearchCacheTTL (a refresh
-// interval, like a search engine's).
+// interval, like a search engine's); for one more TTL an expired entry is
+// still served (X-Cache: stale) while a single background request refreshes
+// it (stale-while-revalidate), so popular queries never wait for the index.
 //
 // The index has no channel-level text field and no "all videos" query, so
 // channel search groups a search over the channel-title field of videos by

@@ -1,16 +1,22 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tubelake/tubelake/internal/api"
+	"github.com/tubelake/tubelake/internal/index"
+	"github.com/tubelake/tubelake/internal/yt"
 )
 
 func getJSON(t *testing.T, u string, v any) {
@@ -240,4 +246,79 @@ func TestSearchCache(t *testing.T) {
 	if r3, _ := do(t, "GET", u+"&limit=1", nil); r3.Header.Get("X-Cache") != "miss" {
 		t.Fatal("different parameters hit the cache")
 	}
+}
+
+// TestSearchCacheStaleWhileRevalidate: after the TTL an entry is served
+// stale while one background request refreshes it; after twice the TTL it
+// is a miss.
+func TestSearchCacheStaleWhileRevalidate(t *testing.T) {
+	var offset atomic.Int64
+	var ix *index.Index
+	reg := prometheus.NewRegistry()
+	s := fixtureWith(t, fixtureOpts{mod: func(c *api.Config) {
+		c.SearchCacheTTL = time.Minute
+		c.Now = func() time.Time { return fixtureNow.Add(time.Duration(offset.Load())) }
+		c.Registerer, c.Gatherer = reg, reg
+		ix = c.Index.(*index.Index)
+	}})
+	u := s.URL + "/v1/videos/search?sort=views&q=" + url.QueryEscape("영어")
+	r1, b1 := do(t, "GET", u, nil)
+	if r1.Header.Get("X-Cache") != "miss" || !strings.Contains(b1, `"view_count":2000`) {
+		t.Fatalf("first: %q %s", r1.Header.Get("X-Cache"), b1)
+	}
+	// video000001 (영어 듣기 평가) gains views; the cache still has the old page.
+	v := &yt.Video{ID: "video000001", FetchedAt: fixtureAt.Add(time.Hour)}
+	v.Snippet = yt.VideoSnippet{Title: "영어 듣기 평가", ChannelID: chanID(1), ChannelTitle: "채널 1", PublishedAt: fixtureAt.Add(-time.Hour).AddDate(0, 0, -2), CategoryID: "27"}
+	v.Statistics.ViewCount, v.Statistics.LikeCount, v.Statistics.CommentCount = yt.Int64(777777), yt.Int64(200), yt.Int64(20)
+	if err := ix.Apply(context.Background(), []yt.Record{yt.NewVideoRecord("test", v)}); err != nil {
+		t.Fatal(err)
+	}
+	if r, b := do(t, "GET", u, nil); r.Header.Get("X-Cache") != "hit" || b != b1 {
+		t.Fatalf("within the TTL: %q", r.Header.Get("X-Cache"))
+	}
+	offset.Store(int64(time.Minute + time.Second))
+	if r, b := do(t, "GET", u, nil); r.Header.Get("X-Cache") != "stale" || b != b1 {
+		t.Fatalf("after the TTL: %q, same body %v", r.Header.Get("X-Cache"), b == b1)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r, b := do(t, "GET", u, nil)
+		if r.Header.Get("X-Cache") == "hit" {
+			if !strings.Contains(b, `"view_count":777777`) {
+				t.Fatalf("revalidated page lacks the new views: %s", b)
+			}
+			break
+		}
+		if r.Header.Get("X-Cache") != "stale" || time.Now().After(deadline) {
+			t.Fatalf("waiting for the revalidation: %q", r.Header.Get("X-Cache"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := gatherValue(t, reg, "tubelake_search_cache_revalidations_total"); got != 1 {
+		t.Errorf("revalidations metric %v, want 1 (one background refresh for many stale reads)", got)
+	}
+	offset.Store(int64(4 * time.Minute))
+	if r, _ := do(t, "GET", u, nil); r.Header.Get("X-Cache") != "miss" {
+		t.Fatalf("after twice the TTL: %q, want miss", r.Header.Get("X-Cache"))
+	}
+}
+
+// gatherValue returns the value of the unlabelled counter or gauge name.
+func gatherValue(t *testing.T, g prometheus.Gatherer, name string) float64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			m := mf.GetMetric()[0]
+			if c := m.GetCounter(); c != nil {
+				return c.GetValue()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("metric %s not found", name)
+	return 0
 }

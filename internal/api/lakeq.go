@@ -22,23 +22,61 @@ type ttlCache struct {
 }
 
 type cacheEntry struct {
-	v   any
-	exp time.Time
+	v          any
+	exp        time.Time
+	stale      time.Time // serve stale (revalidating) until then; zero: never
+	refreshing bool
 }
 
 func newTTLCache(max int) *ttlCache { return &ttlCache{max: max, m: map[string]cacheEntry{}} }
 
 func (c *ttlCache) get(k string, now time.Time) (any, bool) {
+	v, fresh, _ := c.getStale(k, now)
+	if !fresh {
+		return nil, false
+	}
+	return v, true
+}
+
+// getStale returns the entry of k while it is fresh, or, after it expired
+// and before its stale limit, its stale value with revalidate true for the
+// first caller only (who must refresh it and then call refreshed).
+func (c *ttlCache) getStale(k string, now time.Time) (v any, fresh, revalidate bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[k]
-	if !ok || now.After(e.exp) {
-		return nil, false
+	switch {
+	case !ok:
+		return nil, false, false
+	case !now.After(e.exp):
+		return e.v, true, false
+	case now.After(e.stale):
+		return nil, false, false
 	}
-	return e.v, true
+	if !e.refreshing {
+		e.refreshing = true
+		c.m[k] = e
+		revalidate = true
+	}
+	return e.v, false, revalidate
 }
 
-func (c *ttlCache) put(k string, v any, now, exp time.Time) {
+// refreshed ends a revalidation of k that did not put a new entry (an
+// error): the next stale read tries again.
+func (c *ttlCache) refreshed(k string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[k]; ok && e.refreshing {
+		e.refreshing = false
+		c.m[k] = e
+	}
+}
+
+func (c *ttlCache) put(k string, v any, now, exp time.Time) { c.putStale(k, v, now, exp, time.Time{}) }
+
+// putStale stores v, fresh until exp and served stale while revalidating
+// until stale.
+func (c *ttlCache) putStale(k string, v any, now, exp, stale time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= c.max {
@@ -55,7 +93,7 @@ func (c *ttlCache) put(k string, v any, now, exp time.Time) {
 			delete(c.m, k)
 		}
 	}
-	c.m[k] = cacheEntry{v: v, exp: exp}
+	c.m[k] = cacheEntry{v: v, exp: exp, stale: stale}
 }
 
 // lakeQuery runs sql through the cache.
