@@ -158,15 +158,18 @@ func (n *Node) count(sink string, recs []yt.Record) {
 
 // Run consumes the stream into the lake and the index until ctx is done,
 // then flushes the index. It returns the first fatal sink error.
-func (n *Node) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
+func (n *Node) Run(parent context.Context) error {
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
+	// stopped: a sink that fails only because the caller stopped the node
+	// (e.g. while still reading its checkpoint) stopped cleanly.
+	stopped := func(err error) bool { return parent.Err() != nil && errors.Is(err, context.Canceled) }
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
-		if err := n.runLake(ctx); err != nil {
+		if err := n.runLake(ctx); err != nil && !stopped(err) {
 			errs <- fmt.Errorf("lake sink: %w", err)
 			cancel()
 		}
@@ -189,7 +192,7 @@ func (n *Node) Run(ctx context.Context) error {
 				n.applied.Store(b.LastSeq)
 				return nil
 			})
-		if err != nil {
+		if err != nil && !stopped(err) {
 			errs <- fmt.Errorf("index sink: %w", err)
 			cancel()
 		}
