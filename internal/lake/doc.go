@@ -28,9 +28,11 @@
 // (Write's files, which compaction rewrites, at zstd's fastest level:
 // ~40% less compression CPU for ~6% more bytes; compaction output at the
 // default level; 1 MB windows, encoders kept for the Lake's lifetime) with
-// V1 data pages, dictionary-encoded id and low-cardinality columns,
-// PLAIN other strings (no delta encodings: older Spark/Presto readers lack
-// them), min/max statistics except on free text, rows sorted by the table key
+// V1 data pages, dictionary-encoded repeating ids (channel_id, events'
+// entity_id) and low-cardinality columns, PLAIN other strings, including
+// the key id of each snapshot table and record_id, which are unique within
+// a batch file so a dictionary would not pay (see "Encodings" in
+// schema.go; no delta encodings: older Spark/Presto readers lack them), min/max statistics except on free text, rows sorted by the table key
 // (videos: channel_id, id, fetched_at; video_stats: channel_id, video_id,
 // fetched_at; channels: id, fetched_at; channel_stats: channel_id,
 // fetched_at; events: entity_id, observed_at; record_id last everywhere), so

@@ -195,6 +195,7 @@ func (l *Lake) WriteBatch(ctx context.Context, recs []yt.Record) (WriteStats, er
 		})
 	}
 	err := g.Wait()
+	b.release() // every job has returned: nothing refers to b's rows
 	for _, r := range results {
 		if r.key == "" {
 			continue
@@ -229,8 +230,18 @@ func (t *tableRows[T]) add(row T, at time.Time, sum [sha256.Size]byte) {
 	t.sums = append(t.sums, sum)
 }
 
+// init makes room for n rows, reusing the slices of a pooled batch when
+// they are large enough.
 func (t *tableRows[T]) init(n int) {
-	t.rows, t.days, t.sums = make([]T, 0, n), make([]int64, 0, n), make([][sha256.Size]byte, 0, n)
+	if cap(t.rows) < n {
+		t.rows, t.days, t.sums = make([]T, 0, n), make([]int64, 0, n), make([][sha256.Size]byte, 0, n)
+	}
+}
+
+// reset empties t, dropping what its rows point to (the batch's strings).
+func (t *tableRows[T]) reset() {
+	clear(t.rows)
+	t.rows, t.days, t.sums = t.rows[:0], t.days[:0], t.sums[:0]
 }
 
 // batch groups converted rows by table (and, through days, by dt).
@@ -241,6 +252,21 @@ type batch struct {
 	channelStats tableRows[ChannelStatsRow]
 	events       tableRows[EventRow]
 	sc           scalars
+}
+
+// batchPool recycles batches' row slices (~600 bytes per video record)
+// between Writes: fewer bytes allocated, fewer GC cycles.
+var batchPool sync.Pool
+
+// release returns b to batchPool; nothing of b may be used afterwards.
+func (b *batch) release() {
+	b.videos.reset()
+	b.videoStats.reset()
+	b.channels.reset()
+	b.channelStats.reset()
+	b.events.reset()
+	b.sc = scalars{}
+	batchPool.Put(b)
 }
 
 // newBatch sizes the row slices for recs so appends never reallocate.
@@ -256,7 +282,10 @@ func newBatch(recs []yt.Record) *batch {
 			ne++
 		}
 	}
-	b := &batch{}
+	b, _ := batchPool.Get().(*batch)
+	if b == nil {
+		b = &batch{}
+	}
 	b.videos.init(nv)
 	b.videoStats.init(nv)
 	b.channels.init(nc)

@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"golang.org/x/sync/errgroup"
@@ -105,8 +106,33 @@ func SyntheticVideo(i, n, days int) yt.Record {
 
 // synth builds SyntheticVideo records with few allocations (the
 // generator runs inside the measured process): every string of a record
-// is a substring of one buffer, counts come from one array.
-type synth struct{ buf []byte }
+// is a substring of one buffer, counts come from one array. After
+// reset(n), the next n records are built in storage that the following
+// reset reuses (the benchmark's publishers: Publish keeps nothing of a
+// record once it returns), so the generator allocates almost nothing.
+type synth struct {
+	buf    []byte
+	arena  []byte       // strings of the records since reset (reuse only)
+	allocs []synthAlloc // structs of the records since reset (reuse only)
+	reuse  bool
+}
+
+type synthAlloc struct {
+	v      yt.Video
+	counts [3]int64
+	tags   [2]string
+}
+
+// reset starts a batch of at most n records, reusing the storage of the
+// previous batch: every record built before is invalid afterwards.
+func (g *synth) reset(n int) {
+	g.reuse = true
+	if cap(g.allocs) < n {
+		g.allocs = make([]synthAlloc, 0, n)
+	}
+	g.allocs = g.allocs[:0]
+	g.arena = g.arena[:0]
+}
 
 func (g *synth) video(i, n, days int) yt.Record {
 	if days < 1 {
@@ -160,7 +186,18 @@ func (g *synth) video(i, n, days int) yt.Record {
 	b = strconv.AppendInt(b, yt.TruncMicros(fetched).UnixMicro(), 10)
 	mark() // 10 record id (yt.RecordID)
 	g.buf = b
-	all := string(b)
+	var all string
+	if g.reuse {
+		if cap(g.arena)-len(g.arena) < len(b) {
+			// Earlier strings keep the old arena alive; it is dropped at reset.
+			g.arena = make([]byte, 0, max(len(b), 2*cap(g.arena), 64<<10))
+		}
+		at := len(g.arena)
+		g.arena = append(g.arena, b...)
+		all = unsafe.String(&g.arena[at], len(b))
+	} else {
+		all = string(b)
+	}
 	str := func(j int) string {
 		from := 0
 		if j > 0 {
@@ -168,12 +205,14 @@ func (g *synth) video(i, n, days int) yt.Record {
 		}
 		return all[from:ends[j]]
 	}
-	type alloc struct {
-		v      yt.Video
-		counts [3]int64
-		tags   [2]string
+	var a *synthAlloc
+	if g.reuse && len(g.allocs) < cap(g.allocs) {
+		g.allocs = g.allocs[:len(g.allocs)+1]
+		a = &g.allocs[len(g.allocs)-1]
+	} else {
+		a = new(synthAlloc)
 	}
-	a := &alloc{counts: [3]int64{views, views / 20, views / 200}, tags: [2]string{str(5), str(6)}}
+	a.counts, a.tags = [3]int64{views, views / 20, views / 200}, [2]string{str(5), str(6)}
 	v := &a.v
 	*v = yt.Video{
 		ID:        str(0),
@@ -382,6 +421,7 @@ func BenchIngest(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 				}
 				hi := min(lo+cfg.PublishBatch, cfg.Records)
 				buf = buf[:0]
+				gen.reset(hi - lo) // the previous batch was published: reuse its storage
 				for i := lo; i < hi; i++ {
 					buf = append(buf, gen.video(i, cfg.Records, cfg.Days))
 				}

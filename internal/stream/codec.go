@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"sync"
 	"unsafe"
 
 	"github.com/klauspost/compress/s2"
@@ -48,16 +49,34 @@ const s2BatchVersion = 0x03
 // must not allocate unbounded memory).
 const maxBatchBytes = 256 << 20
 
+// encodeScratch holds the scratch buffers of encodeBatch (the binary body
+// and its S2 block): only the compressed message, a few times smaller, is
+// allocated per message (it is the caller's: publish retries re-send it).
+var encodeScratch = sync.Pool{New: func() any { return new(encodeBufs) }}
+
+type encodeBufs struct{ body, block []byte }
+
 // encodeBatch encodes recs as one multi-record message (version 0x03).
 func encodeBatch(recs []yt.Record) ([]byte, error) {
-	b, err := encodeBinBatch(make([]byte, 0, 64+len(recs)*320), recs)
+	sc := encodeScratch.Get().(*encodeBufs)
+	defer encodeScratch.Put(sc)
+	b, err := encodeBinBatch(sc.body, recs)
 	if err != nil {
 		return nil, fmt.Errorf("encode record batch: %w", err)
 	}
-	out := make([]byte, 1, 1+s2.MaxEncodedLen(len(b)-1))
+	sc.body = b[:0]
+	need := s2.MaxEncodedLen(len(b) - 1)
+	if need < 0 {
+		return nil, fmt.Errorf("encode record batch: %d bytes is too large for one S2 block", len(b)-1)
+	}
+	if cap(sc.block) < need {
+		sc.block = make([]byte, need)
+	}
+	enc := s2.Encode(sc.block[:need], b[1:])
+	out := make([]byte, 1+len(enc))
 	out[0] = s2BatchVersion
-	enc := s2.Encode(out[1:cap(out)], b[1:])
-	return out[:1+len(enc)], nil
+	copy(out[1:], enc)
+	return out, nil
 }
 
 // encodeJSONBatch is the version 0x01 layout (tests: older producers).

@@ -272,12 +272,16 @@ func (s *NATS) publishWindow(ctx context.Context, recs []yt.Record) error {
 // batchMsgID is the dedupe id of a multi-record message: a digest of its
 // record ids in order.
 func batchMsgID(recs []yt.Record) string {
-	h := sha256.New()
+	sc := encodeScratch.Get().(*encodeBufs) // one buffer, no per-id conversion
+	defer encodeScratch.Put(sc)
+	b := sc.body[:0]
 	for i := range recs {
-		h.Write([]byte(recs[i].ID))
-		h.Write([]byte{'\n'})
+		b = append(b, recs[i].ID...)
+		b = append(b, '\n')
 	}
-	return "batch:" + hex.EncodeToString(h.Sum(nil)[:16])
+	sc.body = b[:0]
+	sum := sha256.Sum256(b)
+	return "batch:" + hex.EncodeToString(sum[:16])
 }
 
 // Batch is what a sink receives: decoded records and the stream sequence

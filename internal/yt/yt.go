@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"time"
 )
@@ -240,14 +239,28 @@ func UnmarshalRecord(b []byte) (Record, error) {
 	return r, r.Validate()
 }
 
-var (
-	videoIDRe   = regexp.MustCompile(`^[0-9A-Za-z_-]{11}$`)
-	channelIDRe = regexp.MustCompile(`^UC[0-9A-Za-z_-]{22}$`)
-)
+// The id checks are hand-written (Validate runs on every record at publish,
+// decode and lake write: a regexp cost ~0.15 µs a call there); they accept
+// exactly what ^[0-9A-Za-z_-]{11}$ and ^UC[0-9A-Za-z_-]{22}$ accept
+// (TestIDChecksMatchRegexp).
+
+// idChar reports whether c is in the id alphabet [0-9A-Za-z_-].
+func idChar(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '-'
+}
+
+func idChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !idChar(s[i]) {
+			return false
+		}
+	}
+	return true
+}
 
 // ValidateVideoID checks the 11-character YouTube video id syntax.
 func ValidateVideoID(id string) error {
-	if !videoIDRe.MatchString(id) {
+	if len(id) != 11 || !idChars(id) {
 		return fmt.Errorf("invalid video id %q: want 11 characters of [0-9A-Za-z_-]", id)
 	}
 	return nil
@@ -255,7 +268,7 @@ func ValidateVideoID(id string) error {
 
 // ValidateChannelID checks the UC + 22 characters channel id syntax.
 func ValidateChannelID(id string) error {
-	if !channelIDRe.MatchString(id) {
+	if len(id) != 24 || id[0] != 'U' || id[1] != 'C' || !idChars(id[2:]) {
 		return fmt.Errorf("invalid channel id %q: want UC followed by 22 characters of [0-9A-Za-z_-]", id)
 	}
 	return nil
