@@ -692,16 +692,7 @@ func benchFaults(ctx context.Context, g *globals, o benchCollectOpts) error {
 	}
 	usage := srv.Usage()
 
-	public, gone := map[string]bool{}, map[string]bool{}
-	for _, ch := range channels {
-		for _, id := range srv.UploadIDs(ch, at) {
-			if _, ok := srv.Video(id, at); ok {
-				public[id] = true
-			} else {
-				gone[id] = true
-			}
-		}
-	}
+	public, gone := srv.UploadStates(channels, at)
 	db, err := lakesql.Open(ctx, n.LakeDir())
 	if err != nil {
 		return err

@@ -109,16 +109,7 @@ func TestCollectFaultsIntoLake(t *testing.T) {
 
 	// What the emulator has for those channels.
 	at := srv.Now()
-	public, gone := map[string]bool{}, map[string]bool{}
-	for _, ch := range channels {
-		for _, id := range srv.UploadIDs(ch, at) {
-			if _, ok := srv.Video(id, at); ok {
-				public[id] = true
-			} else {
-				gone[id] = true
-			}
-		}
-	}
+	public, gone := srv.UploadStates(channels, at)
 	if len(public) < 1000 || len(gone) == 0 {
 		t.Fatalf("universe too small: %d public, %d gone uploads", len(public), len(gone))
 	}

@@ -205,6 +205,23 @@ func (s *Server) UploadIDs(channelID string, at time.Time) []string {
 	return out
 }
 
+// UploadStates splits the uploads of channels at time at into the videos
+// videos.list returns (public) and those it no longer returns (gone:
+// deleted or private): what a complete crawl must have in the lake.
+func (s *Server) UploadStates(channels []string, at time.Time) (public, gone map[string]bool) {
+	public, gone = map[string]bool{}, map[string]bool{}
+	for _, ch := range channels {
+		for _, id := range s.UploadIDs(ch, at) {
+			if _, ok := s.Video(id, at); ok {
+				public[id] = true
+			} else {
+				gone[id] = true
+			}
+		}
+	}
+	return public, gone
+}
+
 // Video returns the public state of a video at `at`; false if the id is
 // unknown, not yet published, deleted or private at that time.
 func (s *Server) Video(id string, at time.Time) (yt.Video, bool) {
