@@ -113,8 +113,11 @@
 // key also sees a bound that covers it. Such a refresh never takes the write
 // lock (Stats.InPlace counts them). A refresh that moves a doc to another
 // view-count bucket leaves it filed in the old bucket until the write lock
-// re-files it (when Apply returns, or every 4096 moves); meanwhile min_views
-// filters keep moved docs as candidates and check their views exactly.
+// re-files it (every 4096 moves, or once the oldest waited a second: a write
+// lock after every batch would wait for the searches in flight); meanwhile
+// min_views filters keep moved docs as candidates and check their views
+// exactly. maybeCompact likewise checks under the read lock whether a
+// compaction is due before it takes the write lock.
 // A hit's counters are each current, but a refresh running concurrently with
 // a search may be visible in one counter and not yet in another.
 //

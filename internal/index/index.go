@@ -211,9 +211,10 @@ type Index struct {
 	// with the bucket they are still filed in; flushMovesLocked re-files them
 	// under the write lock, and columnFilter treats them as candidates
 	// meanwhile.
-	movedFrom map[uint32]uint8
-	applyMu   sync.Mutex // serializes Apply
-	bg        sync.WaitGroup
+	movedFrom  map[uint32]uint8
+	movedSince time.Time  // when the oldest pending move was recorded
+	applyMu    sync.Mutex // serializes Apply
+	bg         sync.WaitGroup
 
 	scratchA, scratchB []uint64
 
@@ -300,7 +301,11 @@ func (ix *Index) Checkpoint() uint64 { return ix.checkpoint.Load() }
 func (ix *Index) Apply(ctx context.Context, recs []yt.Record) error {
 	ix.applyMu.Lock()
 	defer ix.applyMu.Unlock()
-	defer ix.flushMoves()
+	defer func() {
+		if ix.movesDue() {
+			ix.flushMoves()
+		}
+	}()
 	if len(recs) <= 2*applyChunk {
 		for len(recs) > 0 {
 			n := min(applyChunk, len(recs))
@@ -379,15 +384,21 @@ func (ix *Index) applyChunk(ctx context.Context, recs []yt.Record, prep *chunkPr
 }
 
 // movesThreshold is how many in-place bucket moves wait before a chunk
-// takes the write lock to re-file them (Apply re-files the rest when it
-// returns).
+// takes the write lock to re-file them (also when the oldest is older than
+// movesMaxAge). Taking the write lock after every Apply would make each
+// batch of refreshes wait for the searches in flight.
 const movesThreshold = 4096
 
 func (ix *Index) movesDue() bool {
 	ix.pendMu.Lock()
 	defer ix.pendMu.Unlock()
-	return len(ix.movedFrom) >= movesThreshold
+	n := len(ix.movedFrom)
+	return n >= movesThreshold || (n > 0 && time.Since(ix.movedSince) > movesMaxAge)
 }
+
+// movesMaxAge bounds how long an in-place bucket move waits to be re-filed
+// (searches treat pending moves correctly; this only bounds their cost).
+const movesMaxAge = time.Second
 
 // flushMoves re-files in-place bucket moves, if any, under the write lock.
 func (ix *Index) flushMoves() {
@@ -617,6 +628,9 @@ func (ix *Index) applyStats(n uint32, v *yt.Video, f int64) {
 	if moved || ix.rebuilding {
 		ix.pendMu.Lock()
 		if moved {
+			if len(ix.movedFrom) == 0 {
+				ix.movedSince = time.Now()
+			}
 			if _, ok := ix.movedFrom[n]; !ok {
 				ix.movedFrom[n] = uint8(viewBucketOf(old))
 			}

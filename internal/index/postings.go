@@ -197,6 +197,14 @@ const compactStep = 8192
 // half of the slab is garbage (lists turned back into bitmaps), every list
 // moves to a new slab and the old one is freed.
 func (ix *Index) maybeCompact() {
+	// Checked under the read lock first: Apply calls this after every
+	// chunk, and a write lock would wait for the searches in flight.
+	ix.mu.RLock()
+	due := !ix.closed && ix.compactDue()
+	ix.mu.RUnlock()
+	if !due {
+		return
+	}
 	ix.mu.Lock()
 	if ix.closed || !ix.compactDue() {
 		ix.mu.Unlock()

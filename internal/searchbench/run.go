@@ -25,21 +25,22 @@ import (
 
 // Config configures a search benchmark run.
 type Config struct {
-	DataDir      string   // real data (../shared/data) the corpus model learns from
-	Docs         int      // corpus size indexed by tubelake
-	AnchorDocs   int      // the anchors index the first AnchorDocs docs (<= Docs)
-	PerKind      int      // queries per kind
-	Reps         int      // timed repetitions of each query on our index (after one warm-up)
-	AnchorReps   int      // timed repetitions of each query on an anchor (after one warm-up)
-	Anchors      []string // anchors to run, of AnchorNames
-	Updates      int      // view-count-only snapshots applied in the updates phase
-	Batch        int      // records per Apply while indexing
-	Seed         uint64
-	WorkDir      string        // index snapshot and anchor files go here
-	AnchorBudget time.Duration // per-anchor time for its queries (0: no limit)
-	CPUProfile   string        // if set, a CPU profile of the indexing phase is written here
-	Progress     io.Writer     `json:"-"` // progress lines (nil: none)
-	Logger       *slog.Logger  `json:"-"`
+	DataDir           string   // real data (../shared/data) the corpus model learns from
+	Docs              int      // corpus size indexed by tubelake
+	AnchorDocs        int      // the anchors index the first AnchorDocs docs (<= Docs)
+	PerKind           int      // queries per kind
+	Reps              int      // timed repetitions of each query on our index (after one warm-up)
+	AnchorReps        int      // timed repetitions of each query on an anchor (after one warm-up)
+	Anchors           []string // anchors to run, of AnchorNames
+	Updates           int      // view-count-only snapshots applied in the updates phase
+	Batch             int      // records per Apply while indexing
+	Seed              uint64
+	WorkDir           string        // index snapshot and anchor files go here
+	AnchorBudget      time.Duration // per-anchor time for its queries (0: no limit)
+	CPUProfile        string        // if set, a CPU profile of the indexing phase is written here
+	UpdatesCPUProfile string        // if set, a CPU profile of the statistics-update phase is written here
+	Progress          io.Writer     `json:"-"` // progress lines (nil: none)
+	Logger            *slog.Logger  `json:"-"`
 }
 
 // ErrMismatch is returned (with the report) when our results differ from the oracle's.
@@ -551,6 +552,17 @@ func runUpdates(ctx context.Context, cfg *Config, m *Model, ix *index.Index, s *
 		}
 	}()
 	const updBatch = 1000
+	if cfg.UpdatesCPUProfile != "" {
+		f, err := os.Create(cfg.UpdatesCPUProfile)
+		if err != nil {
+			return fmt.Errorf("search bench: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("search bench: cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	st0 := ix.Stats()
 	before := st0.Applied
 	t := time.Now()
