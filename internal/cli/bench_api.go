@@ -26,6 +26,7 @@ import (
 
 	"github.com/tubelake/tubelake/internal/api"
 	"github.com/tubelake/tubelake/internal/index"
+	"github.com/tubelake/tubelake/internal/procstat"
 	"github.com/tubelake/tubelake/internal/searchbench"
 	"github.com/tubelake/tubelake/internal/yt"
 )
@@ -149,7 +150,7 @@ func runAPIBench(ctx context.Context, g *globals, c benchAPIConfig) (*apiBenchRe
 		return nil, err
 	}
 	defer ix.Close()
-	rep := &apiBenchReport{SearchCache: durOrEmpty(c.searchCache), Date: time.Now().UTC(), Machine: machineName(), GOMAXPROCS: runtime.GOMAXPROCS(0), Docs: c.docs, IngestGoal: c.ingestRate,
+	rep := &apiBenchReport{SearchCache: durOrEmpty(c.searchCache), Date: time.Now().UTC(), Machine: procstat.Machine(), GOMAXPROCS: runtime.GOMAXPROCS(0), Docs: c.docs, IngestGoal: c.ingestRate,
 		SearchGoal: "p99 <= 20 ms at 64 clients for search"}
 
 	// Index the corpus on every core; sample queries and channels.
@@ -493,19 +494,6 @@ func runLoad(ctx context.Context, name string, n int, warmup, dur time.Duration,
 		return l, fmt.Errorf("bench api: %s: %d failed requests, first: %w", name, l.Errors, firstErr)
 	}
 	return l, nil
-}
-
-func machineName() string {
-	cpu := "unknown CPU"
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				cpu = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	return fmt.Sprintf("%s, %d logical CPUs, %s/%s, %s", cpu, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 }
 
 func writeAPIBench(w io.Writer, r *apiBenchReport) {

@@ -19,7 +19,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -29,6 +28,7 @@ import (
 	"github.com/tubelake/tubelake/internal/collect"
 	"github.com/tubelake/tubelake/internal/lakesql"
 	"github.com/tubelake/tubelake/internal/pipeline"
+	"github.com/tubelake/tubelake/internal/procstat"
 	"github.com/tubelake/tubelake/internal/quota"
 	"github.com/tubelake/tubelake/internal/schedule"
 	"github.com/tubelake/tubelake/internal/sim"
@@ -129,41 +129,6 @@ func (p *countingPublisher) Publish(_ context.Context, recs ...yt.Record) error 
 	return nil
 }
 
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// procStatusKB reads a "VmRSS"/"VmHWM" line of /proc/self/status.
-func procStatusKB(field string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, field+":"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return n
-		}
-	}
-	return 0
-}
-
-func collectLoadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return "?"
-	}
-	return f[0]
-}
-
 // childCPU returns the user+system CPU of a child process from /proc.
 func childCPU(pid int) time.Duration {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
@@ -249,8 +214,8 @@ func benchThroughput(ctx context.Context, g *globals, o benchCollectOpts) error 
 
 	// This process is the collector alone, like `tubelake collect --sinks=false`.
 	defer tuneCollectorGC()()
-	var peakRSS atomic.Int64 // kB, sampled every second while the collectors run
-	load0 := collectLoadAvg()
+	var peakRSS atomic.Int64 // bytes, sampled every second while the collectors run
+	load0 := procstat.LoadAvg1()
 	run := func(name string, workers int, ids []string, limit time.Duration) (throughputRow, error) {
 		pub := &countingPublisher{}
 		c, err := collect.New(collect.Config{Endpoint: url, APIKeys: []string{"bench-key"}, Workers: workers,
@@ -271,7 +236,7 @@ func benchThroughput(ctx context.Context, g *globals, o benchCollectOpts) error 
 			for {
 				select {
 				case <-t.C:
-					if rss := procStatusKB("VmRSS"); rss > peakRSS.Load() {
+					if rss := procstat.RSS(); rss > peakRSS.Load() {
 						peakRSS.Store(rss)
 					}
 					n := pub.videos.Load() + pub.tombstones.Load()
@@ -284,9 +249,9 @@ func benchThroughput(ctx context.Context, g *globals, o benchCollectOpts) error 
 		}()
 		runtime.GC()
 		debug.FreeOSMemory()
-		cpu0, ch0, t0 := cpuTime(), childCPU(child.Process.Pid), time.Now()
+		cpu0, ch0, t0 := procstat.CPU(), childCPU(child.Process.Pid), time.Now()
 		st, ferr := c.FetchVideos(rctx, ids)
-		el, cpu, chc := time.Since(t0), cpuTime()-cpu0, childCPU(child.Process.Pid)-ch0
+		el, cpu, chc := time.Since(t0), procstat.CPU()-cpu0, childCPU(child.Process.Pid)-ch0
 		close(done)
 		if ferr != nil && !(limit > 0 && errors.Is(ferr, context.DeadlineExceeded)) {
 			return throughputRow{}, ferr
@@ -321,7 +286,7 @@ func benchThroughput(ctx context.Context, g *globals, o benchCollectOpts) error 
 		}
 		rows = append(rows, lr)
 	}
-	load1 := collectLoadAvg()
+	load1 := procstat.LoadAvg1()
 
 	w := g.stdout
 	fmt.Fprintf(w, "command: %s\ndate: %s\nemulator: child process, %d channels x %d videos/channel (%d ids refreshed), latency %s, unlimited quota\n\n",
@@ -340,7 +305,7 @@ func benchThroughput(ctx context.Context, g *globals, o benchCollectOpts) error 
 	tw.Flush()
 	perKeyDay := float64(quota.DefaultPerDay*50) / 86400
 	fmt.Fprintf(w, "\nspeed-up over the serial baseline: %.1fx; collector RSS while collecting (max of 1 s samples): %d MB (process peak VmHWM incl. id generation: %d MB)\n",
-		par.rate()/base.rate(), peakRSS.Load()/1024, procStatusKB("VmHWM")/1024)
+		par.rate()/base.rate(), peakRSS.Load()>>20, procstat.Status("VmHWM")>>20)
 	fmt.Fprintf(w, "machine load (1-min load average) before/after: %s / %s on %d CPUs\n", load0, load1, runtime.NumCPU())
 	fmt.Fprintf(w, "quota bound with real keys (10,000 units/day, 50 ids/unit): %.1f videos/s per key, so %d workers saturate %.0f keys\n",
 		perKeyDay, o.workers, par.bound/perKeyDay)
@@ -426,7 +391,7 @@ func benchDay(ctx context.Context, g *globals, o benchCollectOpts) error {
 	fr := map[string]*fresh{}
 	var st collect.LoopStats
 	wall := time.Now()
-	cpu0 := cpuTime()
+	cpu0 := procstat.CPU()
 	steps := int(24 * time.Hour / o.step)
 	var refusedSteps int
 	for i := 0; i < steps; i++ {
@@ -467,7 +432,7 @@ func benchDay(ctx context.Context, g *globals, o benchCollectOpts) error {
 		real = real.Add(o.step)
 		clockMu.Unlock()
 	}
-	elapsed, cpu := time.Since(wall), cpuTime()-cpu0
+	elapsed, cpu := time.Since(wall), procstat.CPU()-cpu0
 	usage := srv.Usage()
 
 	w := g.stdout
@@ -584,9 +549,9 @@ func benchScheduled(ctx context.Context, g *globals, o benchCollectOpts, url str
 		return throughputRow{}, err
 	}
 	runtime.GC()
-	cpu0, ch0, t0 := cpuTime(), childCPU(childPid), time.Now()
+	cpu0, ch0, t0 := procstat.CPU(), childCPU(childPid), time.Now()
 	st, err := cy.RefreshDue(ctx)
-	el, cpu, chc := time.Since(t0), cpuTime()-cpu0, childCPU(childPid)-ch0
+	el, cpu, chc := time.Since(t0), procstat.CPU()-cpu0, childCPU(childPid)-ch0
 	if err != nil {
 		return throughputRow{}, err
 	}
@@ -623,7 +588,7 @@ func benchFaults(ctx context.Context, g *globals, o benchCollectOpts) error {
 	if o.faultChannels < 1 {
 		return errors.New("bench collect --faults: --fault-channels must be >= 1")
 	}
-	load0 := collectLoadAvg()
+	load0 := procstat.LoadAvg1()
 	frozen := time.Now()
 	const perKey = 2000
 	srv, err := sim.New(sim.Config{Seed: o.seed, Channels: max(o.faultChannels, 1000), VideosPerChannel: o.perChannel, QuotaPerDay: perKey,
@@ -764,7 +729,7 @@ func benchFaults(ctx context.Context, g *globals, o benchCollectOpts) error {
 	for k, v := range usage.Calls {
 		calls += v - before.Calls[k]
 	}
-	load1 := collectLoadAvg()
+	load1 := procstat.LoadAvg1()
 
 	w := g.stdout
 	fmt.Fprintf(w, "command: %s\ndate: %s\nemulator: in-process, %d channels crawled (%d uploads: %d public, %d deleted/private), 20ms latency, faults 10%% 503 / 5%% timeout / 5%% truncated; keys: one with %d units left (of %d), one healthy\n",

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tubelake/tubelake/internal/lakesql"
 	"github.com/tubelake/tubelake/internal/pipeline"
+	"github.com/tubelake/tubelake/internal/procstat"
 )
 
 // benchIngestCmd is `tubelake bench ingest` (registered under `bench`).
@@ -228,18 +229,6 @@ func memLimitText() string {
 	return fmt.Sprintf("%d MB", l>>20)
 }
 
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "n/a"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "n/a"
-	}
-	return strings.Join(f[:3], " ")
-}
-
 func writeBenchIngestRow(w io.Writer, r benchIngestReport) {
 	fmt.Fprintf(w, "%s: %d records in %s = %.0f records/s, peak RSS %d MB, files %d -> %d over %d partitions\n",
 		r.Engine, r.Records, r.Elapsed.Round(time.Millisecond), r.RecordsPerSec, r.PeakRSS>>20, r.FilesBefore, r.FilesAfter, r.Partitions)
@@ -251,7 +240,7 @@ func writeBenchIngest(w io.Writer, cfg pipeline.BenchConfig, rs []benchIngestRep
 		window = cfg.DedupeWindow.String()
 	}
 	fmt.Fprintf(w, "# tubelake bench ingest\n\n%d video snapshot records per engine over %d daily partitions; fetch batch %d; %d records per JetStream message; JetStream dedupe window %s; Go heap limit %s; GOMAXPROCS=%d; load average %s; %s\n\n",
-		cfg.Records, cfg.Days, cfg.FetchBatch, max(cfg.RecordsPerMessage, 1), window, memLimitText(), runtime.GOMAXPROCS(0), loadAvg(), time.Now().UTC().Format(time.RFC3339))
+		cfg.Records, cfg.Days, cfg.FetchBatch, max(cfg.RecordsPerMessage, 1), window, memLimitText(), runtime.GOMAXPROCS(0), procstat.LoadAvg(), time.Now().UTC().Format(time.RFC3339))
 	fmt.Fprintln(w, "| engine | records/s (publish -> lake committed) | elapsed | publish done | process CPU | records per CPU-second | peak RSS | partitions | files/partition before -> after compaction | compaction | lake size |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rs {

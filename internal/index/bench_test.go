@@ -11,10 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/tubelake/tubelake/internal/procstat"
 	"github.com/tubelake/tubelake/internal/yt"
 )
 
@@ -151,7 +151,7 @@ func BenchmarkSearch(b *testing.B) {
 			b.Run(string(sort)+"/"+bq.kind, func(b *testing.B) {
 				lat := make([]time.Duration, 0, b.N)
 				var res Result
-				cpu0 := cpuTime()
+				cpu0 := procstat.CPU()
 				for b.Loop() {
 					st := time.Now()
 					var err error
@@ -162,7 +162,7 @@ func BenchmarkSearch(b *testing.B) {
 					lat = append(lat, time.Since(st))
 				}
 				reportLatency(b, lat)
-				b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(len(lat)), "cpu-µs/op")
+				b.ReportMetric(float64((procstat.CPU()-cpu0).Microseconds())/float64(len(lat)), "cpu-µs/op")
 				b.ReportMetric(float64(res.Total), "total")
 			})
 		}
@@ -209,7 +209,7 @@ func BenchmarkApplyNew(b *testing.B) {
 		recs[i] = s.rec()
 	}
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := procstat.CPU()
 	for b.Loop() {
 		ix, _ := Open("", Options{})
 		if err := ix.Apply(context.Background(), recs); err != nil {
@@ -218,15 +218,7 @@ func BenchmarkApplyNew(b *testing.B) {
 		ix.Close()
 	}
 	b.ReportMetric(float64(len(recs)*b.N)/b.Elapsed().Seconds(), "docs/s")
-	b.ReportMetric(float64(len(recs)*b.N)/(cpuTime()-cpu0).Seconds(), "docs/cpu-s")
-}
-
-// cpuTime is the CPU time (user+system) of the process: the machine is
-// shared, so throughput per CPU second is the stable number.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(len(recs)*b.N)/(procstat.CPU()-cpu0).Seconds(), "docs/cpu-s")
 }
 
 // BenchmarkApplyStats measures statistics refreshes (same texts, newer
@@ -249,11 +241,11 @@ func BenchmarkApplyStats(b *testing.B) {
 			recs[i] = s.rec()
 		}
 		b.StartTimer()
-		c0 := cpuTime()
+		c0 := procstat.CPU()
 		if err := ix.Apply(context.Background(), recs); err != nil {
 			b.Fatal(err)
 		}
-		cpu += cpuTime() - c0
+		cpu += procstat.CPU() - c0
 	}
 	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "updates/s")
 	b.ReportMetric(float64(batch*b.N)/cpu.Seconds(), "updates/cpu-s")

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -17,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -25,6 +23,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tubelake/tubelake/internal/lake"
+	"github.com/tubelake/tubelake/internal/procstat"
 	"github.com/tubelake/tubelake/internal/stream"
 	"github.com/tubelake/tubelake/internal/yt"
 )
@@ -245,66 +244,6 @@ func appendID(b []byte, n, width int) []byte {
 	return b
 }
 
-// rssSampler tracks the process's peak resident set size.
-type rssSampler struct {
-	peak atomic.Int64
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
-}
-
-func startRSS() *rssSampler {
-	s := &rssSampler{stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		t := time.NewTicker(50 * time.Millisecond)
-		defer t.Stop()
-		for {
-			if r := CurrentRSS(); r > s.peak.Load() {
-				s.peak.Store(r)
-			}
-			select {
-			case <-s.stop:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return s
-}
-
-func (s *rssSampler) Stop() int64 {
-	s.once.Do(func() { close(s.stop) })
-	<-s.done
-	return s.peak.Load()
-}
-
-// processCPU is the user+system CPU time this process used so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// CurrentRSS is the process's resident set size in bytes (Linux; 0 elsewhere).
-func CurrentRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
-
 // BenchIngest publishes cfg.Records synthetic video snapshots through the
 // chosen stream engine into a lake-only node and measures the time until
 // the lake committed the last one, then compacts every partition.
@@ -333,7 +272,7 @@ func BenchIngest(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 	}
 	runtime.GC()
 	debug.FreeOSMemory()
-	rss := startRSS()
+	rss := procstat.StartPeakRSS(50 * time.Millisecond)
 	defer rss.Stop()
 
 	url := cfg.StreamURL
@@ -406,7 +345,7 @@ func BenchIngest(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
-	cpu0 := processCPU()
+	cpu0 := procstat.CPU()
 	var next atomic.Int64
 	g, gctx := errgroup.WithContext(pprof.WithLabels(ctx, pprof.Labels("stage", "publish")))
 	for range cfg.Publishers {
@@ -441,7 +380,7 @@ func BenchIngest(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 	}
 	res.Elapsed = time.Since(start)
 	res.RecordsPerSec = float64(cfg.Records) / res.Elapsed.Seconds()
-	res.CPU = processCPU() - cpu0
+	res.CPU = procstat.CPU() - cpu0
 	if cfg.CPUProfile != nil {
 		pprof.StopCPUProfile()
 	}

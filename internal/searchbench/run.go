@@ -13,13 +13,13 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tubelake/tubelake/internal/index"
+	"github.com/tubelake/tubelake/internal/procstat"
 	"github.com/tubelake/tubelake/internal/yt"
 )
 
@@ -217,7 +217,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		pf("tubelake: re-checked %d queries after the updates, %d mismatches", len(qs), rep.Correctness.MismatchesAfterUpdates)
 	}
 	rep.goals()
-	rep.Machine.LoadEnd = loadAvg()
+	rep.Machine.LoadEnd = procstat.LoadAvg()
 	rep.Seconds = time.Since(start).Seconds()
 	if rep.Correctness.Mismatches+rep.Correctness.MismatchesAfterUpdates > 0 {
 		return rep, ErrMismatch
@@ -372,7 +372,7 @@ func buildIndex(ctx context.Context, cfg *Config, m *Model, ix *index.Index, rep
 	runtime.ReadMemStats(&ms)
 	b.HeapBytes = int64(ms.HeapAlloc)
 	b.IndexHeapBytes = int64(ms.HeapAlloc) - int64(heapBefore)
-	b.RSSBytes, b.HWMBytes = procStatus("VmRSS"), procStatus("VmHWM")
+	b.RSSBytes, b.HWMBytes = procstat.Status("VmRSS"), procstat.Status("VmHWM")
 	st := ix.Stats()
 	b.IndexTextBytes, b.MemEstimate, b.Grams, b.PostingBytes = st.TextBytes, st.MemBytes, st.Grams, st.PostingBytes
 	if raw > 0 {
@@ -618,58 +618,9 @@ func medianInt(v []int) int {
 	return s[len(s)/2]
 }
 
-// procStatus reads a "kB" line of /proc/self/status, in bytes (0 if absent).
-func procStatus(key string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(l, key+":"); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
-				n, _ := strconv.ParseInt(f[0], 10, 64)
-				return n * 1024
-			}
-		}
-	}
-	return 0
-}
-
 func machine() Machine {
-	m := Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH, LoadStart: loadAvg()}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if rest, ok := strings.CutPrefix(l, "model name"); ok {
-				m.CPUModel = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(rest), ":"))
-				break
-			}
-		}
-	}
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if rest, ok := strings.CutPrefix(l, "MemTotal:"); ok {
-				f := strings.Fields(rest)
-				if len(f) > 0 {
-					n, _ := strconv.ParseInt(f[0], 10, 64)
-					m.MemBytes = n * 1024
-				}
-			}
-		}
-	}
-	return m
-}
-
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
+	return Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH, LoadStart: procstat.LoadAvg(),
+		CPUModel: procstat.CPUModel(), MemBytes: procstat.MemTotal()}
 }
 
 func mb(n int64) string {
