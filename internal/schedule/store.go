@@ -192,10 +192,12 @@ func (s *Store) releaseAll(tx *bolt.Tx) error {
 	}); err != nil {
 		return err
 	}
-	return s.release(tx, keys)
+	return s.release(tx, keys, 0)
 }
 
-func (s *Store) release(tx *bolt.Tx, keys [][]byte) error {
+// release clears the lease of the leased items among keys, due no earlier
+// than notBefore (unix ms; 0: unchanged).
+func (s *Store) release(tx *bolt.Tx, keys [][]byte, notBefore int64) error {
 	for _, k := range keys {
 		it, err := getItem(tx, k)
 		if err != nil {
@@ -205,6 +207,7 @@ func (s *Store) release(tx *bolt.Tx, keys [][]byte) error {
 			continue
 		}
 		it.Leased = false
+		it.Due = max(it.Due, notBefore)
 		if err := putItem(tx, k, it); err != nil {
 			return err
 		}
@@ -467,15 +470,7 @@ func (s *Store) Lease(k Kind, now time.Time, n int, exclude ...string) ([]Lease,
 // Release puts leased items that were not fetched back in the due queue,
 // unchanged.
 func (s *Store) Release(k Kind, ids []string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	keys := make([][]byte, len(ids))
-	for i, id := range ids {
-		keys[i] = ikey(k, id)
-	}
-	sort.Slice(keys, func(i, j int) bool { return bytes.Compare(keys[i], keys[j]) < 0 })
-	if err := chunked(s.db, len(keys), func(tx *bolt.Tx, lo, hi int) error { return s.release(tx, keys[lo:hi]) }); err != nil {
+	if err := s.releaseIDs(k, ids, 0); err != nil {
 		return fmt.Errorf("schedule: release: %w", err)
 	}
 	return nil
@@ -484,6 +479,15 @@ func (s *Store) Release(k Kind, ids []string) error {
 // Postpone puts leased items that failed back in the due queue at until
 // (e.g. after a permanent error, so one bad batch is not retried in a loop).
 func (s *Store) Postpone(k Kind, ids []string, until time.Time) error {
+	if err := s.releaseIDs(k, ids, until.UnixMilli()); err != nil {
+		return fmt.Errorf("schedule: postpone: %w", err)
+	}
+	return nil
+}
+
+// releaseIDs releases the leased items of ids in key order, in chunked
+// transactions, due no earlier than notBefore (unix ms; 0: unchanged).
+func (s *Store) releaseIDs(k Kind, ids []string, notBefore int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -492,27 +496,7 @@ func (s *Store) Postpone(k Kind, ids []string, until time.Time) error {
 		keys[i] = ikey(k, id)
 	}
 	sort.Slice(keys, func(i, j int) bool { return bytes.Compare(keys[i], keys[j]) < 0 })
-	err := chunked(s.db, len(keys), func(tx *bolt.Tx, lo, hi int) error {
-		for _, key := range keys[lo:hi] {
-			it, err := getItem(tx, key)
-			if err != nil {
-				return err
-			}
-			if it == nil || !it.Leased {
-				continue
-			}
-			it.Leased = false
-			it.Due = max(it.Due, until.UnixMilli())
-			if err := putItem(tx, key, it); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("schedule: postpone: %w", err)
-	}
-	return nil
+	return chunked(s.db, len(keys), func(tx *bolt.Tx, lo, hi int) error { return s.release(tx, keys[lo:hi], notBefore) })
 }
 
 // Leased returns how many items are currently leased.
