@@ -338,11 +338,15 @@ func (ls *loopState) walkNewChannels(ctx context.Context) (bool, error) {
 	return worked, nil
 }
 
-func (ls *loopState) walkChannels(ctx context.Context, chans []string) error {
+// walkUploads walks the uploads playlists of chans (down to the first
+// video known, if known is set) on the discovery bucket and schedules the
+// videos found. runErr is the walk's own error (quota stop, API errors);
+// err a failure to schedule what was found.
+func (ls *loopState) walkUploads(ctx context.Context, chans []string, known func(string) bool, now time.Time) (runErr, err error) {
 	st := ls.lc.Store
-	now := ls.c.now()
 	r := ls.c.newRun(ctx)
 	r.bucket = quota.BucketDiscovery
+	r.known = known
 	var mu sync.Mutex
 	var found []schedule.NewVideo
 	r.sinkIDs = func(vs []vid) {
@@ -360,6 +364,13 @@ func (ls *loopState) walkChannels(ctx context.Context, chans []string) error {
 	ls.addRun(runSt)
 	n, err := st.AddVideos(found, now)
 	ls.discovered.Add(int64(n))
+	return runErr, err
+}
+
+func (ls *loopState) walkChannels(ctx context.Context, chans []string) error {
+	st := ls.lc.Store
+	now := ls.c.now()
+	runErr, err := ls.walkUploads(ctx, chans, nil, now)
 	if err != nil {
 		return err
 	}
@@ -451,26 +462,7 @@ func (ls *loopState) walkSince(ctx context.Context, chans []string) error {
 	st := ls.lc.Store
 	ls.fallbacks.Add(int64(len(chans)))
 	now := ls.c.now()
-	r := ls.c.newRun(ctx)
-	r.bucket = quota.BucketDiscovery
-	r.known = func(id string) bool { return st.Has(schedule.Video, id) }
-	var mu sync.Mutex
-	var found []schedule.NewVideo
-	r.sinkIDs = func(vs []vid) {
-		mu.Lock()
-		for _, v := range vs {
-			found = append(found, schedule.NewVideo{ID: v.id, ChannelID: v.channel, Published: v.published})
-		}
-		mu.Unlock()
-	}
-	runSt, runErr := r.execute(func() {
-		for _, ch := range chans {
-			r.add(r.playlistTask(ch, yt.UploadsPlaylistID(ch), "", 0))
-		}
-	})
-	ls.addRun(runSt)
-	n, err := st.AddVideos(found, now)
-	ls.discovered.Add(int64(n))
+	runErr, err := ls.walkUploads(ctx, chans, func(id string) bool { return st.Has(schedule.Video, id) }, now)
 	if err != nil {
 		return err
 	}
