@@ -196,6 +196,34 @@ func bucketExpr(interval string) string {
 	return "fetched_at"
 }
 
+// seriesRow is one bucket of a statistics series: the latest value of three
+// counters within the bucket.
+type seriesRow struct {
+	at time.Time
+	v  [3]*int64
+}
+
+// seriesRows reads the series of counters cols of entity id (column key) of
+// a stats table over [from, to), bucketed by interval iv, at most maxPoints
+// rows (truncated reports that there were more).
+func (s *server) seriesRows(ctx context.Context, table, key, id string, cols [3]string, iv string, from, to time.Time) (rows []seriesRow, truncated bool, err error) {
+	q := fmt.Sprintf(`SELECT %[1]s AS at, arg_max(%[6]s, fetched_at), arg_max(%[7]s, fetched_at), arg_max(%[8]s, fetched_at)
+FROM %[9]s WHERE %[10]s = %[2]s AND fetched_at >= %[3]s AND fetched_at < %[4]s
+GROUP BY 1 ORDER BY 1 LIMIT %[5]d`, bucketExpr(iv), sqlStr(id), sqlTime(from), sqlTime(to), maxPoints+1, cols[0], cols[1], cols[2], table, key)
+	res, err := s.lakeQuery(ctx, q)
+	if err != nil {
+		return nil, false, err
+	}
+	rows = make([]seriesRow, 0, min(len(res.Rows), maxPoints))
+	for _, row := range res.Rows {
+		if len(rows) == maxPoints {
+			return rows, true, nil
+		}
+		rows = append(rows, seriesRow{at: asTime(row[0]), v: [3]*int64{asInt(row[1]), asInt(row[2]), asInt(row[3])}})
+	}
+	return rows, false, nil
+}
+
 // VideoPoint is one observation of a video's statistics.
 type VideoPoint struct {
 	At       time.Time `json:"at"`
@@ -224,21 +252,14 @@ func (s *server) videoStats(w http.ResponseWriter, r *http.Request, p params) {
 		return
 	}
 	iv := p.str("interval")
-	b := bucketExpr(iv)
-	q := fmt.Sprintf(`SELECT %[1]s AS at, arg_max(view_count, fetched_at), arg_max(like_count, fetched_at), arg_max(comment_count, fetched_at)
-FROM video_stats WHERE video_id = %[2]s AND fetched_at >= %[3]s AND fetched_at < %[4]s
-GROUP BY 1 ORDER BY 1 LIMIT %[5]d`, b, sqlStr(id), sqlTime(from), sqlTime(to), maxPoints+1)
-	res, err := s.lakeQuery(r.Context(), q)
+	rows, truncated, err := s.seriesRows(r.Context(), "video_stats", "video_id", id, [3]string{"view_count", "like_count", "comment_count"}, iv, from, to)
 	if err != nil {
 		s.lakeError(w, r, "video statistics", err)
 		return
 	}
-	out := VideoSeries{VideoID: id, From: from, To: to, Interval: iv, Points: []VideoPoint{}}
-	for _, row := range res.Rows {
-		out.Points = append(out.Points, VideoPoint{At: asTime(row[0]), Views: asInt(row[1]), Likes: asInt(row[2]), Comments: asInt(row[3])})
-	}
-	if len(out.Points) > maxPoints {
-		out.Points, out.Truncated = out.Points[:maxPoints], true
+	out := VideoSeries{VideoID: id, From: from, To: to, Interval: iv, Points: make([]VideoPoint, 0, len(rows)), Truncated: truncated}
+	for _, row := range rows {
+		out.Points = append(out.Points, VideoPoint{At: row.at, Views: row.v[0], Likes: row.v[1], Comments: row.v[2]})
 	}
 	// The hot point: the index holds the newest observation as soon as the
 	// index sink applied it, usually before the lake committed its batch.
@@ -310,20 +331,14 @@ func (s *server) channelStats(w http.ResponseWriter, r *http.Request, p params) 
 		return
 	}
 	iv := p.str("interval")
-	q := fmt.Sprintf(`SELECT %[1]s AS at, arg_max(subscriber_count, fetched_at), arg_max(view_count, fetched_at), arg_max(video_count, fetched_at)
-FROM channel_stats WHERE channel_id = %[2]s AND fetched_at >= %[3]s AND fetched_at < %[4]s
-GROUP BY 1 ORDER BY 1 LIMIT %[5]d`, bucketExpr(iv), sqlStr(id), sqlTime(from), sqlTime(to), maxPoints+1)
-	res, err := s.lakeQuery(r.Context(), q)
+	rows, truncated, err := s.seriesRows(r.Context(), "channel_stats", "channel_id", id, [3]string{"subscriber_count", "view_count", "video_count"}, iv, from, to)
 	if err != nil {
 		s.lakeError(w, r, "channel statistics", err)
 		return
 	}
-	out := ChannelSeries{ChannelID: id, From: from, To: to, Interval: iv, Points: []ChannelPoint{}}
-	for _, row := range res.Rows {
-		out.Points = append(out.Points, ChannelPoint{At: asTime(row[0]), Subscribers: asInt(row[1]), Views: asInt(row[2]), Videos: asInt(row[3])})
-	}
-	if len(out.Points) > maxPoints {
-		out.Points, out.Truncated = out.Points[:maxPoints], true
+	out := ChannelSeries{ChannelID: id, From: from, To: to, Interval: iv, Points: make([]ChannelPoint, 0, len(rows)), Truncated: truncated}
+	for _, row := range rows {
+		out.Points = append(out.Points, ChannelPoint{At: row.at, Subscribers: row.v[0], Views: row.v[1], Videos: row.v[2]})
 	}
 	if c, ok := s.cfg.Index.Channel(id); ok && !c.FetchedAt.Before(from) && c.FetchedAt.Before(to) && !out.Truncated {
 		if at, keep, ok := hotSlot(c.FetchedAt, iv, len(out.Points), func(i int) time.Time { return out.Points[i].At }); ok {
