@@ -189,6 +189,7 @@ type throughputRow struct {
 	bound      float64
 	childCPU   time.Duration
 	tombstones int64
+	gc         procstat.GCStats
 }
 
 func (r throughputRow) rate() float64 { return float64(r.ids) / r.elapsed.Seconds() }
@@ -249,15 +250,15 @@ func benchThroughput(ctx context.Context, g *globals, o benchCollectOpts) error 
 		}()
 		runtime.GC()
 		debug.FreeOSMemory()
-		cpu0, ch0, t0 := procstat.CPU(), childCPU(child.Process.Pid), time.Now()
+		cpu0, ch0, gc0, t0 := procstat.CPU(), childCPU(child.Process.Pid), procstat.GC(), time.Now()
 		st, ferr := c.FetchVideos(rctx, ids)
-		el, cpu, chc := time.Since(t0), procstat.CPU()-cpu0, childCPU(child.Process.Pid)-ch0
+		el, cpu, chc, gc := time.Since(t0), procstat.CPU()-cpu0, childCPU(child.Process.Pid)-ch0, procstat.GC().Sub(gc0)
 		close(done)
 		if ferr != nil && !(limit > 0 && errors.Is(ferr, context.DeadlineExceeded)) {
 			return throughputRow{}, ferr
 		}
 		return throughputRow{name: name, workers: workers, ids: pub.videos.Load() + pub.tombstones.Load(), elapsed: el, calls: st.Calls,
-			cpu: cpu, childCPU: chc, bound: float64(workers) * 50 / o.latency.Seconds(), tombstones: pub.tombstones.Load()}, nil
+			cpu: cpu, childCPU: chc, gc: gc, bound: float64(workers) * 50 / o.latency.Seconds(), tombstones: pub.tombstones.Load()}, nil
 	}
 	base, err := run("serial baseline", 1, ids, o.baseline)
 	if err != nil {
@@ -292,15 +293,16 @@ func benchThroughput(ctx context.Context, g *globals, o benchCollectOpts) error 
 	fmt.Fprintf(w, "command: %s\ndate: %s\nemulator: child process, %d channels x %d videos/channel (%d ids refreshed), latency %s, unlimited quota\n\n",
 		o.command, time.Now().UTC().Format(time.RFC3339), o.channels, o.perChannel, par.ids, o.latency)
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
-	fmt.Fprintln(tw, "| collector | workers | ids refreshed | elapsed | videos/s | ideal bound/s | ratio | calls | worker time per call | collector CPU | CPU % of one core | emulator CPU |")
-	fmt.Fprintln(tw, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(tw, "| collector | workers | ids refreshed | elapsed | videos/s | ideal bound/s | ratio | calls | worker time per call | collector CPU | CPU % of one core | GC cycles / GC CPU | emulator CPU |")
+	fmt.Fprintln(tw, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
 		perCall := time.Duration(0)
 		if r.calls > 0 {
 			perCall = time.Duration(float64(r.workers) * float64(r.elapsed) / float64(r.calls))
 		}
-		fmt.Fprintf(tw, "| %s | %d | %d | %s | %.0f | %.0f | %.1f %% | %d | %s | %s | %.1f %% | %s |\n", r.name, r.workers, r.ids, r.elapsed.Round(time.Millisecond),
-			r.rate(), r.bound, 100*r.rate()/r.bound, r.calls, perCall.Round(time.Millisecond), r.cpu.Round(time.Millisecond), 100*r.cpu.Seconds()/r.elapsed.Seconds(), r.childCPU.Round(10*time.Millisecond))
+		fmt.Fprintf(tw, "| %s | %d | %d | %s | %.0f | %.0f | %.1f %% | %d | %s | %s | %.1f %% | %d / %s | %s |\n", r.name, r.workers, r.ids, r.elapsed.Round(time.Millisecond),
+			r.rate(), r.bound, 100*r.rate()/r.bound, r.calls, perCall.Round(time.Millisecond), r.cpu.Round(time.Millisecond), 100*r.cpu.Seconds()/r.elapsed.Seconds(),
+			r.gc.Cycles, r.gc.CPU.Round(time.Millisecond), r.childCPU.Round(10*time.Millisecond))
 	}
 	tw.Flush()
 	perKeyDay := float64(quota.DefaultPerDay*50) / 86400
@@ -549,14 +551,15 @@ func benchScheduled(ctx context.Context, g *globals, o benchCollectOpts, url str
 		return throughputRow{}, err
 	}
 	runtime.GC()
-	cpu0, ch0, t0 := procstat.CPU(), childCPU(childPid), time.Now()
+	debug.FreeOSMemory()
+	cpu0, ch0, gc0, t0 := procstat.CPU(), childCPU(childPid), procstat.GC(), time.Now()
 	st, err := cy.RefreshDue(ctx)
-	el, cpu, chc := time.Since(t0), procstat.CPU()-cpu0, childCPU(childPid)-ch0
+	el, cpu, chc, gc := time.Since(t0), procstat.CPU()-cpu0, childCPU(childPid)-ch0, procstat.GC().Sub(gc0)
 	if err != nil {
 		return throughputRow{}, err
 	}
 	n := pub.videos.Load() + pub.tombstones.Load()
-	return throughputRow{name: "parallel + schedule", workers: o.workers, ids: n, elapsed: el, calls: st.Calls, cpu: cpu, childCPU: chc,
+	return throughputRow{name: "parallel + schedule", workers: o.workers, ids: n, elapsed: el, calls: st.Calls, cpu: cpu, childCPU: chc, gc: gc,
 		bound: float64(o.workers) * 50 / o.latency.Seconds(), tombstones: pub.tombstones.Load()}, nil
 }
 

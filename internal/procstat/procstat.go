@@ -3,6 +3,7 @@ package procstat
 import (
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -140,4 +141,30 @@ func (s *PeakRSS) Stop() int64 {
 	s.once.Do(func() { close(s.stop) })
 	<-s.done
 	return s.peak.Load()
+}
+
+// GCStats is what the garbage collector has done since the process started.
+type GCStats struct {
+	Cycles int64         // completed GC cycles
+	CPU    time.Duration // CPU spent in GC (mark assists, background marking, pauses)
+}
+
+// GC reads the Go runtime's GC counters (runtime/metrics); subtract two
+// readings to get what a stretch of work cost.
+func GC() GCStats {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(s)
+	var g GCStats
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		g.Cycles = int64(s[0].Value.Uint64())
+	}
+	if s[1].Value.Kind() == metrics.KindFloat64 {
+		g.CPU = time.Duration(s[1].Value.Float64() * float64(time.Second))
+	}
+	return g
+}
+
+// Sub returns g - o.
+func (g GCStats) Sub(o GCStats) GCStats {
+	return GCStats{Cycles: g.Cycles - o.Cycles, CPU: g.CPU - o.CPU}
 }

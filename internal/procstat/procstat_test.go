@@ -43,3 +43,13 @@ func TestReaders(t *testing.T) {
 		t.Fatalf("machine %q", Machine())
 	}
 }
+
+func TestGC(t *testing.T) {
+	g0 := GC()
+	runtime.GC()
+	runtime.GC()
+	d := GC().Sub(g0)
+	if d.Cycles < 2 || d.CPU <= 0 {
+		t.Fatalf("after two forced collections: %+v", d)
+	}
+}
