@@ -486,7 +486,7 @@ func (ls *loopState) refresh(ctx context.Context, k schedule.Kind) (bool, error)
 	st := ls.lc.Store
 	r := c.newRun(ctx)
 	r.noWalk = true
-	obs := &observer{ls: ls, inner: c.pub, done: map[string]struct{}{}}
+	obs := &observer{ls: ls, inner: c.pub, outstanding: map[string]string{}}
 	obs.cm = newCommitter(ls, obs, c.cfg.Workers, func(err error) { r.fail(&publishError{err}) })
 	r.pub = obs
 
@@ -501,7 +501,7 @@ func (ls *loopState) refresh(ctx context.Context, k schedule.Kind) (bool, error)
 			budgetErr = errors.Join(budgetErr, err)
 		}
 	}
-	var leased []schedule.Lease
+	worked := false
 	prio := prioVideos
 	if k == schedule.Channel {
 		prio = prioChannels
@@ -526,7 +526,12 @@ func (ls *loopState) refresh(ctx context.Context, k schedule.Kind) (bool, error)
 			if len(leases) == 0 {
 				return
 			}
-			leased = append(leased, leases...)
+			worked = true
+			obs.mu.Lock()
+			for _, l := range leases {
+				obs.outstanding[l.ID] = l.Tier
+			}
+			obs.mu.Unlock()
 			byTier := map[string][]schedule.Lease{}
 			var order []string
 			mu.Lock()
@@ -571,17 +576,10 @@ func (ls *loopState) refresh(ctx context.Context, k schedule.Kind) (bool, error)
 	if leaseErr != nil {
 		runErr = leaseErr
 	}
-	var left []string
-	ls.mu.Lock()
-	for _, l := range leased {
-		if _, ok := obs.done[l.ID]; ok {
-			ls.byTier[l.Tier]++
-		} else {
-			left = append(left, l.ID)
-		}
+	left := make([]string, 0, len(obs.outstanding))
+	for id := range obs.outstanding {
+		left = append(left, id)
 	}
-	ls.mu.Unlock()
-	worked := len(leased) > 0
 	failed := runErr != nil && !isQuotaStop(runErr) && ctx.Err() == nil
 	if failed {
 		// Failed for good in this cycle: try again a tick later rather
@@ -624,9 +622,12 @@ type observer struct {
 	ls    *loopState
 	inner Publisher
 	cm    *committer
-	// done holds the committed ids: written by the committer goroutine
-	// only, read after committer.close.
-	done map[string]struct{}
+	// outstanding holds the ids leased by the run and not committed yet
+	// (id -> tier): the lease loop adds, the committer removes, and what is
+	// left when the run ends is released. Bounded by the work in flight, not
+	// by the run's length.
+	mu          sync.Mutex
+	outstanding map[string]string
 }
 
 func (o *observer) Publish(ctx context.Context, recs ...yt.Record) error {
@@ -788,9 +789,24 @@ func (cm *committer) run() {
 
 func (cm *committer) committed(g pending) {
 	ls := cm.ls
+	var tiers map[string]int64
+	o := cm.obs
+	o.mu.Lock()
 	for _, id := range g.ids {
-		cm.obs.done[id] = struct{}{}
+		if tier, ok := o.outstanding[id]; ok {
+			delete(o.outstanding, id)
+			if tiers == nil {
+				tiers = map[string]int64{}
+			}
+			tiers[tier]++
+		}
 	}
+	o.mu.Unlock()
+	ls.mu.Lock()
+	for tier, n := range tiers {
+		ls.byTier[tier] += n
+	}
+	ls.mu.Unlock()
 	ls.records.Add(int64(g.records))
 	ls.videos.Add(int64(g.videos))
 	ls.channels.Add(int64(g.channels))

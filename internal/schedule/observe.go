@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -193,6 +194,7 @@ func (b *Batch) Commit() error {
 	if err := b.s.db.Batch(b.apply); err != nil {
 		return fmt.Errorf("schedule: commit: %w", err)
 	}
+	b.s.unlease(maps.Keys(b.updates))
 	return nil
 }
 
@@ -233,6 +235,15 @@ func (s *Store) Commit(bs ...*Batch) error {
 	if err != nil {
 		return fmt.Errorf("schedule: commit %d batch(es): %w", len(bs), err)
 	}
+	// Only now that the new due times are stored may these items be leased
+	// again (earlier, a lease could still see their old due entries).
+	s.unlease(func(yield func(string) bool) {
+		for _, u := range ups {
+			if !yield(u.key) {
+				return
+			}
+		}
+	})
 	return nil
 }
 
@@ -261,12 +272,12 @@ func (b *Batch) apply(tx *bolt.Tx) error {
 func applyUpdates(tx *bolt.Tx, ups []update) error {
 	var prev item
 	items, due := tx.Bucket(bItems), tx.Bucket(bDue)
-	dc, lc := due.Cursor(), tx.Bucket(bLeased).Cursor()
+	// One cursor each, repositioned by every Seek (Get and Delete would
+	// allocate a cursor per call).
+	dc, c := due.Cursor(), items.Cursor()
 	for _, u := range ups {
 		it := u.it
 		kb := []byte(u.key) // bbolt keeps put keys until the commit: one each
-		// A fresh cursor per Get would allocate its stack each time.
-		c := items.Cursor()
 		k, v := c.Seek(kb)
 		found := v != nil && bytes.Equal(k, kb)
 		if found {
@@ -297,17 +308,7 @@ func applyUpdates(tx *bolt.Tx, ups []update) error {
 				it.Ch = ch
 			}
 		}
-		// putItem, with the deletes through the cursors.
 		if err := items.Put(kb, encodeItem(it)); err != nil {
-			return err
-		}
-		if it.Leased {
-			if err := tx.Bucket(bLeased).Put(kb, nil); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := delKey(lc, kb); err != nil {
 			return err
 		}
 		if !it.Gone {

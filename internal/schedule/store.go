@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -26,7 +27,7 @@ const (
 var (
 	bItems  = []byte("items")  // kind+id -> item (binary itemV1; JSON in files written before it)
 	bDue    = []byte("due")    // tier(1) + due unix ms (8, big endian) + kind+id -> nil
-	bLeased = []byte("leased") // kind+id -> nil: handed to a worker, not completed
+	bLeased = []byte("leased") // kind+id -> nil: leases of files written before leases were kept in memory (Open releases them)
 	bMeta   = []byte("meta")
 )
 
@@ -59,7 +60,13 @@ type Store struct {
 	db  *bolt.DB
 	cfg Config
 
-	mu sync.Mutex // serialises Lease (read-modify-write of the due index)
+	// Leases live in memory: Open would release persisted ones anyway (a
+	// lease not completed before a crash is fetched again), and bbolt's file
+	// lock keeps the store to one process, so writing them would only cost
+	// two more writes per item and an fsync per lease. A leased item keeps
+	// its due index entry; Lease skips it and the commit moves it.
+	mu     sync.Mutex       // serialises Lease; guards leased
+	leased map[string]uint8 // kind+id -> due-index tier byte
 }
 
 // Open opens (or creates) the schedule at path. Items leased by a previous
@@ -79,7 +86,7 @@ func Open(path string, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schedule: open %s: %w (is another collector using this data dir?)", path, err)
 	}
-	s := &Store{db: db, cfg: cfg}
+	s := &Store{db: db, cfg: cfg, leased: map[string]uint8{}}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bItems, bDue, bLeased, bMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -326,11 +333,12 @@ type Lease struct {
 // discovery work (and paid from the discovery budget).
 const NewTier = "discovery"
 
-// Lease durably marks up to n items of kind k that are due at now (or
-// within the tier's slack) as leased and returns them, highest expected
-// change first: never-fetched items, then by views/hour x hours since the
-// last fetch. Leased items are not handed out again until Complete, Release
-// or a restart (Open).
+// Lease marks up to n items of kind k that are due at now (or within the
+// tier's slack) as leased and returns them, highest expected change first:
+// never-fetched items, then by views/hour x hours since the last fetch.
+// Leased items are not handed out again until their commit, Release,
+// Postpone or a restart (Open). Leases are kept in memory (see Store), so a
+// lease reads the store and writes nothing.
 //
 // Items of the tiers named in exclude (NewTier for never-fetched items) are
 // left alone, e.g. because their quota bucket is spent.
@@ -345,18 +353,16 @@ func (s *Store) Lease(k Kind, now time.Time, n int, exclude ...string) ([]Lease,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	type cand struct {
-		key, dk []byte
-		raw     []byte // the stored item (copied), read once chosen
-		it      item   // head only (no strings)
-		prio    float64
-		tier    string
+		key  []byte
+		ch   string
+		it   item // head only (no strings)
+		prio float64
+		tier string
 	}
 	cands := make([]cand, 0, min(2*n, 1<<16))
 	var out []Lease
 	nowMs := now.UnixMilli()
-	// One write transaction (one fsync) scans the due index and marks the
-	// chosen items leased.
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.db.View(func(tx *bolt.Tx) error {
 		items := tx.Bucket(bItems)
 		scan := func(tier uint8, name string, slack time.Duration) error {
 			if skip[name] && skip[NewTier] {
@@ -371,6 +377,9 @@ func (s *Store) Lease(k Kind, now time.Time, n int, exclude ...string) ([]Lease,
 				due := int64(binary.BigEndian.Uint64(dk[1:9]))
 				if due > limit {
 					break
+				}
+				if _, busy := s.leased[string(dk[9:])]; busy {
+					continue
 				}
 				ik, v := ic.Seek(dk[9:])
 				if v == nil || !bytes.Equal(ik, dk[9:]) {
@@ -389,73 +398,20 @@ func (s *Store) Lease(k Kind, now time.Time, n int, exclude ...string) ([]Lease,
 				if it.At > 0 {
 					p = max(it.Vel, 0.001) * float64(nowMs-it.At) / 3.6e6
 				}
-				dkc := append([]byte(nil), dk...)
-				cands = append(cands, cand{key: dkc[9:], dk: dkc, it: it, prio: p, tier: name})
+				ch, err := decodeCh(v)
+				if err != nil {
+					return fmt.Errorf("corrupt item %q: %w", dk[9:], err)
+				}
+				cands = append(cands, cand{key: append([]byte(nil), dk[9:]...), ch: ch, it: it, prio: p, tier: name})
 				got++
 			}
 			return nil
 		}
 		if k == Channel {
-			if err := scan(channelTierByte, ChannelTier, time.Duration(s.cfg.Slack*float64(s.cfg.ChannelInterval))); err != nil {
-				return err
-			}
-		} else {
-			for i, t := range s.cfg.Tiers {
-				if err := scan(uint8(i+1), t.Name, time.Duration(s.cfg.Slack*float64(t.Interval))); err != nil {
-					return err
-				}
-			}
+			return scan(channelTierByte, ChannelTier, time.Duration(s.cfg.Slack*float64(s.cfg.ChannelInterval)))
 		}
-		sort.SliceStable(cands, func(i, j int) bool { return cands[i].prio > cands[j].prio })
-		if len(cands) > n {
-			cands = cands[:n]
-		}
-		if len(cands) == 0 {
-			return nil
-		}
-		out = make([]Lease, 0, len(cands))
-		ic := items.Cursor()
-		for i := range cands {
-			c := &cands[i]
-			// Unchanged since the scan: this transaction is the only writer.
-			if k, v := ic.Seek(c.key); v != nil && bytes.Equal(k, c.key) {
-				c.raw = append([]byte(nil), v...)
-			} else {
-				return fmt.Errorf("item %q vanished during lease", c.key)
-			}
-			tier := c.tier
-			if c.it.At == 0 {
-				tier = NewTier
-			}
-			ch, err := decodeCh(c.raw)
-			if err != nil {
-				return fmt.Errorf("corrupt item %q: %w", c.key, err)
-			}
-			out = append(out, Lease{ID: string(c.key[1:]), ChannelID: ch, Tier: tier, Due: time.UnixMilli(c.it.Due)})
-		}
-		// Write in key order (bbolt is much faster with sorted inserts).
-		sort.Slice(cands, func(i, j int) bool { return bytes.Compare(cands[i].key, cands[j].key) < 0 })
-		dc, leased := tx.Bucket(bDue).Cursor(), tx.Bucket(bLeased)
-		for i := range cands {
-			c := &cands[i]
-			if err := delKey(dc, c.dk); err != nil {
-				return err
-			}
-			v := c.raw
-			if v[0] == itemV1 {
-				v[offFlags] |= flagLeased
-			} else { // JSON: migrate
-				it, err := getItem(tx, c.key)
-				if err != nil {
-					return err
-				}
-				it.Leased = true
-				v = encodeItem(it)
-			}
-			if err := items.Put(c.key, v); err != nil {
-				return err
-			}
-			if err := leased.Put(c.key, nil); err != nil {
+		for i, t := range s.cfg.Tiers {
+			if err := scan(uint8(i+1), t.Name, time.Duration(s.cfg.Slack*float64(t.Interval))); err != nil {
 				return err
 			}
 		}
@@ -464,7 +420,30 @@ func (s *Store) Lease(k Kind, now time.Time, n int, exclude ...string) ([]Lease,
 	if err != nil {
 		return nil, fmt.Errorf("schedule: lease: %w", err)
 	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].prio > cands[j].prio })
+	if len(cands) > n {
+		cands = cands[:n]
+	}
+	out = make([]Lease, 0, len(cands))
+	for i := range cands {
+		c := &cands[i]
+		tier := c.tier
+		if c.it.At == 0 {
+			tier = NewTier
+		}
+		s.leased[string(c.key)] = c.it.Tier
+		out = append(out, Lease{ID: string(c.key[1:]), ChannelID: c.ch, Tier: tier, Due: time.UnixMilli(c.it.Due)})
+	}
 	return out, nil
+}
+
+// unlease forgets the leases of keys (after their new state is stored).
+func (s *Store) unlease(keys func(yield func(string) bool)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range keys {
+		delete(s.leased, k)
+	}
 }
 
 // Release puts leased items that were not fetched back in the due queue,
@@ -485,28 +464,67 @@ func (s *Store) Postpone(k Kind, ids []string, until time.Time) error {
 	return nil
 }
 
-// releaseIDs releases the leased items of ids in key order, in chunked
-// transactions, due no earlier than notBefore (unix ms; 0: unchanged).
+// releaseIDs ends the leases of ids; with notBefore > 0 (unix ms) their due
+// times move to no earlier than notBefore first, in key order, in chunked
+// transactions. Ids not leased are left alone.
 func (s *Store) releaseIDs(k Kind, ids []string, notBefore int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	keys := make([][]byte, len(ids))
-	for i, id := range ids {
-		keys[i] = ikey(k, id)
+	keys := make([][]byte, 0, len(ids))
+	s.mu.Lock()
+	for _, id := range ids {
+		if key := ikey(k, id); hasKey(s.leased, key) {
+			keys = append(keys, key)
+		}
 	}
-	sort.Slice(keys, func(i, j int) bool { return bytes.Compare(keys[i], keys[j]) < 0 })
-	return chunked(s.db, len(keys), func(tx *bolt.Tx, lo, hi int) error { return s.release(tx, keys[lo:hi], notBefore) })
+	s.mu.Unlock()
+	if notBefore > 0 {
+		sort.Slice(keys, func(i, j int) bool { return bytes.Compare(keys[i], keys[j]) < 0 })
+		err := chunked(s.db, len(keys), func(tx *bolt.Tx, lo, hi int) error {
+			dc := tx.Bucket(bDue).Cursor()
+			for _, key := range keys[lo:hi] {
+				it, err := getItem(tx, key)
+				if err != nil {
+					return err
+				}
+				if it == nil || it.Gone || it.Due >= notBefore {
+					continue
+				}
+				if err := delKey(dc, dkey(it.Tier, it.Due, key)); err != nil {
+					return err
+				}
+				it.Due = notBefore
+				if err := putItem(tx, key, it); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	s.unlease(func(yield func(string) bool) {
+		for _, k := range keys {
+			if !yield(string(k)) {
+				return
+			}
+		}
+	})
+	return nil
+}
+
+func hasKey(m map[string]uint8, key []byte) bool {
+	_, ok := m[string(key)]
+	return ok
 }
 
 // Leased returns how many items are currently leased.
 func (s *Store) Leased() int {
-	n := 0
-	s.db.View(func(tx *bolt.Tx) error {
-		n = tx.Bucket(bLeased).Stats().KeyN
-		return nil
-	})
-	return n
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.leased)
 }
 
 // Due returns the next due time of an item (zero if unknown or gone).
@@ -555,6 +573,14 @@ func (s *Store) Stats(now time.Time, tolerance time.Duration) ([]TierStat, error
 	}
 	cut := now.Add(-tolerance).UnixMilli()
 	nowMs := now.UnixMilli()
+	s.mu.Lock()
+	leased := maps.Clone(s.leased)
+	s.mu.Unlock()
+	for _, t := range leased {
+		if int(t) < len(rows) {
+			rows[t].Leased++
+		}
+	}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bDue).Cursor()
 		for dk, _ := c.First(); dk != nil; dk, _ = c.Next() {
@@ -564,7 +590,10 @@ func (s *Store) Stats(now time.Time, tolerance time.Duration) ([]TierStat, error
 			}
 			due := int64(binary.BigEndian.Uint64(dk[1:9]))
 			r := &rows[t]
-			r.Items++
+			r.Items++ // a leased item keeps its due entry until its commit
+			if hasKey(leased, dk[9:]) {
+				continue
+			}
 			if due < cut {
 				r.Overdue++
 			}
@@ -572,17 +601,7 @@ func (s *Store) Stats(now time.Time, tolerance time.Duration) ([]TierStat, error
 				r.Lag = time.Duration(nowMs-due) * time.Millisecond
 			}
 		}
-		var it item
-		return tx.Bucket(bLeased).ForEach(func(k, _ []byte) error {
-			if ok, err := getHead(tx, k, &it); err != nil || !ok {
-				return err
-			}
-			if int(it.Tier) < len(rows) {
-				rows[it.Tier].Items++
-				rows[it.Tier].Leased++
-			}
-			return nil
-		})
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("schedule: stats: %w", err)
