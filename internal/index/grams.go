@@ -5,25 +5,41 @@ import (
 	"unicode/utf8"
 )
 
-// A gram key packs up to two runes (21 bits each) and a kind bit:
+// A gram key packs up to two runes (21 bits each) and kind bits:
 //
-//	bit 63: 0 = literal gram, 1 = initial-consonant gram
-//	bits 21..41: first rune, bits 0..20: second rune (0 = unigram)
+//	bit 63: 1 = initial-consonant gram
+//	bit 62: 1 = ASCII trigram: bits 14..20, 7..13, 0..6 hold its three runes
+//	otherwise: bits 21..41: first rune, bits 0..20: second rune (0 = unigram)
 //
 // Normalized text never contains U+0000, so r2 == 0 unambiguously marks a unigram.
-const initialsBit = uint64(1) << 63
+const (
+	initialsBit = uint64(1) << 63
+	trigramBit  = uint64(1) << 62
+)
 
 func gramKey(r1, r2 rune) uint64 { return uint64(r1)<<21 | uint64(r2) }
 
+// Trigrams "pay" for ASCII text: Latin letters and digits form few distinct
+// bigrams, each in a large share of titles, so an English word's bigrams
+// intersect to many candidates that verification then rejects (most of an
+// English query's time at 10M docs). Three printable ASCII runes (no space)
+// are rare together. Hangul and kana bigrams are already selective.
+func isTriRune(r rune) bool { return r > ' ' && r < 0x7f }
+
+func trigramKey(a, b, c rune) uint64 {
+	return trigramBit | uint64(a)<<14 | uint64(b)<<7 | uint64(c)
+}
+
 // appendGrams appends the gram keys of a normalized field text to dst:
 // every rune except space (unigrams), every adjacent pair not crossing a tag
-// separator (bigrams, spaces included), and the initial-consonant unigrams and
-// bigrams of Hangul. The result is not deduplicated; see uniqGrams.
+// separator (bigrams, spaces included), every three adjacent printable ASCII
+// runes (trigrams, no space), and the initial-consonant unigrams and bigrams
+// of Hangul. The result is not deduplicated; see uniqGrams.
 func appendGrams(dst []uint64, text string) []uint64 {
-	prev, prevInit := rune(-1), rune(-1)
+	prev, prev2, prevInit := rune(-1), rune(-1), rune(-1)
 	for _, r := range text {
 		if r == tagSep {
-			prev, prevInit = -1, -1
+			prev, prev2, prevInit = -1, -1, -1
 			continue
 		}
 		if r != ' ' {
@@ -31,6 +47,9 @@ func appendGrams(dst []uint64, text string) []uint64 {
 		}
 		if prev >= 0 {
 			dst = append(dst, gramKey(prev, r))
+			if isTriRune(r) && isTriRune(prev) && isTriRune(prev2) {
+				dst = append(dst, trigramKey(prev2, prev, r))
+			}
 		}
 		ini := initialOf(r)
 		if ini >= 0 {
@@ -39,7 +58,23 @@ func appendGrams(dst []uint64, text string) []uint64 {
 		if ini >= 0 && prevInit >= 0 {
 			dst = append(dst, initialsBit|gramKey(prevInit, ini))
 		}
-		prev, prevInit = r, ini
+		prev2, prev, prevInit = prev, r, ini
+	}
+	return dst
+}
+
+// appendTrigrams appends only the trigram keys of text (see appendGrams).
+func appendTrigrams(dst []uint64, text string) []uint64 {
+	prev, prev2 := rune(-1), rune(-1)
+	for _, r := range text {
+		if r == tagSep {
+			prev, prev2 = -1, -1
+			continue
+		}
+		if isTriRune(r) && isTriRune(prev) && isTriRune(prev2) {
+			dst = append(dst, trigramKey(prev2, prev, r))
+		}
+		prev2, prev = prev, r
 	}
 	return dst
 }
@@ -62,8 +97,19 @@ func patternGrams(p pattern) (keys []uint64, exact bool) {
 			}
 			return []uint64{gramKey(rs[0], 0)}, true
 		}
+		// A trigram implies its two bigrams: only pairs no trigram covers
+		// (non-ASCII or space) are looked up as bigrams.
+		covered := make([]bool, len(rs))
+		for i := 0; i+2 < len(rs); i++ {
+			if isTriRune(rs[i]) && isTriRune(rs[i+1]) && isTriRune(rs[i+2]) {
+				keys = append(keys, trigramKey(rs[i], rs[i+1], rs[i+2]))
+				covered[i], covered[i+1] = true, true
+			}
+		}
 		for i := 0; i+1 < len(rs); i++ {
-			keys = append(keys, gramKey(rs[i], rs[i+1]))
+			if !covered[i] {
+				keys = append(keys, gramKey(rs[i], rs[i+1]))
+			}
 		}
 		return uniqGrams(keys), len(rs) == 2
 	}

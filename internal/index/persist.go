@@ -32,7 +32,7 @@ import (
 const (
 	snapName    = "index.snap"
 	snapMagic   = "TLIDX\x00"
-	snapVersion = 1
+	snapVersion = 2 // 2: ASCII trigram postings; version 1 files get them on load
 )
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -309,8 +309,8 @@ func (ix *Index) decode(dec *decoder) error {
 	if err := binary.Read(dec.r, binary.LittleEndian, &ver); err != nil {
 		return err
 	}
-	if ver != snapVersion {
-		return fmt.Errorf("snapshot version %d, this build reads %d", ver, snapVersion)
+	if ver != snapVersion && ver != 1 {
+		return fmt.Errorf("snapshot version %d, this build reads 1 and %d", ver, snapVersion)
 	}
 	if err := binary.Read(dec.r, binary.LittleEndian, &cp); err != nil {
 		return err
@@ -399,6 +399,34 @@ func (ix *Index) decode(dec *decoder) error {
 	if dec.err != nil {
 		return dec.err
 	}
+	if ver == 1 {
+		ix.addTrigramPostings()
+	}
 	ix.checkpoint.Store(cp)
 	return nil
+}
+
+// addTrigramPostings adds the trigram postings a version 1 snapshot lacks
+// (queries look trigrams up, so without them they would miss these docs).
+func (ix *Index) addTrigramPostings() {
+	var g []uint64
+	for n := range ix.docs {
+		d := &ix.docs[n]
+		if !d.alive {
+			continue
+		}
+		for fi := range nFields {
+			var norm string
+			if fi == fChannel {
+				norm = ix.strs.normOf(d.chanTitle)
+			} else if d.text != noText {
+				norm = normOf(ix.arena.rec(d.text), fi)
+			}
+			g = uniqGrams(appendTrigrams(g[:0], norm))
+			if len(g) > 0 {
+				ix.addText(fi, uint32(n), norm, g)
+			}
+		}
+	}
+	ix.flushTails()
 }
