@@ -647,7 +647,9 @@ func (ix *Index) run(ctx context.Context, p *plan) (Result, error) {
 	// Verify every candidate in one pass when the rank walk cannot win: few
 	// candidates, or a total that must be counted by verification anyway and
 	// will likely not stop early at TotalCap.
-	countAll := (needVerify || p.colCheck) && (p.q.ExactTotal || card <= TotalCap*6/5)
+	// A total already in the total cache is not counted again (only docs
+	// newer than its horizon are), so the walk wins then.
+	countAll := (needVerify || p.colCheck) && (p.q.ExactTotal || card <= TotalCap*6/5) && !ix.totalCached(p)
 	if card <= uint64(ix.directMax) || card <= uint64(4*s.k) || (countAll && ix.directMax > 0) {
 		// Few candidates: verify them all; the total comes for free.
 		it := cand.Iterator()
@@ -908,6 +910,18 @@ func (ix *Index) cachedCount(ctx context.Context, p *plan, cand *roaring.Bitmap,
 	tc.m[key] = totalEntry{gen: ix.gen, upTo: horizon, count: c, exact: exact}
 	tc.mu.Unlock()
 	return c, exact, nil
+}
+
+// totalCached reports whether cachedCount has a valid entry for p.
+func (ix *Index) totalCached(p *plan) bool {
+	if p.colCheck || ix.totals.off {
+		return false
+	}
+	tc := &ix.totals
+	tc.mu.Lock()
+	e, ok := tc.m[p.totalKey()]
+	tc.mu.Unlock()
+	return ok && e.gen == ix.gen && (e.exact || !p.q.ExactTotal)
 }
 
 // totalKey identifies what a total depends on: terms, fields and bitmap filters.
