@@ -31,6 +31,10 @@ type KindStats struct {
 	P95Ms         float64 `json:"p95_ms"`
 	P99Ms         float64 `json:"p99_ms"`
 	MaxMs         float64 `json:"max_ms"`
+	// Slowest is the query with the largest median over its repetitions
+	// (where to look first), with that median.
+	Slowest   string  `json:"slowest,omitempty"`
+	SlowestMs float64 `json:"slowest_median_ms,omitempty"`
 	P99Ratio      float64 `json:"p99_ratio_to_tubelake,omitempty"`
 }
 
@@ -164,6 +168,13 @@ func (r *Report) goals() {
 		r.Correctness.Mismatches+r.Correctness.MismatchesAfterUpdates == 0)
 }
 
+func slowest(k KindStats) string {
+	if k.Slowest == "" {
+		return ""
+	}
+	return fmt.Sprintf("%q (%s)", k.Slowest, ms3(k.SlowestMs))
+}
+
 func ms3(v float64) string { return fmt.Sprintf("%.3f", v) }
 
 func count(n int) string {
@@ -206,10 +217,10 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	p("")
 	p("#### Queries (sort=views, limit=20, title; %d reps after one warm-up)", r.Config.Reps)
 	p("")
-	p("| kind | queries | median matches | max matches | p50 ms | p95 ms | p99 ms | max ms |")
-	p("|---|---:|---:|---:|---:|---:|---:|---:|")
+	p("| kind | queries | median matches | max matches | p50 ms | p95 ms | p99 ms | max ms | slowest query (its median ms) |")
+	p("|---|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, k := range r.Kinds {
-		p("| %s | %d | %s | %s | %s | %s | %s | %s |", k.Kind, k.Queries, count(k.MedianMatches), count(k.MaxMatches), ms3(k.P50Ms), ms3(k.P95Ms), ms3(k.P99Ms), ms3(k.MaxMs))
+		p("| %s | %d | %s | %s | %s | %s | %s | %s | %s |", k.Kind, k.Queries, count(k.MedianMatches), count(k.MaxMatches), ms3(k.P50Ms), ms3(k.P95Ms), ms3(k.P99Ms), ms3(k.MaxMs), slowest(k))
 	}
 	p("")
 	if u := r.Updates; u.Updates > 0 {

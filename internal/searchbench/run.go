@@ -39,6 +39,7 @@ type Config struct {
 	AnchorBudget      time.Duration // per-anchor time for its queries (0: no limit)
 	CPUProfile        string        // if set, a CPU profile of the indexing phase is written here
 	UpdatesCPUProfile string        // if set, a CPU profile of the statistics-update phase is written here
+	QueriesCPUProfile string        // if set, a CPU profile of the timed query repetitions is written here
 	Progress          io.Writer     `json:"-"` // progress lines (nil: none)
 	Logger            *slog.Logger  `json:"-"`
 }
@@ -147,8 +148,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	pf("oracle: answered %d queries in %.1fs", len(qs), time.Since(t0).Seconds())
 
 	// ---- our latencies and correctness ----
+	// The corpus generator's and the oracle's garbage is collected first:
+	// the timed queries should not pay for marking the harness's leftovers
+	// (the statistics-update phase below measures queries while the index
+	// itself allocates).
+	runtime.GC()
+	stopProfile, err := startProfile(cfg.QueriesCPUProfile)
+	if err != nil {
+		return nil, err
+	}
 	lat := map[string][]time.Duration{}
 	totals := map[string][]int{}
+	slowMs, slowQ := map[string]float64{}, map[string]string{}
 	for i, q := range qs {
 		res, err := ix.Search(ctx, index.Query{Q: q.Q, Sort: index.SortViews, Limit: topK})
 		if err != nil {
@@ -160,12 +171,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			rep.Correctness.addExample(fmt.Sprintf("%s %q: %s", q.Kind, q.Q, msg))
 		}
 		totals[q.Kind] = append(totals[q.Kind], want[i].Total)
+		mine := make([]time.Duration, 0, cfg.Reps)
 		for r := 0; r < cfg.Reps; r++ {
 			t := time.Now()
 			if _, err := ix.Search(ctx, index.Query{Q: q.Q, Sort: index.SortViews, Limit: topK}); err != nil {
 				return nil, err
 			}
-			lat[q.Kind] = append(lat[q.Kind], time.Since(t))
+			mine = append(mine, time.Since(t))
+		}
+		lat[q.Kind] = append(lat[q.Kind], mine...)
+		if med := latStats(mine).P50Ms; med > slowMs[q.Kind] {
+			slowMs[q.Kind], slowQ[q.Kind] = med, q.Q
 		}
 	}
 	for _, k := range Kinds {
@@ -175,8 +191,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		ks.Reps = cfg.Reps
 		ks.MedianMatches = medianInt(totals[k])
 		ks.MaxMatches = slices.Max(append(totals[k], 0))
+		ks.Slowest, ks.SlowestMs = slowQ[k], slowMs[k]
 		rep.Kinds = append(rep.Kinds, ks)
 	}
+	stopProfile()
 	pf("tubelake: %d queries x %d reps measured, %d mismatches", len(qs), cfg.Reps, rep.Correctness.Mismatches)
 
 	// ---- 4: anchors ----
@@ -595,6 +613,23 @@ func runUpdates(ctx context.Context, cfg *Config, m *Model, ix *index.Index, s *
 }
 
 // ---- measurement helpers ----
+
+// startProfile starts a CPU profile into path ("" = none) and returns its
+// stop function.
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("search bench: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("search bench: cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
 
 func latStats(ds []time.Duration) KindStats {
 	if len(ds) == 0 {
