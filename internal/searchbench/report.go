@@ -35,7 +35,7 @@ type KindStats struct {
 	// (where to look first), with that median.
 	Slowest   string  `json:"slowest,omitempty"`
 	SlowestMs float64 `json:"slowest_median_ms,omitempty"`
-	P99Ratio      float64 `json:"p99_ratio_to_tubelake,omitempty"`
+	P99Ratio  float64 `json:"p99_ratio_to_tubelake,omitempty"`
 }
 
 // AnchorReport is one anchor engine's build and latencies.
