@@ -16,10 +16,17 @@
 // included, never across two tags), plus "initials" grams (the initial
 // consonant of each Hangul syllable, single and paired) for ㅊㄷㅇㅇ-style
 // queries. A one- or two-character term is answered by a single posting list
-// exactly (this is why 영어 and 먹방 are cheap, unlike with trigrams). Longer
-// terms take the intersection of their bigrams as candidates and every
-// candidate that may be returned or counted is VERIFIED against the stored
-// normalized text (strings.Index), so results are exact substring matches.
+// exactly (this is why 영어 and 먹방 are cheap, unlike with trigrams).
+// Trigrams are added where they pay: every three adjacent printable ASCII
+// runes (no space, never across two tags). Latin letters and digits form few
+// distinct bigrams, each in a large share of titles, so an English word's
+// bigrams intersect to many false candidates (about 2.5 % precision at 10M
+// docs); its trigrams are close to exact. Longer terms take the intersection
+// of their trigrams and of the bigrams no trigram covers as candidates, and
+// every candidate that may be returned or counted is VERIFIED against the
+// stored normalized text (strings.Index), so results are exact substring
+// matches. Snapshots of version 1 (before trigrams) get their trigram
+// postings when they are loaded.
 //
 // # Storage
 //
