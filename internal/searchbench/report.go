@@ -94,6 +94,10 @@ type Updates struct {
 	QueryP50Ms float64 `json:"query_p50_ms"`
 	QueryP99Ms float64 `json:"query_p99_ms"`
 	QueryMaxMs float64 `json:"query_max_ms"`
+	// GC during the timed window (the harness's garbage is collected
+	// before it starts).
+	GCCycles     int64   `json:"gc_cycles"`
+	GCCPUSeconds float64 `json:"gc_cpu_seconds"`
 }
 
 // Correctness counts answers that differ from the brute-force oracle.
@@ -226,9 +230,9 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	if u := r.Updates; u.Updates > 0 {
 		p("#### Stats updates (view-count-only snapshots, Apply batches of %d) with a concurrent query loop", u.BatchSize)
 		p("")
-		p("| updates | applied | in place | seconds | updates/s | concurrent queries | query p50 ms | query p99 ms | query max ms |")
-		p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-		p("| %s | %s | %s | %.2f | %s | %s | %s | %s | %s |", count(u.Updates), count(u.Applied), count(u.InPlace), u.Seconds, count(int(u.PerSec)), count(u.Queries), ms3(u.QueryP50Ms), ms3(u.QueryP99Ms), ms3(u.QueryMaxMs))
+		p("| updates | applied | in place | seconds | updates/s | concurrent queries | query p50 ms | query p99 ms | query max ms | GC cycles / GC CPU s |")
+		p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+		p("| %s | %s | %s | %.2f | %s | %s | %s | %s | %s | %d / %.2f |", count(u.Updates), count(u.Applied), count(u.InPlace), u.Seconds, count(int(u.PerSec)), count(u.Queries), ms3(u.QueryP50Ms), ms3(u.QueryP99Ms), ms3(u.QueryMaxMs), u.GCCycles, u.GCCPUSeconds)
 		p("")
 	}
 	if len(r.Anchors) > 0 {
