@@ -143,13 +143,17 @@ func (ix *Index) maybeRebuildLocked() {
 	if ix.rebuilding || ix.closed || !(ix.rankViews.needsRebuild() || ix.rankPub.needsRebuild()) {
 		return
 	}
-	pv, pp := ix.rankPairsLocked()
+	// From here on every key change and new doc is recorded in pending and
+	// replayed at the swap, so the keys can be read in short read-locked
+	// chunks: holding the write lock over 10M docs stalled searches for
+	// ~0.7 s at 10M docs.
 	ix.rebuilding = true
 	ix.pending = ix.pending[:0]
-	nDocs := len(ix.docs)
+	nDocs, live := len(ix.docs), ix.live
 	ix.bg.Add(1)
 	go func() {
 		defer ix.bg.Done()
+		pv, pp := ix.rankPairsChunked(nDocs, live)
 		rv := buildRanked(pv, nDocs)
 		rp := buildRanked(pp, nDocs)
 		ix.mu.Lock()
@@ -167,6 +171,26 @@ func (ix *Index) maybeRebuildLocked() {
 		ix.rebuilding = false
 		ix.rebuilds.Add(1)
 	}()
+}
+
+// rankPairsChunked reads the sort keys of docs below nDocs in chunks, each
+// under the read lock. Only valid while ix.rebuilding: a key that changes
+// after its chunk was read is in ix.pending.
+func (ix *Index) rankPairsChunked(nDocs, live int) (pv, pp []docKey) {
+	pv = make([]docKey, 0, live)
+	pp = make([]docKey, 0, live)
+	const chunk = 1 << 16
+	for lo := 0; lo < nDocs; lo += chunk {
+		ix.mu.RLock()
+		for i := lo; i < min(lo+chunk, nDocs); i++ {
+			if ix.docs[i].alive {
+				pv = append(pv, docKey{uint32(i), ix.viewsOf(uint32(i))})
+				pp = append(pp, docKey{uint32(i), ix.pub[i]})
+			}
+		}
+		ix.mu.RUnlock()
+	}
+	return pv, pp
 }
 
 func (ix *Index) rankPairsLocked() (pv, pp []docKey) {

@@ -98,6 +98,9 @@ type Updates struct {
 	// before it starts).
 	GCCycles     int64   `json:"gc_cycles"`
 	GCCPUSeconds float64 `json:"gc_cpu_seconds"`
+	// RankRebuilds counts the background re-sorts of the rank orders that
+	// finished in the window.
+	RankRebuilds uint64 `json:"rank_rebuilds"`
 }
 
 // Correctness counts answers that differ from the brute-force oracle.
@@ -230,9 +233,9 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	if u := r.Updates; u.Updates > 0 {
 		p("#### Stats updates (view-count-only snapshots, Apply batches of %d) with a concurrent query loop", u.BatchSize)
 		p("")
-		p("| updates | applied | in place | seconds | updates/s | concurrent queries | query p50 ms | query p99 ms | query max ms | GC cycles / GC CPU s |")
-		p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-		p("| %s | %s | %s | %.2f | %s | %s | %s | %s | %s | %d / %.2f |", count(u.Updates), count(u.Applied), count(u.InPlace), u.Seconds, count(int(u.PerSec)), count(u.Queries), ms3(u.QueryP50Ms), ms3(u.QueryP99Ms), ms3(u.QueryMaxMs), u.GCCycles, u.GCCPUSeconds)
+		p("| updates | applied | in place | seconds | updates/s | concurrent queries | query p50 ms | query p99 ms | query max ms | GC cycles / GC CPU s | rank rebuilds |")
+		p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+		p("| %s | %s | %s | %.2f | %s | %s | %s | %s | %s | %d / %.2f | %d |", count(u.Updates), count(u.Applied), count(u.InPlace), u.Seconds, count(int(u.PerSec)), count(u.Queries), ms3(u.QueryP50Ms), ms3(u.QueryP99Ms), ms3(u.QueryMaxMs), u.GCCycles, u.GCCPUSeconds, u.RankRebuilds)
 		p("")
 	}
 	if len(r.Anchors) > 0 {

@@ -612,6 +612,7 @@ func runUpdates(ctx context.Context, cfg *Config, m *Model, ix *index.Index, s *
 	u.PerSec = float64(cfg.Updates) / dur.Seconds()
 	u.BatchSize = updBatch
 	u.GCCycles, u.GCCPUSeconds = gc.Cycles, gc.CPU.Seconds()
+	u.RankRebuilds = st1.Rebuilds - st0.Rebuilds
 	ks := latStats(qlat)
 	u.Queries, u.QueryP50Ms, u.QueryP99Ms, u.QueryMaxMs = len(qlat), ks.P50Ms, ks.P99Ms, ks.MaxMs
 	pf("updates: %d view-count snapshots in %.2fs (%.0f/s, %d applied in place), %d concurrent queries p50 %.3f ms p99 %.3f ms; %d GC cycles, %.2f s GC CPU",
