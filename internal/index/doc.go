@@ -75,7 +75,9 @@
 // doc ids into blocks of 128 with an upper and lower bound of the current key
 // of their docs. A key update only widens the bound of its block (O(1)), so
 // the bounds stay correct and top-k stays exact; a background rebuild re-sorts
-// when bounds got loose (Stats.Rebuilds). A query with many candidates walks
+// when bounds got loose (Stats.Rebuilds): it reads the keys in read-locked
+// chunks, records every key change and new doc meanwhile, and replays them
+// when it swaps the new orders in under the write lock. A query with many candidates walks
 // the blocks in order and skips every block whose bound cannot beat the k-th
 // best hit so far (block-max early termination): a query matching millions
 // verifies about as many docs as one matching fifty. Relevance is additive in
