@@ -237,13 +237,9 @@ func (s *Store) Commit(bs ...*Batch) error {
 	}
 	// Only now that the new due times are stored may these items be leased
 	// again (earlier, a lease could still see their old due entries).
-	s.unlease(func(yield func(string) bool) {
-		for _, u := range ups {
-			if !yield(u.key) {
-				return
-			}
-		}
-	})
+	for _, b := range bs {
+		s.unlease(maps.Keys(b.updates))
+	}
 	return nil
 }
 
@@ -285,7 +281,7 @@ func applyUpdates(tx *bolt.Tx, ups []update) error {
 				return fmt.Errorf("schedule: corrupt item %q: %w", kb, err)
 			}
 		}
-		if found && !prev.Leased && !prev.Gone {
+		if found && !prev.Gone {
 			if err := delKey(dc, dkey(prev.Tier, prev.Due, kb)); err != nil {
 				return err
 			}
@@ -296,7 +292,7 @@ func applyUpdates(tx *bolt.Tx, ups []update) error {
 				return err
 			}
 			gone := *full
-			gone.Gone, gone.Leased = true, false
+			gone.Gone = true
 			it = &gone
 		} else if found {
 			it.Walked = prev.Walked

@@ -5,10 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -103,7 +105,7 @@ func Open(path string, cfg Config) (*Store, error) {
 		if err := meta.Put([]byte("encoding"), []byte("item-v1")); err != nil {
 			return err
 		}
-		return s.releaseAll(tx)
+		return releasePersisted(tx)
 	})
 	if err != nil {
 		db.Close()
@@ -179,43 +181,36 @@ func putItem(tx *bolt.Tx, key []byte, it *item) error {
 	if err := tx.Bucket(bItems).Put(key, encodeItem(it)); err != nil {
 		return err
 	}
-	if it.Leased {
-		return tx.Bucket(bLeased).Put(key, nil)
-	}
-	if err := tx.Bucket(bLeased).Delete(key); err != nil {
-		return err
-	}
 	if !it.Gone {
 		return tx.Bucket(bDue).Put(dkey(it.Tier, it.Due, key), nil)
 	}
 	return nil
 }
 
-func (s *Store) releaseAll(tx *bolt.Tx) error {
+// releasePersisted repairs a file written when leases were persisted (item
+// flag + "leased" bucket, no due entry): its leased items are due again at
+// their original time, as a restart always did.
+func releasePersisted(tx *bolt.Tx) error {
+	lb := tx.Bucket(bLeased)
 	var keys [][]byte
-	if err := tx.Bucket(bLeased).ForEach(func(k, _ []byte) error {
+	if err := lb.ForEach(func(k, _ []byte) error {
 		keys = append(keys, append([]byte(nil), k...))
 		return nil
 	}); err != nil {
 		return err
 	}
-	return s.release(tx, keys, 0)
-}
-
-// release clears the lease of the leased items among keys, due no earlier
-// than notBefore (unix ms; 0: unchanged).
-func (s *Store) release(tx *bolt.Tx, keys [][]byte, notBefore int64) error {
 	for _, k := range keys {
 		it, err := getItem(tx, k)
 		if err != nil {
 			return err
 		}
-		if it == nil || !it.Leased {
-			continue
+		if it != nil && it.Leased {
+			it.Leased = false
+			if err := putItem(tx, k, it); err != nil {
+				return err
+			}
 		}
-		it.Leased = false
-		it.Due = max(it.Due, notBefore)
-		if err := putItem(tx, k, it); err != nil {
+		if err := lb.Delete(k); err != nil {
 			return err
 		}
 	}
@@ -388,7 +383,7 @@ func (s *Store) Lease(k Kind, now time.Time, n int, exclude ...string) ([]Lease,
 				if err := decodeItem(v, &it, true); err != nil {
 					return fmt.Errorf("corrupt item %q: %w", dk[9:], err)
 				}
-				if it.Leased || it.Gone || it.Due != due {
+				if it.Gone || it.Due != due {
 					continue // stale index entry, removed on the next write
 				}
 				if (it.At == 0 && skip[NewTier]) || (it.At != 0 && skip[name]) {
@@ -438,7 +433,7 @@ func (s *Store) Lease(k Kind, now time.Time, n int, exclude ...string) ([]Lease,
 }
 
 // unlease forgets the leases of keys (after their new state is stored).
-func (s *Store) unlease(keys func(yield func(string) bool)) {
+func (s *Store) unlease(keys iter.Seq[string]) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k := range keys {
@@ -471,19 +466,20 @@ func (s *Store) releaseIDs(k Kind, ids []string, notBefore int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	keys := make([][]byte, 0, len(ids))
+	keys := make([]string, 0, len(ids)) // kind+id of the leased ones
 	s.mu.Lock()
 	for _, id := range ids {
-		if key := ikey(k, id); hasKey(s.leased, key) {
+		if key := string(ikey(k, id)); hasKey(s.leased, key) {
 			keys = append(keys, key)
 		}
 	}
 	s.mu.Unlock()
 	if notBefore > 0 {
-		sort.Slice(keys, func(i, j int) bool { return bytes.Compare(keys[i], keys[j]) < 0 })
+		slices.Sort(keys)
 		err := chunked(s.db, len(keys), func(tx *bolt.Tx, lo, hi int) error {
 			dc := tx.Bucket(bDue).Cursor()
-			for _, key := range keys[lo:hi] {
+			for _, ks := range keys[lo:hi] {
+				key := []byte(ks)
 				it, err := getItem(tx, key)
 				if err != nil {
 					return err
@@ -505,17 +501,11 @@ func (s *Store) releaseIDs(k Kind, ids []string, notBefore int64) error {
 			return err
 		}
 	}
-	s.unlease(func(yield func(string) bool) {
-		for _, k := range keys {
-			if !yield(string(k)) {
-				return
-			}
-		}
-	})
+	s.unlease(slices.Values(keys))
 	return nil
 }
 
-func hasKey(m map[string]uint8, key []byte) bool {
+func hasKey[K []byte | string](m map[string]uint8, key K) bool {
 	_, ok := m[string(key)]
 	return ok
 }
