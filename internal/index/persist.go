@@ -411,17 +411,11 @@ func (ix *Index) decode(dec *decoder) error {
 func (ix *Index) addTrigramPostings() {
 	var g []uint64
 	for n := range ix.docs {
-		d := &ix.docs[n]
-		if !d.alive {
+		if !ix.docs[n].alive {
 			continue
 		}
 		for fi := range nFields {
-			var norm string
-			if fi == fChannel {
-				norm = ix.strs.normOf(d.chanTitle)
-			} else if d.text != noText {
-				norm = normOf(ix.arena.rec(d.text), fi)
-			}
+			norm := ix.norm(uint32(n), fi)
 			g = uniqGrams(appendTrigrams(g[:0], norm))
 			if len(g) > 0 {
 				ix.addText(fi, uint32(n), norm, g)

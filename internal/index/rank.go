@@ -182,23 +182,22 @@ func (ix *Index) rankPairsChunked(nDocs, live int) (pv, pp []docKey) {
 	const chunk = 1 << 16
 	for lo := 0; lo < nDocs; lo += chunk {
 		ix.mu.RLock()
-		for i := lo; i < min(lo+chunk, nDocs); i++ {
-			if ix.docs[i].alive {
-				pv = append(pv, docKey{uint32(i), ix.viewsOf(uint32(i))})
-				pp = append(pp, docKey{uint32(i), ix.pub[i]})
-			}
-		}
+		pv, pp = ix.appendRankPairs(pv, pp, lo, min(lo+chunk, nDocs))
 		ix.mu.RUnlock()
 	}
 	return pv, pp
 }
 
 func (ix *Index) rankPairsLocked() (pv, pp []docKey) {
-	pv = make([]docKey, 0, ix.live)
-	pp = make([]docKey, 0, ix.live)
-	for i := range ix.docs {
+	return ix.appendRankPairs(make([]docKey, 0, ix.live), make([]docKey, 0, ix.live), 0, len(ix.docs))
+}
+
+// appendRankPairs appends the (doc, views) and (doc, published) pairs of the
+// alive docs in [lo, hi). Caller holds ix.mu.
+func (ix *Index) appendRankPairs(pv, pp []docKey, lo, hi int) ([]docKey, []docKey) {
+	for i := lo; i < hi; i++ {
 		if ix.docs[i].alive {
-			pv = append(pv, docKey{uint32(i), ix.views[i]})
+			pv = append(pv, docKey{uint32(i), ix.viewsOf(uint32(i))})
 			pp = append(pp, docKey{uint32(i), ix.pub[i]})
 		}
 	}

@@ -201,6 +201,7 @@ type plan struct {
 	colExclude *roaring.Bitmap // docs proven to fail the column filters
 	after      int64
 	before     int64
+	tkey       string // totalKey, once built
 }
 
 func prepare(q Query) (*plan, error) {
@@ -883,14 +884,10 @@ func (ix *Index) cachedCount(ctx context.Context, p *plan, cand *roaring.Bitmap,
 	if p.colCheck || ix.totals.off {
 		return ix.count(ctx, p, cand, needVerify, 0, 0)
 	}
-	key := p.totalKey()
-	tc := &ix.totals
-	tc.mu.Lock()
-	e, ok := tc.m[key]
-	tc.mu.Unlock()
+	e, ok := ix.lookupTotal(p)
 	horizon := uint32(len(ix.docs))
 	from, base := uint32(0), 0
-	if ok && e.gen == ix.gen {
+	if ok {
 		if !e.exact && !p.q.ExactTotal {
 			return e.count, false, nil
 		}
@@ -903,29 +900,42 @@ func (ix *Index) cachedCount(ctx context.Context, p *plan, cand *roaring.Bitmap,
 	if c >= TotalCap && !p.q.ExactTotal {
 		exact = false // a later horizon can only add matches
 	}
+	tc := &ix.totals
 	tc.mu.Lock()
 	if tc.m == nil || len(tc.m) >= totalCacheMax {
 		tc.m = make(map[string]totalEntry)
 	}
-	tc.m[key] = totalEntry{gen: ix.gen, upTo: horizon, count: c, exact: exact}
+	tc.m[p.totalKey()] = totalEntry{gen: ix.gen, upTo: horizon, count: c, exact: exact}
 	tc.mu.Unlock()
 	return c, exact, nil
 }
 
-// totalCached reports whether cachedCount has a valid entry for p.
-func (ix *Index) totalCached(p *plan) bool {
-	if p.colCheck || ix.totals.off {
-		return false
-	}
+// lookupTotal returns the cached total of p if it is still valid (no doc
+// changed text, filters or liveness since).
+func (ix *Index) lookupTotal(p *plan) (totalEntry, bool) {
 	tc := &ix.totals
 	tc.mu.Lock()
 	e, ok := tc.m[p.totalKey()]
 	tc.mu.Unlock()
-	return ok && e.gen == ix.gen && (e.exact || !p.q.ExactTotal)
+	return e, ok && e.gen == ix.gen
 }
 
-// totalKey identifies what a total depends on: terms, fields and bitmap filters.
+// totalCached reports whether cachedCount will take p's total from the
+// cache instead of verifying every candidate.
+func (ix *Index) totalCached(p *plan) bool {
+	if p.colCheck || ix.totals.off {
+		return false
+	}
+	e, ok := ix.lookupTotal(p)
+	return ok && (e.exact || !p.q.ExactTotal)
+}
+
+// totalKey identifies what a total depends on: terms, fields and bitmap
+// filters. Built once per query.
 func (p *plan) totalKey() string {
+	if p.tkey != "" {
+		return p.tkey
+	}
 	var b strings.Builder
 	for _, t := range p.terms {
 		for _, a := range t.alts {
@@ -941,7 +951,8 @@ func (p *plan) totalKey() string {
 		b.WriteByte(byte('0' + f))
 	}
 	fmt.Fprintf(&b, "\x04%s\x04%s\x04%s\x04%v", p.q.ChannelID, p.q.CategoryID, strings.ToLower(p.q.Language), p.q.ExactTotal)
-	return b.String()
+	p.tkey = b.String()
+	return p.tkey
 }
 
 // viewsOf loads the current view count of doc n: statistics refreshes store
