@@ -248,17 +248,17 @@ func benchThroughput(ctx context.Context, g *globals, o benchCollectOpts) error 
 				}
 			}
 		}()
-		runtime.GC()
-		debug.FreeOSMemory()
-		cpu0, ch0, gc0, t0 := procstat.CPU(), childCPU(child.Process.Pid), procstat.GC(), time.Now()
-		st, ferr := c.FetchVideos(rctx, ids)
-		el, cpu, chc, gc := time.Since(t0), procstat.CPU()-cpu0, childCPU(child.Process.Pid)-ch0, procstat.GC().Sub(gc0)
+		var st collect.Stats
+		var ferr error
+		row := measured(child.Process.Pid, func() { st, ferr = c.FetchVideos(rctx, ids) })
 		close(done)
 		if ferr != nil && !(limit > 0 && errors.Is(ferr, context.DeadlineExceeded)) {
 			return throughputRow{}, ferr
 		}
-		return throughputRow{name: name, workers: workers, ids: pub.videos.Load() + pub.tombstones.Load(), elapsed: el, calls: st.Calls,
-			cpu: cpu, childCPU: chc, gc: gc, bound: float64(workers) * 50 / o.latency.Seconds(), tombstones: pub.tombstones.Load()}, nil
+		row.name, row.workers, row.calls = name, workers, st.Calls
+		row.ids, row.tombstones = pub.videos.Load()+pub.tombstones.Load(), pub.tombstones.Load()
+		row.bound = float64(workers) * 50 / o.latency.Seconds()
+		return row, nil
 	}
 	base, err := run("serial baseline", 1, ids, o.baseline)
 	if err != nil {
@@ -550,17 +550,25 @@ func benchScheduled(ctx context.Context, g *globals, o benchCollectOpts, url str
 	if err != nil {
 		return throughputRow{}, err
 	}
-	runtime.GC()
-	debug.FreeOSMemory()
-	cpu0, ch0, gc0, t0 := procstat.CPU(), childCPU(childPid), procstat.GC(), time.Now()
-	st, err := cy.RefreshDue(ctx)
-	el, cpu, chc, gc := time.Since(t0), procstat.CPU()-cpu0, childCPU(childPid)-ch0, procstat.GC().Sub(gc0)
+	var st collect.LoopStats
+	row := measured(childPid, func() { st, err = cy.RefreshDue(ctx) })
 	if err != nil {
 		return throughputRow{}, err
 	}
-	n := pub.videos.Load() + pub.tombstones.Load()
-	return throughputRow{name: "parallel + schedule", workers: o.workers, ids: n, elapsed: el, calls: st.Calls, cpu: cpu, childCPU: chc, gc: gc,
-		bound: float64(o.workers) * 50 / o.latency.Seconds(), tombstones: pub.tombstones.Load()}, nil
+	row.name, row.workers, row.calls = "parallel + schedule", o.workers, st.Calls
+	row.ids, row.tombstones = pub.videos.Load()+pub.tombstones.Load(), pub.tombstones.Load()
+	row.bound = float64(o.workers) * 50 / o.latency.Seconds()
+	return row, nil
+}
+
+// measured runs fn after collecting the harness's garbage and returns its
+// elapsed time, this process's CPU and GC work, and the emulator child's CPU.
+func measured(childPid int, fn func()) throughputRow {
+	runtime.GC()
+	debug.FreeOSMemory()
+	cpu0, ch0, gc0, t0 := procstat.CPU(), childCPU(childPid), procstat.GC(), time.Now()
+	fn()
+	return throughputRow{elapsed: time.Since(t0), cpu: procstat.CPU() - cpu0, childCPU: childCPU(childPid) - ch0, gc: procstat.GC().Sub(gc0)}
 }
 
 // ---- fault run ----

@@ -340,18 +340,12 @@ func buildIndex(ctx context.Context, cfg *Config, m *Model, ix *index.Index, rep
 	wall := time.Now()
 	lastPrint := wall
 	recs := make([]yt.Record, 0, cfg.Batch)
-	if cfg.CPUProfile != "" {
-		f, err := os.Create(cfg.CPUProfile)
-		if err != nil {
-			return fmt.Errorf("search bench: cpu profile: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("search bench: cpu profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startProfile(cfg.CPUProfile)
+	if err != nil {
+		return err
 	}
-	err := batchGen(ctx, m, cfg.Seed, cfg.Docs, 0, cfg.Docs, cfg.Batch, 1, func(b []Doc) error {
+	defer stopProfile()
+	err = batchGen(ctx, m, cfg.Seed, cfg.Docs, 0, cfg.Docs, cfg.Batch, 1, func(b []Doc) error {
 		recs = recs[:0]
 		for i := range b {
 			d := &b[i]
@@ -558,6 +552,11 @@ func runUpdates(ctx context.Context, cfg *Config, m *Model, ix *index.Index, s *
 	// the oracle's) is collected before the clock starts, as for the
 	// timed queries.
 	runtime.GC()
+	stopProfile, err := startProfile(cfg.UpdatesCPUProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	var stop atomic.Bool
 	var qlat []time.Duration
 	var wg sync.WaitGroup
@@ -574,22 +573,10 @@ func runUpdates(ctx context.Context, cfg *Config, m *Model, ix *index.Index, s *
 		}
 	}()
 	const updBatch = 1000
-	if cfg.UpdatesCPUProfile != "" {
-		f, err := os.Create(cfg.UpdatesCPUProfile)
-		if err != nil {
-			return fmt.Errorf("search bench: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("search bench: cpu profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
-	}
 	st0 := ix.Stats()
 	before := st0.Applied
 	gc0 := procstat.GC()
 	t := time.Now()
-	var err error
 	for lo := 0; lo < len(recs) && err == nil; lo += updBatch {
 		err = ix.Apply(ctx, recs[lo:min(len(recs), lo+updBatch)])
 	}
