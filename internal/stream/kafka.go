@@ -269,17 +269,8 @@ func (k *Kafka) Consume(ctx context.Context, name string, opt ConsumeOptions, h 
 		for _, m := range msgs {
 			seq := uint64(m.Offset) + 1
 			var derr error
-			f.b.Records = decodeMessageInto(f.b.Records, m.Value, opt.Transient, func(raw []byte, _, _ int, cause error) {
-				if derr != nil {
-					return
-				}
-				if derr = k.deadLetter(ctx, name, m, raw, seq, cause); derr != nil {
-					return
-				}
-				log.Error("undecodable record sent to dead-letter queue", "seq", seq, "err", cause)
-				if opt.OnDLQ != nil {
-					opt.OnDLQ(seq, cause)
-				}
+			f.b.Records, derr = opt.decode(f.b.Records, m.Value, seq, log, func(raw []byte, _, _ int, cause error) error {
+				return k.deadLetter(ctx, name, m, raw, seq, cause)
 			})
 			if derr != nil {
 				return f, derr

@@ -329,6 +329,26 @@ type ConsumeOptions struct {
 	Commit Handler
 }
 
+// decode decodes one stream message into recs, sending each undecodable
+// record to the dead-letter queue (deadLetter), logging it and calling
+// OnDLQ. It stops dead-lettering at the first deadLetter error and returns it.
+func (opt ConsumeOptions) decode(recs []yt.Record, data []byte, seq uint64, log *slog.Logger, deadLetter func(raw []byte, i, of int, cause error) error) ([]yt.Record, error) {
+	var derr error
+	recs = decodeMessageInto(recs, data, opt.Transient, func(raw []byte, i, of int, cause error) {
+		if derr != nil {
+			return
+		}
+		if derr = deadLetter(raw, i, of, cause); derr != nil {
+			return
+		}
+		log.Error("undecodable record sent to dead-letter queue", "seq", seq, "err", cause)
+		if opt.OnDLQ != nil {
+			opt.OnDLQ(seq, cause)
+		}
+	})
+	return recs, derr
+}
+
 // Consume runs a durable consumer named name until ctx is done. It returns
 // nil on cancellation.
 func (s *NATS) Consume(ctx context.Context, name string, opt ConsumeOptions, h Handler) error {
@@ -375,17 +395,8 @@ func (s *NATS) Consume(ctx context.Context, name string, opt ConsumeOptions, h H
 				f.b.Records = make([]yt.Record, 0, opt.BatchSize)
 			}
 			var derr error
-			f.b.Records = decodeMessageInto(f.b.Records, m.Data(), opt.Transient, func(raw []byte, i, of int, cause error) {
-				if derr != nil {
-					return
-				}
-				if derr = s.deadLetter(ctx, name, m, raw, seq, i, of, cause); derr != nil {
-					return
-				}
-				log.Error("undecodable record sent to dead-letter queue", "seq", seq, "err", cause)
-				if opt.OnDLQ != nil {
-					opt.OnDLQ(seq, cause)
-				}
+			f.b.Records, derr = opt.decode(f.b.Records, m.Data(), seq, log, func(raw []byte, i, of int, cause error) error {
+				return s.deadLetter(ctx, name, m, raw, seq, i, of, cause)
 			})
 			if derr != nil {
 				return f, derr
