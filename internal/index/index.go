@@ -329,7 +329,7 @@ func (ix *Index) Apply(ctx context.Context, recs []yt.Record) error {
 	go func() {
 		defer close(ch)
 		for len(recs) > 0 {
-			n := min(applyChunk, len(recs))
+			n := min(bulkChunk, len(recs))
 			b := batch{recs: recs[:n], prep: ix.prepareChunk(recs[:n])}
 			recs = recs[n:]
 			select {
@@ -370,17 +370,50 @@ func (ix *Index) applyChunk(ctx context.Context, recs []yt.Record, prep *chunkPr
 		return ErrClosed
 	}
 	ix.flushMovesLocked()
+	var created []uint32
+	var chanDirect []bool
+	if prep.inv != nil {
+		created, chanDirect = make([]uint32, len(recs)), make([]bool, len(recs))
+	}
 	for i := range recs {
 		if prep.done[i] {
 			continue
 		}
+		if prep.inv == nil && i > 0 && i%applyChunk == 0 {
+			// Not inverted: let searches in every applyChunk records.
+			ix.flushTails()
+			ix.mu.Unlock()
+			ix.mu.Lock()
+			if ix.closed {
+				return ErrClosed
+			}
+		}
 		p, hint := prep.p[i], prep.doc[i]
 		same := prep.same[i] && prep.gen == ix.textGen
-		ix.applyOne(&recs[i], p, same, hint)
+		var df deferral
+		if prep.inv != nil && prep.invIn[i] {
+			df.on = true
+		}
+		ix.applyOne(&recs[i], p, same, hint, &df)
+		if df.created {
+			created[i], chanDirect[i] = df.doc+1, df.chanDirect
+		}
+	}
+	if prep.inv != nil {
+		ix.applyInversion(prep.inv, created, chanDirect)
 	}
 	ix.flushTails()
 	ix.maybeRebuildLocked()
 	return nil
+}
+
+// deferral asks applyVideo to leave a new doc's postings to the chunk's
+// inversion, and reports what it did.
+type deferral struct {
+	on         bool   // the record's grams are in the chunk's inversion
+	created    bool   // a new doc was created, its postings left to the inversion
+	doc        uint32 // the new doc
+	chanDirect bool   // its channel field was indexed directly
 }
 
 // movesThreshold is how many in-place bucket moves wait before a chunk
@@ -413,8 +446,8 @@ func (ix *Index) flushMoves() {
 	ix.mu.Unlock()
 }
 
-// prepared holds the normalized texts and sorted unique grams of a video
-// record, computed outside the write lock.
+// prepared holds the normalized texts and grams (unsorted, a gram may
+// repeat) of a video record, computed outside the write lock.
 type prepared struct {
 	norm  [nFields]string
 	grams [nFields][]uint64
@@ -434,6 +467,10 @@ type chunkPrep struct {
 	done   []bool
 	left   int
 	closed bool
+	// inv groups the grams of the records invIn[i] (new-doc candidates) by
+	// gram; nil when the chunk is not inverted (see invEligible).
+	inv   *inversion
+	invIn []bool
 }
 
 // prepParts is how many goroutines prepare a chunk: records are split by a
@@ -498,6 +535,9 @@ func (ix *Index) prepareChunk(recs []yt.Record) *chunkPrep {
 			wg.Go(func() { prepareTexts(recs, need, cp.p, k, parts) })
 		}
 		wg.Wait()
+	}
+	if in := invEligible(recs, cp); in != nil {
+		cp.inv, cp.invIn = invert(cp.p, in), in
 	}
 	return cp
 }
@@ -687,9 +727,19 @@ func prepareTexts(recs []yt.Record, need []bool, out []*prepared, k, parts int) 
 		p.norm[fTags] = normalizeTags(s.Tags)
 		p.norm[fChannel] = normalizeField(s.ChannelTitle)
 		p.norm[fDesc] = normalizeField(s.Description)
+		// Not deduplicated: every consumer (addText, the inversion) skips a
+		// gram repeated in one text, and sorting cost more than the rest of
+		// the preparation.
+		size := 16
+		for _, t := range p.norm {
+			size += 3 * len(t) // at most 3 grams per byte (ASCII: uni-, bi-, trigram)
+		}
+		gb := make([]uint64, 0, size)
 		for fi := range nFields {
 			if p.norm[fi] != "" {
-				p.grams[fi] = uniqGrams(appendGrams(nil, p.norm[fi]))
+				at := len(gb)
+				gb = appendGrams(gb, p.norm[fi])
+				p.grams[fi] = gb[at:len(gb):len(gb)]
 			}
 		}
 		var r textRec
@@ -706,7 +756,7 @@ func prepareTexts(recs []yt.Record, need []bool, out []*prepared, k, parts int) 
 	}
 }
 
-func (ix *Index) applyOne(r *yt.Record, p *prepared, same bool, hint uint32) {
+func (ix *Index) applyOne(r *yt.Record, p *prepared, same bool, hint uint32, df *deferral) {
 	if !validVideoRecord(r) {
 		if err := r.Validate(); err != nil {
 			ix.rejected.Add(1)
@@ -717,7 +767,7 @@ func (ix *Index) applyOne(r *yt.Record, p *prepared, same bool, hint uint32) {
 	var changed bool
 	switch r.Kind {
 	case yt.KindVideo:
-		changed = ix.applyVideo(r.Video, p, same, hint)
+		changed = ix.applyVideo(r.Video, p, same, hint, df)
 	case yt.KindChannel:
 		changed = ix.applyChannel(r.Channel)
 	case yt.KindEvent:
@@ -844,7 +894,10 @@ func (ix *Index) tagsPatch(norm string, tags []string) string {
 // applyVideo applies a video snapshot. same: its texts and thumbnail are
 // known to equal the stored ones (see chunkPrep).
 // hint is the doc number + 1 of v.ID if known (0 = look it up).
-func (ix *Index) applyVideo(v *yt.Video, p *prepared, same bool, hint uint32) bool {
+//
+// With df.on, a NEW doc's postings are left to the chunk's inversion
+// (df.created), except fields whose prepared grams were dropped.
+func (ix *Index) applyVideo(v *yt.Video, p *prepared, same bool, hint uint32, df *deferral) bool {
 	f := v.FetchedAt.UnixMicro()
 	n, ok := hint-1, hint != 0
 	if !ok {
@@ -903,7 +956,17 @@ func (ix *Index) applyVideo(v *yt.Video, p *prepared, same bool, hint uint32) bo
 			r.thumb = thumbOf(v.ID, s.Thumbnail.URL)
 			ix.setRec(n, &r)
 		}
+		deferred := df != nil && df.on && !ok && p != nil
+		if deferred {
+			df.created, df.doc = true, n
+		}
 		for fi := range nFields {
+			if deferred && grams[fi] != nil {
+				continue // the inversion adds them
+			}
+			if deferred && fi == fChannel {
+				df.chanDirect = true // the prepared channel grams are not this doc's
+			}
 			ix.addText(fi, n, r.norm[fi], grams[fi])
 		}
 		ix.addFilters(n, d)

@@ -2,6 +2,7 @@ package index
 
 import (
 	"encoding/binary"
+	"slices"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -43,6 +44,39 @@ func (p *posting) appendList(n uint32) bool {
 	}
 	p.dirty = true
 	return true
+}
+
+// appendListMany appends ascending docs, each larger than every doc of p,
+// to list-form or empty p, while it holds at most listMax docs, with one
+// allocation. It returns how many it appended (the rest go to a bitmap).
+func (p *posting) appendListMany(docs []uint32) int {
+	if p.list == nil && (p.bm != nil || len(p.tail) > 0) {
+		return 0
+	}
+	m := min(len(docs), listMax-int(p.lcard))
+	if m <= 0 {
+		return 0
+	}
+	// A list in the slab (capacity == length) is copied, so the slab is
+	// never written; a heap list grows in place when it has room.
+	l := slices.Grow(p.list, 3*m)
+	last := p.llast
+	if p.list == nil {
+		l = binary.AppendUvarint(l, uint64(docs[0]))
+		last, docs = docs[0], docs[1:]
+		m--
+	}
+	for _, d := range docs[:m] {
+		l = binary.AppendUvarint(l, uint64(d-last))
+		last = d
+	}
+	added := m
+	if p.list == nil {
+		added++
+	}
+	p.list, p.lcard, p.llast = l, p.lcard+uint32(added), last
+	p.dirty = true
+	return added
 }
 
 // listMax bounds the docs of a list posting: a query materializes the
