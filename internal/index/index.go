@@ -187,8 +187,9 @@ type Index struct {
 	likes    []int64
 	comments []int64
 	pub      []int64 // published_at, unix µs
-	// thash is textHash of the texts a statistics refresh last found equal
-	// to the stored ones (0: unknown, compare the texts). Any change of a
+	// thash is textHash of the stored texts, set when a doc is created from
+	// a record or a statistics refresh found its texts equal to the stored
+	// ones (0: unknown, compare the texts). Any change of a
 	// doc's texts, channel title or thumbnail resets it (putRec,
 	// setChanTitle).
 	thash []uint64
@@ -452,6 +453,7 @@ type prepared struct {
 	norm  [nFields]string
 	grams [nFields][]uint64
 	rec   []byte // the encoded text record of a new doc (see encodeRec)
+	thash uint64 // textHash of the record
 }
 
 // chunkPrep is the preparation of a chunk of records.
@@ -548,53 +550,114 @@ func (ix *Index) prepareChunk(recs []yt.Record) *chunkPrep {
 func (ix *Index) classify(recs []yt.Record, cp *chunkPrep, need []bool, k, parts int) {
 	var buf, hbuf []byte
 	var applied, stale uint64
-	for i := range recs {
-		r := &recs[i]
-		v := r.Video
-		if r.Kind != yt.KindVideo || v == nil || idPart(v.ID, parts) != k {
-			continue
-		}
-		n, ok := ix.lookup(v.ID)
-		if !ok {
-			need[i] = true
-			continue
-		}
-		cp.doc[i] = n + 1
-		d := &ix.docs[n]
-		f := v.FetchedAt.UnixMicro()
-		valid := validVideoRecord(r)
-		if f <= d.fetched || f <= d.tomb {
-			if valid {
-				cp.done[i] = true
-				stale++
+	var sink int64
+	var idx [gatherRecs]int
+	var ns [gatherRecs]uint32
+	var found [gatherRecs]bool
+	for lo := 0; lo < len(recs); {
+		// Gather: a statistics refresh of a random doc reads about ten
+		// random cache lines (id table, doc, columns, rank block), each a
+		// cache and TLB miss in a large index. Looking up a group of
+		// records first and loading their lines in tight loops lets the
+		// CPU overlap those misses; the classification below then hits
+		// the cache.
+		m := 0
+		for ; lo < len(recs) && m < gatherRecs; lo++ {
+			r := &recs[lo]
+			if r.Kind == yt.KindVideo && r.Video != nil && idPart(r.Video.ID, parts) == k {
+				idx[m] = lo
+				m++
 			}
-			continue
 		}
-		if !d.alive {
-			need[i] = true
-			continue
+		for j := range m {
+			ns[j], found[j] = ix.lookup(recs[idx[j]].Video.ID)
 		}
-		// One 8-byte column instead of the stored texts: a statistics
-		// refresh of a random doc costs a cache miss less per field.
-		h := textHash(v, &hbuf)
-		switch th := ix.thash[n]; {
-		case th == h:
-		case th != 0 || !ix.sameTexts(n, v, &buf):
-			need[i] = true
-			continue
-		default:
-			atomic.StoreUint64(&ix.thash[n], h)
+		sink += ix.touch(ns[:m], found[:m])
+		for j := range m {
+			sink += touchTexts(recs[idx[j]].Video)
 		}
-		cp.same[i] = true
-		if valid && ix.statsOnly(n, v, f) {
-			ix.applyStats(n, v, f)
-			cp.done[i] = true
-			applied++
+		for j := range m {
+			i := idx[j]
+			r := &recs[i]
+			v := r.Video
+			n, ok := ns[j], found[j]
+			if !ok {
+				need[i] = true
+				continue
+			}
+			cp.doc[i] = n + 1
+			d := &ix.docs[n]
+			f := v.FetchedAt.UnixMicro()
+			valid := validVideoRecord(r)
+			if f <= d.fetched || f <= d.tomb {
+				if valid {
+					cp.done[i] = true
+					stale++
+				}
+				continue
+			}
+			if !d.alive {
+				need[i] = true
+				continue
+			}
+			// One 8-byte column instead of the stored texts: a statistics
+			// refresh of a random doc costs a cache miss less per field.
+			h := textHash(v, &hbuf)
+			switch th := ix.thash[n]; {
+			case th == h:
+			case th != 0 || !ix.sameTexts(n, v, &buf):
+				need[i] = true
+				continue
+			default:
+				atomic.StoreUint64(&ix.thash[n], h)
+			}
+			cp.same[i] = true
+			if valid && ix.statsOnly(n, v, f) {
+				ix.applyStats(n, v, f)
+				cp.done[i] = true
+				applied++
+			}
 		}
 	}
+	runtime.KeepAlive(sink)
 	ix.applied.Add(applied)
 	ix.inPlace.Add(applied)
 	ix.stale.Add(stale)
+}
+
+// touchTexts loads the first line of each text textHash reads (see touch).
+func touchTexts(v *yt.Video) int64 {
+	s := &v.Snippet
+	sum := int64(len(s.Tags))
+	for _, t := range [...]string{s.Title, s.Description, s.ChannelTitle, s.Thumbnail.URL} {
+		if t != "" {
+			sum += int64(t[0])
+		}
+	}
+	if len(s.Tags) > 0 && s.Tags[0] != "" {
+		sum += int64(s.Tags[0][0])
+	}
+	return sum
+}
+
+// gatherRecs is how many records classify looks up and touches at once.
+const gatherRecs = 32
+
+// touch loads the cache lines a statistics refresh of docs ns[j] (found[j])
+// reads or writes, and returns a value depending on them (so the loads are
+// not optimized away). Caller holds ix.mu for reading.
+func (ix *Index) touch(ns []uint32, found []bool) int64 {
+	var sum int64
+	rv := ix.rankViews
+	for j, n := range ns {
+		if found[j] {
+			sum += ix.docs[n].fetched + ix.pub[n] + ix.views[n] + ix.likes[n] + ix.comments[n] + int64(ix.thash[n])
+			if int(n) < len(rv.docBlock) {
+				sum += int64(rv.docBlock[n])
+			}
+		}
+	}
+	return sum
 }
 
 // textHash is a 64-bit hash (xxHash, never 0) of the raw texts a
@@ -717,6 +780,7 @@ func (ix *Index) movedDocs() *roaring.Bitmap {
 // prepareTexts normalizes the texts and cuts the grams of the records of
 // part k with need[i] set.
 func prepareTexts(recs []yt.Record, need []bool, out []*prepared, k, parts int) {
+	var hbuf []byte
 	for i := range recs {
 		if !need[i] || idPart(recs[i].Video.ID, parts) != k {
 			continue
@@ -752,6 +816,7 @@ func prepareTexts(recs []yt.Record, need []bool, out []*prepared, k, parts int) 
 		r.patch[fTitle], r.patch[fTags], r.patch[fDesc] = aliasString(pb[:n1]), aliasString(pb[n1:n2]), aliasString(pb[n2:])
 		r.thumb = thumbOf(recs[i].Video.ID, s.Thumbnail.URL)
 		p.rec = encodeRec(nil, &r)
+		p.thash = textHash(recs[i].Video, &hbuf)
 		out[i] = p
 	}
 }
@@ -968,6 +1033,11 @@ func (ix *Index) applyVideo(v *yt.Video, p *prepared, same bool, hint uint32, df
 				df.chanDirect = true // the prepared channel grams are not this doc's
 			}
 			ix.addText(fi, n, r.norm[fi], grams[fi])
+		}
+		if p != nil && chanTitle == s.ChannelTitle {
+			// The stored texts are the record's: its first statistics
+			// refresh compares one hash instead of every text.
+			ix.thash[n] = p.thash
 		}
 		ix.addFilters(n, d)
 		d.alive = true

@@ -93,3 +93,67 @@ func TestInPlaceStats(t *testing.T) {
 		})
 	}
 }
+
+// TestCreationTextHash: a doc created from a record stores the record's
+// text hash, so its first statistics refresh is applied in place without
+// comparing texts; any text difference still goes the full way.
+func TestCreationTextHash(t *testing.T) {
+	ix := newMem(t)
+	chRec := yt.NewChannelRecord("api", &yt.Channel{ID: chanID(9), Snippet: yt.ChannelSnippet{Title: "Override"}, FetchedAt: t0.Add(time.Hour)})
+	mustApply(t, ix, chRec)
+	base := make([]vspec, 200)
+	var recs []yt.Record
+	for i := range base {
+		base[i] = vspec{id: vidID(i), title: fmt.Sprintf("먹방 브이로그 %d", i), desc: "설명", chanTitle: "Chan", tags: []string{"a", "b"}, views: 10}
+		if i == 7 {
+			base[i].chanID = chanID(9) // its channel title is overridden: no hash
+		}
+		recs = append(recs, base[i].rec())
+	}
+	mustApply(t, ix, recs...) // inverted batch
+	mustApply(t, ix, vspec{id: vidID(500), title: "single", views: 1}.rec())
+	for i := range base {
+		n, _ := ix.lookup(vidID(i))
+		if got := ix.thash[n] != 0; got != (i != 7) {
+			t.Fatalf("doc %d: text hash set %v, want %v", i, got, i != 7)
+		}
+	}
+	if n, _ := ix.lookup(vidID(500)); ix.thash[n] == 0 {
+		t.Fatal("a doc applied on its own has no text hash")
+	}
+	edits := map[int]func(s *vspec){
+		1: func(s *vspec) { s.title += "!" },
+		2: func(s *vspec) { s.desc = "다른 설명" },
+		3: func(s *vspec) { s.tags = []string{"a", "c"} },
+		4: func(s *vspec) { s.chanTitle = "Renamed" },
+	}
+	recs = recs[:0]
+	for i, s := range base {
+		s.views, s.fetched = 99, t0.Add(time.Minute)
+		if e := edits[i]; e != nil {
+			e(&s)
+		}
+		base[i] = s
+		recs = append(recs, s.rec())
+	}
+	before := ix.Stats().InPlace
+	mustApply(t, ix, recs...)
+	// Doc 7 (overridden channel title) is compared in full and found equal
+	// except for the channel title, so it is not in place either.
+	if got, want := ix.Stats().InPlace-before, uint64(len(base)-len(edits)-1); got != want {
+		t.Errorf("in place: %d, want %d", got, want)
+	}
+	for i := range edits {
+		r, err := ix.Search(t.Context(), Query{Q: base[i].title, Limit: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _ := ix.VideoDoc(vidID(i))
+		if h.ViewCount != 99 || h.Title != base[i].title || h.Description != base[i].desc || !slices.Equal(h.Tags, base[i].tags) || r.Total == 0 {
+			t.Errorf("doc %d after its edit: %+v (search total %d)", i, h, r.Total)
+		}
+		if i == 4 && h.ChannelTitle != "Renamed" {
+			t.Errorf("doc 4 channel title %q, want Renamed", h.ChannelTitle)
+		}
+	}
+}

@@ -48,9 +48,17 @@ func invEligible(recs []yt.Record, cp *chunkPrep) []bool {
 	if len(recs) > 1<<16 {
 		return nil
 	}
+	n := 0
+	for i := range recs {
+		if cp.p[i] != nil && cp.doc[i] == 0 && !cp.done[i] {
+			n++
+		}
+	}
+	if n < invMin {
+		return nil // also every chunk of statistics refreshes: no map built
+	}
 	in := make([]bool, len(recs))
 	seen := make(map[string]struct{}, len(recs))
-	n := 0
 	for i := range recs {
 		r := &recs[i]
 		if r.Kind != yt.KindVideo || r.Video == nil {
@@ -60,13 +68,7 @@ func invEligible(recs []yt.Record, cp *chunkPrep) []bool {
 			return nil
 		}
 		seen[r.Video.ID] = struct{}{}
-		if cp.p[i] != nil && cp.doc[i] == 0 && !cp.done[i] {
-			in[i] = true
-			n++
-		}
-	}
-	if n < invMin {
-		return nil
+		in[i] = cp.p[i] != nil && cp.doc[i] == 0 && !cp.done[i]
 	}
 	return in
 }
