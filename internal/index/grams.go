@@ -87,7 +87,8 @@ func uniqGrams(g []uint64) []uint64 {
 
 // patternGrams returns the gram keys every text matching the pattern must
 // contain, and whether containing them all already proves a match (patterns of
-// one or two runes, where the gram is the pattern itself).
+// one or two runes, and of three printable ASCII runes: the gram is the
+// pattern itself).
 func patternGrams(p pattern) (keys []uint64, exact bool) {
 	rs := p.runes
 	if !p.initials {
@@ -111,7 +112,10 @@ func patternGrams(p pattern) (keys []uint64, exact bool) {
 				keys = append(keys, gramKey(rs[i], rs[i+1]))
 			}
 		}
-		return uniqGrams(keys), len(rs) == 2
+		// Two runes are their bigram; three printable ASCII runes are
+		// their trigram (indexed exactly so, never across two tags).
+		exact := len(rs) == 2 || (len(rs) == 3 && isTriRune(rs[0]) && isTriRune(rs[1]) && isTriRune(rs[2]))
+		return uniqGrams(keys), exact
 	}
 	// Initials pattern: a choseong matches any syllable with that initial, any
 	// other rune matches itself. Pairs of two choseong use the initials space,

@@ -44,6 +44,15 @@ func TestTrigrams(t *testing.T) {
 	if keys, exact := patternGrams(pattern{runes: []rune("ab")}); !exact || !slices.Equal(keys, []uint64{gramKey('a', 'b')}) {
 		t.Fatalf("patternGrams(ab) = %x, %v", keys, exact)
 	}
+	// Exactly one trigram is the pattern itself: exact, no verification.
+	for _, c := range []struct {
+		p     string
+		exact bool
+	}{{"old", true}, {"#1!", true}, {"o d", false}, {"영어a", false}, {"abcd", false}, {"ab", true}, {"영어", true}, {"초등영", false}} {
+		if _, exact := patternGrams(pattern{runes: []rune(c.p)}); exact != c.exact {
+			t.Errorf("patternGrams(%q) exact = %v, want %v", c.p, exact, c.exact)
+		}
+	}
 }
 
 // A version 1 snapshot (no trigram postings) gets them on load, so English
