@@ -652,7 +652,12 @@ func (ix *Index) run(ctx context.Context, p *plan) (Result, error) {
 	// newer than its horizon are), so the walk wins then.
 	countAll := (needVerify || p.colCheck) && (p.q.ExactTotal || card <= TotalCap*6/5) && !ix.totalCached(p)
 	if card <= uint64(ix.directMax) || card <= uint64(4*s.k) || (countAll && ix.directMax > 0) {
-		// Few candidates: verify them all; the total comes for free.
+		// Few candidates: verify them all; the total comes for free. When
+		// the total is cached (and the sort key needs no text), only the
+		// candidates that would enter the top k are verified: in doc-id
+		// order, unrelated to the sort key, that is about k*(1+ln(n/k))
+		// of n candidates.
+		lazy := needVerify && !scoring && ix.totalCached(p)
 		it := cand.Iterator()
 		for i := 0; it.HasNext(); i++ {
 			n := it.Next()
@@ -662,6 +667,15 @@ func (ix *Index) run(ctx context.Context, p *plan) (Result, error) {
 				}
 			}
 			if !ix.colOK(p, n) {
+				continue
+			}
+			if lazy {
+				key := ix.sortKey(p, n)
+				if s.afterCursor(key, n) && s.beats(key, n) {
+					if ok, _ := ix.verify(p, n, false); ok {
+						s.push(hitRef{doc: n, key: key})
+					}
+				}
 				continue
 			}
 			ok, sc := true, 0.0
@@ -680,7 +694,18 @@ func (ix *Index) run(ctx context.Context, p *plan) (Result, error) {
 				s.push(hitRef{doc: n, key: key, score: sc})
 			}
 		}
-		exactTotal = true
+		if lazy {
+			c, all, err := ix.cachedCount(ctx, p, cand, needVerify)
+			if err != nil {
+				return res, err
+			}
+			total, exactTotal = c, all
+		} else {
+			exactTotal = true
+			if needVerify {
+				ix.storeTotal(p, uint32(len(ix.docs)), total, true)
+			}
+		}
 	} else {
 		if err := ix.walk(ctx, p, s, cand, needVerify); err != nil {
 			return res, err
@@ -900,6 +925,17 @@ func (ix *Index) cachedCount(ctx context.Context, p *plan, cand *roaring.Bitmap,
 	if c >= TotalCap && !p.q.ExactTotal {
 		exact = false // a later horizon can only add matches
 	}
+	ix.storeTotal(p, horizon, c, exact)
+	return c, exact, nil
+}
+
+// storeTotal caches the total c of p's matches among docs below horizon
+// (exact: c counts all of them, not just TotalCap). Totals of queries with
+// column filters are not cached (they change with statistics).
+func (ix *Index) storeTotal(p *plan, horizon uint32, c int, exact bool) {
+	if p.colCheck || ix.totals.off {
+		return
+	}
 	tc := &ix.totals
 	tc.mu.Lock()
 	if tc.m == nil || len(tc.m) >= totalCacheMax {
@@ -907,7 +943,6 @@ func (ix *Index) cachedCount(ctx context.Context, p *plan, cand *roaring.Bitmap,
 	}
 	tc.m[p.totalKey()] = totalEntry{gen: ix.gen, upTo: horizon, count: c, exact: exact}
 	tc.mu.Unlock()
-	return c, exact, nil
 }
 
 // lookupTotal returns the cached total of p if it is still valid (no doc
