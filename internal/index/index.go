@@ -310,7 +310,10 @@ func (ix *Index) Apply(ctx context.Context, recs []yt.Record) error {
 	if len(recs) <= 2*applyChunk {
 		for len(recs) > 0 {
 			n := min(applyChunk, len(recs))
-			if err := ix.applyChunk(ctx, recs[:n], ix.prepareChunk(recs[:n])); err != nil {
+			cp := ix.prepareChunk(recs[:n])
+			err := ix.applyChunk(ctx, recs[:n], cp)
+			cp.release()
+			if err != nil {
 				return err
 			}
 			recs = recs[n:]
@@ -344,6 +347,7 @@ func (ix *Index) Apply(ctx context.Context, recs []yt.Record) error {
 	for b := range ch {
 		if err == nil {
 			err = ix.applyChunk(ctx, b.recs, b.prep)
+			b.prep.release()
 			if err != nil {
 				close(stop)
 			} else {
@@ -473,6 +477,8 @@ type chunkPrep struct {
 	// gram; nil when the chunk is not inverted (see invEligible).
 	inv   *inversion
 	invIn []bool
+	// gramBufs hold the prepared grams (see prepareTexts, release).
+	gramBufs [2]*[]uint64
 }
 
 // prepParts is how many goroutines prepare a chunk: records are split by a
@@ -530,11 +536,11 @@ func (ix *Index) prepareChunk(recs []yt.Record) *chunkPrep {
 		}
 	}
 	if parts == 1 {
-		prepareTexts(recs, need, cp.p, 0, 1)
+		cp.gramBufs[0] = prepareTexts(recs, need, cp.p, 0, 1)
 	} else {
 		var wg sync.WaitGroup
 		for k := range parts {
-			wg.Go(func() { prepareTexts(recs, need, cp.p, k, parts) })
+			wg.Go(func() { cp.gramBufs[k] = prepareTexts(recs, need, cp.p, k, parts) })
 		}
 		wg.Wait()
 	}
@@ -779,8 +785,14 @@ func (ix *Index) movedDocs() *roaring.Bitmap {
 
 // prepareTexts normalizes the texts and cuts the grams of the records of
 // part k with need[i] set.
-func prepareTexts(recs []yt.Record, need []bool, out []*prepared, k, parts int) {
+//
+// The grams of all its records go into one buffer from gramBufs, returned
+// (possibly grown) for chunkPrep.release: at ~2 KB of grams a doc, a fresh
+// slice per doc was the indexing's largest garbage.
+func prepareTexts(recs []yt.Record, need []bool, out []*prepared, k, parts int) *[]uint64 {
 	var hbuf []byte
+	buf := gramBufs.Get().(*[]uint64)
+	gb := (*buf)[:0]
 	for i := range recs {
 		if !need[i] || idPart(recs[i].Video.ID, parts) != k {
 			continue
@@ -794,11 +806,6 @@ func prepareTexts(recs []yt.Record, need []bool, out []*prepared, k, parts int) 
 		// Not deduplicated: every consumer (addText, the inversion) skips a
 		// gram repeated in one text, and sorting cost more than the rest of
 		// the preparation.
-		size := 16
-		for _, t := range p.norm {
-			size += 3 * len(t) // at most 3 grams per byte (ASCII: uni-, bi-, trigram)
-		}
-		gb := make([]uint64, 0, size)
 		for fi := range nFields {
 			if p.norm[fi] != "" {
 				at := len(gb)
@@ -818,6 +825,26 @@ func prepareTexts(recs []yt.Record, need []bool, out []*prepared, k, parts int) 
 		p.rec = encodeRec(nil, &r)
 		p.thash = textHash(recs[i].Video, &hbuf)
 		out[i] = p
+	}
+	*buf = gb
+	return buf
+}
+
+// gramBufs holds the gram buffers of prepared chunks (see prepareTexts).
+var gramBufs = sync.Pool{New: func() any { return new([]uint64) }}
+
+// release returns the chunk's gram buffers and inversion once the chunk is applied (its
+// prepared grams must not be used after).
+func (cp *chunkPrep) release() {
+	if cp.inv != nil {
+		invs.Put(cp.inv)
+		cp.inv = nil
+	}
+	for i, b := range cp.gramBufs {
+		if b != nil {
+			gramBufs.Put(b)
+			cp.gramBufs[i] = nil
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package index
 
 import (
 	"math/bits"
+	"slices"
 	"sync"
 
 	"github.com/tubelake/tubelake/internal/yt"
@@ -74,19 +75,22 @@ func invEligible(recs []yt.Record, cp *chunkPrep) []bool {
 }
 
 // invert groups the grams of the records in[i] of the chunk.
+// The inversion comes from invs and goes back with chunkPrep.release.
 func invert(ps []*prepared, in []bool) *inversion {
-	inv := &inversion{}
+	inv := invs.Get().(*inversion)
 	var wg sync.WaitGroup
 	for fi := range nFields {
 		wg.Go(func() {
 			t := gramTables.Get().(*gramTable)
-			inv.fields[fi] = t.group(ps, in, fi)
+			t.group(&inv.fields[fi], ps, in, fi)
 			gramTables.Put(t)
 		})
 	}
 	wg.Wait()
 	return inv
 }
+
+var invs = sync.Pool{New: func() any { return &inversion{} }}
 
 var gramTables = sync.Pool{New: func() any { return &gramTable{} }}
 
@@ -163,16 +167,17 @@ func (t *gramTable) grow() {
 	}
 }
 
-// group builds the groups of field fi.
-func (t *gramTable) group(ps []*prepared, in []bool, fi int) invGroups {
+// group builds into g (reusing its arrays) the groups of field fi.
+func (t *gramTable) group(g *invGroups, ps []*prepared, in []bool, fi int) {
 	pairs := 0
 	for i, p := range ps {
 		if in[i] {
 			pairs += len(p.grams[fi])
 		}
 	}
+	g.grams, g.start, g.recs = g.grams[:0], g.start[:0], g.recs[:0]
 	if pairs == 0 {
-		return invGroups{}
+		return
 	}
 	t.reset(pairs / 4) // ~13 % of the pairs are distinct grams; load stays <= 1/2
 	for i, p := range ps {
@@ -190,11 +195,10 @@ func (t *gramTable) group(ps []*prepared, in []bool, fi int) invGroups {
 			t.prec = append(t.prec, uint16(i))
 		}
 	}
-	g := invGroups{
-		grams: append([]uint64(nil), t.grams...),
-		start: make([]uint32, len(t.grams)+1),
-		recs:  make([]uint16, len(t.pairs)),
-	}
+	g.grams = append(g.grams, t.grams...)
+	g.start = slices.Grow(g.start, len(t.grams)+1)[:len(t.grams)+1]
+	g.start[0] = 0
+	g.recs = slices.Grow(g.recs, len(t.pairs))[:len(t.pairs)]
 	for s, c := range t.count {
 		g.start[s+1] = g.start[s] + c
 	}
@@ -207,7 +211,6 @@ func (t *gramTable) group(ps []*prepared, in []bool, fi int) invGroups {
 		g.recs[next[s]] = t.prec[q]
 		next[s]++
 	}
-	return g
 }
 
 // applyInversion adds the docs created from the chunk's inverted records to

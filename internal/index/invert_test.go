@@ -152,7 +152,8 @@ func TestGramTableGrow(t *testing.T) {
 		}
 	}
 	tab.ents = make([]gramEnt, 1024) // small: must grow several times
-	got := tab.group(ps, in, fTitle)
+	var got invGroups
+	tab.group(&got, ps, in, fTitle)
 	if len(got.grams) != len(want) {
 		t.Fatalf("%d groups, want %d", len(got.grams), len(want))
 	}
