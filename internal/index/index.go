@@ -364,8 +364,12 @@ func (ix *Index) applyChunk(ctx context.Context, recs []yt.Record, prep *chunkPr
 	}
 	if prep.left == 0 && !prep.closed {
 		// Every record was a statistics refresh applied under the read lock
-		// (or stale): the write lock is needed only to start a rank rebuild.
-		if !ix.rebuildDue() && !ix.movesDue() {
+		// (or stale): the write lock is needed only to re-file bucket moves
+		// (in short holds) and to start a rank rebuild.
+		if ix.movesDue() {
+			ix.flushMoves()
+		}
+		if !ix.rebuildDue() {
 			return nil
 		}
 	}
@@ -374,7 +378,7 @@ func (ix *Index) applyChunk(ctx context.Context, recs []yt.Record, prep *chunkPr
 	if ix.closed {
 		return ErrClosed
 	}
-	ix.flushMovesLocked()
+	ix.flushMovesLocked(movesStep)
 	var created []uint32
 	var chanDirect []bool
 	if prep.inv != nil {
@@ -438,18 +442,29 @@ func (ix *Index) movesDue() bool {
 // (searches treat pending moves correctly; this only bounds their cost).
 const movesMaxAge = time.Second
 
-// flushMoves re-files in-place bucket moves, if any, under the write lock.
+// flushMoves re-files in-place bucket moves, if any, under the write lock,
+// movesStep moves per hold: re-filing costs about a microsecond a move in
+// bitmaps of millions of docs, and searches wait for the write lock.
 func (ix *Index) flushMoves() {
-	ix.pendMu.Lock()
-	n := len(ix.movedFrom)
-	ix.pendMu.Unlock()
-	if n == 0 {
-		return
+	for {
+		ix.pendMu.Lock()
+		n := len(ix.movedFrom)
+		ix.pendMu.Unlock()
+		if n == 0 {
+			return
+		}
+		ix.mu.Lock()
+		if ix.closed {
+			ix.mu.Unlock()
+			return
+		}
+		ix.flushMovesLocked(movesStep)
+		ix.mu.Unlock()
 	}
-	ix.mu.Lock()
-	ix.flushMovesLocked()
-	ix.mu.Unlock()
 }
+
+// movesStep is how many bucket moves one write-lock hold re-files.
+const movesStep = 512
 
 // prepared holds the normalized texts and grams (unsorted, a gram may
 // repeat) of a video record, computed outside the write lock.
@@ -752,10 +767,15 @@ func (ix *Index) applyStats(n uint32, v *yt.Video, f int64) {
 	atomic.StoreInt64(&ix.views[n], views)
 }
 
-// flushMovesLocked re-files the docs whose view-count bucket changed in
+// flushMovesLocked re-files up to limit docs whose view-count bucket changed in
 // place. Caller holds ix.mu for writing (so no applyStats runs).
-func (ix *Index) flushMovesLocked() {
+func (ix *Index) flushMovesLocked(limit int) {
 	for n, from := range ix.movedFrom {
+		if limit == 0 {
+			return
+		}
+		limit--
+		delete(ix.movedFrom, n)
 		if bm := ix.viewBucket[from]; bm != nil {
 			bm.Remove(n)
 		}
@@ -765,7 +785,6 @@ func (ix *Index) flushMovesLocked() {
 		}
 		ix.viewBucket[b].Add(n)
 	}
-	clear(ix.movedFrom)
 }
 
 // movedDocs returns the docs whose view-count bucket changed in place since
