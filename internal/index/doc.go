@@ -21,7 +21,8 @@
 // runes (no space, never across two tags). Latin letters and digits form few
 // distinct bigrams, each in a large share of titles, so an English word's
 // bigrams intersect to many false candidates (about 2.5 % precision at 10M
-// docs); its trigrams are close to exact. Longer terms take the intersection
+// docs); its trigrams are close to exact, and a three-rune ASCII term is its
+// trigram: answered by one posting list exactly, like 영어. Longer terms take the intersection
 // of their trigrams and of the bigrams no trigram covers as candidates, and
 // every candidate that may be returned or counted is VERIFIED against the
 // stored normalized text (strings.Index), so results are exact substring
@@ -89,7 +90,10 @@
 // Inside a block, the doc's own key is compared with the heap's floor before
 // the (costlier) bitmap probe, which keeps unsorted tail blocks cheap.
 // Queries with few candidates (<= 4096), or whose total must be verified
-// anyway and will not stop early, simply verify them all in one pass. Totals are exact up to TotalCap (10,000)
+// anyway and will not stop early, simply verify them all in one pass (and
+// cache the verified total); once the total is cached, that pass verifies
+// only the candidates whose sort key would enter the top k — in doc-id
+// order, unrelated to the key, about k*(1+ln(n/k)) of n. Totals are exact up to TotalCap (10,000)
 // and then reported as "gte", like Elasticsearch's track_total_hits, unless
 // Query.ExactTotal; a term of one or two characters without column filters
 // gets its exact total from the bitmap cardinality for free. Verified totals
@@ -108,34 +112,51 @@
 //
 // # Updates and concurrency
 //
-// Apply calls are serialized and work in chunks of 256 records, each
-// prepared under the READ lock by two goroutines that split the records by a
-// hash of the video id (so all records of one video stay in order on one
-// goroutine). A statistics refresh — a newer snapshot whose texts, channel
-// title and thumbnail equal the stored ones (checked through a per-doc
-// xxHash column, thash, filled on the first full comparison; a text change
-// could go unnoticed only on a 2^-64 collision), with the same filters,
-// duration and published_at — is applied right there, in place: counters
-// and observation times are stored atomically (searches load them
-// atomically), and the doc's rank block bounds are widened with
-// compare-and-swap before the new key is stored, so a search that sees the
-// key also sees a bound that covers it. Such a refresh never takes the write
-// lock (Stats.InPlace counts them). A refresh that moves a doc to another
-// view-count bucket leaves it filed in the old bucket until the write lock
-// re-files it (every 4096 moves, or once the oldest waited a second: a write
-// lock after every batch would wait for the searches in flight); meanwhile
-// min_views filters keep moved docs as candidates and check their views
-// exactly. maybeCompact likewise checks under the read lock whether a
-// compaction is due before it takes the write lock.
+// Apply calls are serialized and work in chunks (256 records; 4096 in big
+// batches), each prepared under the READ lock by two goroutines that split
+// the records by a hash of the video id (so all records of one video stay in
+// order on one goroutine). A statistics refresh — a newer snapshot whose
+// texts, channel title and thumbnail equal the stored ones (checked through a
+// per-doc xxHash column, thash, set when the doc is created from a record and
+// on the first full comparison otherwise; a text change could go unnoticed
+// only on a 2^-64 collision), with the same filters, duration and
+// published_at — is applied right there, in place: counters and observation
+// times are stored atomically (searches load them atomically), and the doc's
+// rank block bounds are widened with compare-and-swap before the new key is
+// stored, so a search that sees the key also sees a bound that covers it.
+// Such a refresh never takes the write lock (Stats.InPlace counts them). A
+// refresh of a random doc reads about ten random cache lines (id table, doc,
+// columns, rank block), a cache and TLB miss each in a large index, so the
+// records are looked up and their lines loaded 32 at a time in tight loops
+// (the CPU overlaps the misses) before they are classified. A refresh that
+// moves a doc to another view-count bucket leaves it filed in the old bucket
+// until the write lock re-files it (512 moves per hold, once 4096 wait or the
+// oldest waited a second: a write lock after every batch would wait for the
+// searches in flight); meanwhile min_views filters keep moved docs as
+// candidates and check their views exactly. maybeCompact likewise checks
+// under the read lock whether a compaction is due before it takes the write
+// lock.
 // A hit's counters are each current, but a refresh running concurrently with
 // a search may be visible in one counter and not yet in another.
 //
 // Everything else (new docs, text changes, filters, tombstones, channels)
-// is applied under the write lock, one chunk per hold, so searches never
-// wait behind a large batch; the preparing goroutines normalize texts and cut
-// grams (pure functions of the record) for the next chunk meanwhile, and new
-// docs' ids are appended to per-posting tails that are bulk-added to the
-// bitmaps before the lock is released (or appended to their lists).
+// is applied under the write lock, one chunk per hold (a chunk that cannot
+// be inverted, below, releases it every 256 records), so searches never wait
+// behind a large batch; the preparing goroutines normalize texts and cut
+// grams (pure functions of the record, into one pooled buffer per chunk) for
+// the next chunk meanwhile.
+//
+// New docs are indexed by batch inversion (invert.go): adding a doc's grams
+// one by one costs a lookup in the field's gram map per gram (~220 grams a
+// generated doc, a cache miss each in a large index). The docs of a chunk
+// share most grams (4096 generated docs: ~29 distinct grams per doc), so
+// the preparation also groups the grams of the chunk's new-doc records by
+// gram (one goroutine per field, an open-addressing table reused between
+// chunks), and the write-locked apply looks each distinct gram up once and
+// appends its docs, ascending, to the list or bitmap — one goroutine per
+// field, since each field has its own gram map. A chunk with anything but
+// video records, or with one video twice, is applied record by record
+// (TestInversionMatchesPerRecord proves both ways build the same postings).
 //
 // A video snapshot is applied only if its FetchedAt is newer than the stored
 // one (and newer than any tombstone); text_changed events apply when newer
