@@ -8,13 +8,16 @@ import (
 )
 
 func FuzzNormalize(f *testing.F) {
-	for _, s := range []string{"초등영어", "ＡＢＣ abc", "ﾒｲｸ💄😱", "Straße ǅ ﬁ", "ㅊㄷㅇㅇ", "\u1100\u1161\u11a8", "a\u0308", "  x\t\ny ", "\xff\xfe", "ΐ", "ᾈ"} {
+	for _, s := range []string{"초등영어", "ＡＢＣ abc", "ﾒｲｸ💄😱", "Straße ǅ ﬁ", "ㅊㄷㅇㅇ", "\u1100\u1161\u11a8", "a\u0308", "  x\t\ny ", "\xff\xfe", "ΐ", "ᾈ", "ㅋㅋ 초등", "ＡＢＣㅎ", "Hello World", "ｶﾀｶﾅ ㅂ"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		n := Normalize(s)
 		if !utf8.ValidString(n) {
 			t.Fatalf("Normalize(%q) = %q: invalid UTF-8", s, n)
+		}
+		if ref := normalizeRef(s); n != ref {
+			t.Fatalf("Normalize(%q) = %q, the pipeline iterated to its fixed point gives %q", s, n, ref)
 		}
 		if fast, ok := normalizeFast(s); ok && fast != normalizeSlow(s) {
 			t.Fatalf("fast path %q != full pipeline %q for %q", fast, normalizeSlow(s), s)
@@ -27,6 +30,20 @@ func FuzzNormalize(f *testing.F) {
 		g := appendGrams(nil, n)
 		_ = uniqGrams(g)
 	})
+}
+
+// normalizeRef is Normalize without its shortcuts: normalizeOnce iterated
+// to the fixed point.
+func normalizeRef(s string) string {
+	out := normalizeOnce(s)
+	for range 4 {
+		next := normalizeOnce(out)
+		if next == out {
+			break
+		}
+		out = next
+	}
+	return out
 }
 
 // FuzzQuery parses arbitrary queries with every option and runs them on a

@@ -2,6 +2,7 @@ package index
 
 import (
 	"math/bits"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -238,26 +239,50 @@ func (ix *Index) applyInversion(inv *inversion, created []uint32, chanDirect []b
 func (ix *Index) invertField(fi int, g *invGroups, created []uint32, chanDirect []bool) uint64 {
 	var docs []uint32
 	var added uint64
+	var sink uint64
+	var ps [gatherGrams]*posting
 	m := ix.post[fi]
-	for j, gram := range g.grams {
-		docs = docs[:0]
-		for _, r := range g.recs[g.start[j]:g.start[j+1]] {
-			if n := created[r]; n != 0 && (fi != fChannel || !chanDirect[r]) {
-				docs = append(docs, n-1)
+	for lo := 0; lo < len(g.grams); lo += gatherGrams {
+		grams := g.grams[lo:min(lo+gatherGrams, len(g.grams))]
+		// Gather: each gram's posting is a chain of cold cache lines (map
+		// slot, posting, bitmap, its last container and the container's
+		// end). Walking them for a group of grams in tight loops lets the
+		// CPU overlap the misses of different grams before the appends.
+		for j, gram := range grams {
+			ps[j] = m[gram]
+		}
+		for _, p := range ps[:len(grams)] {
+			if p != nil && p.bm != nil && p.list == nil && !p.bm.IsEmpty() {
+				sink += uint64(p.bm.Maximum())
+			} else if p != nil && len(p.list) > 0 {
+				sink += uint64(p.list[len(p.list)-1])
 			}
 		}
-		if len(docs) == 0 {
-			continue
+		for j, gram := range grams {
+			k := lo + j
+			docs = docs[:0]
+			for _, r := range g.recs[g.start[k]:g.start[k+1]] {
+				if n := created[r]; n != 0 && (fi != fChannel || !chanDirect[r]) {
+					docs = append(docs, n-1)
+				}
+			}
+			if len(docs) == 0 {
+				continue
+			}
+			p := ps[j]
+			if p == nil {
+				p = &posting{}
+				m[gram] = p
+			}
+			if i := p.appendListMany(docs); i < len(docs) {
+				p.writable().AddMany(docs[i:])
+			}
+			added += uint64(len(docs))
 		}
-		p := m[gram]
-		if p == nil {
-			p = &posting{}
-			m[gram] = p
-		}
-		if i := p.appendListMany(docs); i < len(docs) {
-			p.writable().AddMany(docs[i:])
-		}
-		added += uint64(len(docs))
 	}
+	runtime.KeepAlive(sink)
 	return added
 }
+
+// gatherGrams is how many grams invertField looks up and touches at once.
+const gatherGrams = 16

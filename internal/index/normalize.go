@@ -22,6 +22,14 @@ const tagSep = '\x1f'
 // become conjoining choseong U+110E, consistently for texts and queries).
 // Normalize is idempotent: Normalize(Normalize(s)) == Normalize(s).
 func Normalize(s string) string {
+	if isPlainLowerASCII(s) {
+		return s
+	}
+	// The fast path's output is its own normal form unless it made
+	// choseong (not stable runes): skip the checking pass.
+	if out, ok, fixed := normalizeFastFixed(s); ok && fixed {
+		return out
+	}
 	out := normalizeOnce(s)
 	// NFKC and case folding do not commute for a handful of code points;
 	// iterate to the fixed point (in practice one extra pass at most).
@@ -115,6 +123,16 @@ func isStable(r rune) bool {
 // followed by a vowel, white space and zero-width format characters. It
 // reports false when the text needs the full pipeline.
 func normalizeFast(s string) (string, bool) {
+	out, ok, _ := normalizeFastFixed(s)
+	return out, ok
+}
+
+// normalizeFastFixed is normalizeFast, also reporting whether the result
+// is certainly a fixed point of Normalize: it holds only stable runes,
+// lower-case ASCII and single inner spaces, which normalizeFast returns
+// unchanged (no compatibility consonant became a choseong).
+func normalizeFastFixed(s string) (string, bool, bool) {
+	fixed := true
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false
@@ -137,17 +155,17 @@ func normalizeFast(s string) (string, bool) {
 		case r >= 0x3131 && r <= 0x314E: // compatibility consonant
 			c := compatToCho(r)
 			if c < 0 {
-				return "", false
+				return "", false, false
 			}
 			if i < len(s) {
 				n, _ := utf8.DecodeRuneInString(s[i:])
 				if (n >= 0x314F && n <= 0x318E) || (n >= 0x1160 && n <= 0x11FF) || n == utf8.RuneError || !isStable(n) && !(n >= 0x3131 && n <= 0x314E) && n != ' ' {
-					return "", false
+					return "", false, false
 				}
 			}
-			r = c
+			r, fixed = c, false
 		case !isStable(r):
-			return "", false
+			return "", false, false
 		}
 		if space {
 			b.WriteByte(' ')
@@ -155,7 +173,7 @@ func normalizeFast(s string) (string, bool) {
 		}
 		b.WriteRune(r)
 	}
-	return b.String(), true
+	return b.String(), true, fixed
 }
 
 // compatToCho maps a compatibility consonant to its conjoining choseong (what

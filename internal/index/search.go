@@ -807,14 +807,23 @@ func (ix *Index) walk(ctx context.Context, p *plan, s *searcher, cand *roaring.B
 		setFloor()
 		recent := p.sort == SortRecent
 		for _, n := range r.block(b) {
-			var k int64
-			if recent {
-				k = ix.pub[n]
-			} else {
-				k = ix.viewsOf(n)
-			}
-			if float64(k) < floor || !cand.Contains(n) {
+			// The bitmap probe first: the candidates' containers stay in
+			// cache, while the key is a random miss in a large index (the
+			// blocks' docs are scattered over the doc ids), needed only
+			// once the heap is full.
+			if !cand.Contains(n) {
 				continue
+			}
+			if s.full() {
+				var k int64
+				if recent {
+					k = ix.pub[n]
+				} else {
+					k = ix.viewsOf(n)
+				}
+				if float64(k) < floor {
+					continue
+				}
 			}
 			var key float64
 			if scoring {
