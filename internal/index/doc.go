@@ -87,10 +87,9 @@
 // most 0.1, decaying with the offset; whole-field match 0.05). It uses the
 // views order with the bound log10(1+blockMax) + maxBonus, so only docs within
 // a factor 10^maxBonus (<= 2.8x) of the k-th hit's views are ever verified.
-// Inside a block, a doc is probed in the candidate bitmap first (its
-// containers stay in cache; the doc's key is a random miss) and, once the
-// heap is full, its own key is compared with the heap's floor before it is
-// verified.
+// Inside a block, once the heap is full, the doc's own key is compared with
+// the heap's floor before the (costlier) bitmap probe, which keeps unsorted
+// tail blocks cheap; until then only the probe filters.
 // Queries with few candidates (<= 4096), or whose total must be verified
 // anyway and will not stop early, simply verify them all in one pass (and
 // cache the verified total); once the total is cached, that pass verifies

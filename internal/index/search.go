@@ -807,13 +807,10 @@ func (ix *Index) walk(ctx context.Context, p *plan, s *searcher, cand *roaring.B
 		setFloor()
 		recent := p.sort == SortRecent
 		for _, n := range r.block(b) {
-			// The bitmap probe first: the candidates' containers stay in
-			// cache, while the key is a random miss in a large index (the
-			// blocks' docs are scattered over the doc ids), needed only
-			// once the heap is full.
-			if !cand.Contains(n) {
-				continue
-			}
+			// Until the heap is full, only the bitmap probe filters (the
+			// key, a random load in a large index, is not needed yet);
+			// then the doc's key is compared with the floor before the
+			// (costlier) probe, which keeps unsorted tail blocks cheap.
 			if s.full() {
 				var k int64
 				if recent {
@@ -824,6 +821,9 @@ func (ix *Index) walk(ctx context.Context, p *plan, s *searcher, cand *roaring.B
 				if float64(k) < floor {
 					continue
 				}
+			}
+			if !cand.Contains(n) {
+				continue
 			}
 			var key float64
 			if scoring {
