@@ -89,7 +89,10 @@
 // a factor 10^maxBonus (<= 2.8x) of the k-th hit's views are ever verified.
 // Inside a block, once the heap is full, the doc's own key is compared with
 // the heap's floor before the (costlier) bitmap probe, which keeps unsorted
-// tail blocks cheap; until then only the probe filters.
+// tail blocks cheap; until then only the probe filters. A moderate
+// candidate set (card^2 <= 400*N) is probed through a pooled dense bitset
+// instead of the roaring bitmap (a roaring probe binary-searches the
+// container keys first).
 // Queries with few candidates (<= 4096), or whose total must be verified
 // anyway and will not stop early, simply verify them all in one pass (and
 // cache the verified total); once the total is cached, that pass verifies

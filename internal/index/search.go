@@ -755,6 +755,24 @@ func (ix *Index) run(ctx context.Context, p *plan) (Result, error) {
 // order for recent), skipping every block whose key bounds prove that none of
 // its docs can enter the top k (block-max early termination). Only docs that
 // are candidates and can still enter the heap are verified.
+// denseSets holds the bitsets of walk (all zeros when put back).
+var denseSets = sync.Pool{New: func() any { return new([]uint64) }}
+
+// setDense sets (or clears the words of) the docs of bm in dense.
+func setDense(dense []uint64, bm *roaring.Bitmap, set bool) {
+	it := bm.ManyIterator()
+	var chunk [256]uint32
+	for k := it.NextMany(chunk[:]); k > 0; k = it.NextMany(chunk[:]) {
+		for _, n := range chunk[:k] {
+			if set {
+				dense[n>>6] |= 1 << (n & 63)
+			} else {
+				dense[n>>6] = 0
+			}
+		}
+	}
+}
+
 func (ix *Index) walk(ctx context.Context, p *plan, s *searcher, cand *roaring.Bitmap, needVerify bool) error {
 	r := ix.rankViews
 	lo, hi := int64(math.MinInt64), int64(math.MaxInt64) // key range any match can have
@@ -765,6 +783,24 @@ func (ix *Index) walk(ctx context.Context, p *plan, s *searcher, cand *roaring.B
 		lo = p.q.MinViews
 	}
 	scoring := p.sort == SortRelevance
+	// A moderate candidate set is probed through a dense bitset: a roaring
+	// probe binary-searches the container keys first (about 60 ns in a 10M
+	// index), a bit test costs a cached load. Filling and clearing it costs
+	// a few ns per candidate, and the walk probes about k*N/card docs, so
+	// it pays when card^2 is below ~20*k*N.
+	var dense []uint64
+	if card := cand.GetCardinality(); card*card <= 400*uint64(len(ix.docs)) {
+		buf := denseSets.Get().(*[]uint64)
+		if need := len(ix.docs)/64 + 1; cap(*buf) < need {
+			*buf = make([]uint64, need)
+		}
+		dense = (*buf)[:len(ix.docs)/64+1]
+		setDense(dense, cand, true)
+		defer func() {
+			setDense(dense, cand, false) // back to all zeros for the next walk
+			denseSets.Put(buf)
+		}()
+	}
 	if p.cur != nil && !scoring {
 		// Keys after the cursor are <= cursor key.
 		hi = min(hi, int64(math.Floor(p.cur.key)))
@@ -822,7 +858,11 @@ func (ix *Index) walk(ctx context.Context, p *plan, s *searcher, cand *roaring.B
 					continue
 				}
 			}
-			if !cand.Contains(n) {
+			if dense != nil {
+				if dense[n>>6]&(1<<(n&63)) == 0 {
+					continue
+				}
+			} else if !cand.Contains(n) {
 				continue
 			}
 			var key float64
