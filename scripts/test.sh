@@ -11,3 +11,7 @@ fi
 # their tests run too (the default build leaves them out to keep builds fast).
 go vet -tags anchors ./...
 go test -tags anchors -count=1 -timeout 20m ./...
+# The search index is concurrent by design (searches under its read lock,
+# statistics refreshes in place, per-field goroutines applying new docs):
+# its tests also run under the race detector.
+go test -race -count=1 -timeout 10m ./internal/index

@@ -10,7 +10,8 @@ import (
 )
 
 // TestConcurrentApplySearchFlush runs searches, statistics refreshes, text
-// edits, tombstones and flushes at the same time (run with -race).
+// edits, tombstones, new videos (inverted batches) and flushes at the same
+// time (run with -race).
 func TestConcurrentApplySearchFlush(t *testing.T) {
 	ix, err := Open(t.TempDir(), Options{})
 	if err != nil {
@@ -68,6 +69,22 @@ func TestConcurrentApplySearchFlush(t *testing.T) {
 			}
 		}
 	}()
+	// New videos in batches that are inverted (only new videos, none twice).
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for round := 0; ctx.Err() == nil; round++ {
+			var recs []yt.Record
+			for i := range 300 {
+				j := 10_000 + round*300 + i
+				recs = append(recs, vspec{id: vidID(j), title: "새 영어 minecraft " + string(rune('가'+j%300)), tags: []string{"먹방"}, views: int64(j), pub: t0}.rec())
+			}
+			if err := ix.Apply(ctx, recs); err != nil && ctx.Err() == nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -80,5 +97,13 @@ func TestConcurrentApplySearchFlush(t *testing.T) {
 		}
 	}()
 	wg.Wait()
-	_ = ix.Stats()
+	// The new videos are all searchable (each title holds "새 영어").
+	st := ix.Stats()
+	res, err := ix.Search(context.Background(), Query{Q: "새 영어", ExactTotal: true, Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if added := st.Docs + st.Deleted - 3000; added <= 0 || res.Total != added {
+		t.Errorf("%d new videos applied, %d found by their title", added, res.Total)
+	}
 }
