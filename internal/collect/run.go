@@ -608,22 +608,30 @@ func (r *run) publish(recs []yt.Record) error {
 	return nil
 }
 
+// capturedList sends one list call (quota.CostList) through r.send with the
+// raw response body captured (for presence checks of ambiguous items). It
+// returns the response, the capture of the attempt that answered, and when
+// it answered. partial tells call to request only the partial fields.
+func capturedList[R any](r *run, t *task, call func(ctx context.Context, svc *youtube.Service, partial bool) (R, error)) (resp R, raw *capture, at time.Time, err error) {
+	err = r.send(t, quota.CostList, func(ctx context.Context, svc *youtube.Service) error {
+		var err error
+		ctx, raw = withCapture(ctx)
+		resp, err = call(ctx, svc, r.partial())
+		at = r.c.now()
+		return err
+	})
+	return resp, raw, at, err
+}
+
 func (r *run) channelsTask(ids []string) *task {
 	t := &task{prio: prioChannels, op: "channels.list", producer: true, lost: len(ids)}
 	t.fn = func(t *task) error {
-		var resp *youtube.ChannelListResponse
-		var raw *capture
-		var at time.Time
-		err := r.send(t, quota.CostList, func(ctx context.Context, svc *youtube.Service) error {
-			var err error
-			ctx, raw = withCapture(ctx)
+		resp, raw, at, err := capturedList(r, t, func(ctx context.Context, svc *youtube.Service, partial bool) (*youtube.ChannelListResponse, error) {
 			call := svc.Channels.List(channelParts).Id(strings.Join(ids, ",")).MaxResults(batchSize).Context(ctx)
-			if r.partial() {
+			if partial {
 				call = call.Fields(channelFields)
 			}
-			resp, err = call.Do()
-			at = r.c.now()
-			return err
+			return call.Do()
 		})
 		if err != nil {
 			return err
@@ -752,19 +760,12 @@ func (r *run) videosTask(vs []vid) *task {
 		ids[i] = v.id
 	}
 	t.fn = func(t *task) error {
-		var resp *youtube.VideoListResponse
-		var raw *capture
-		var at time.Time
-		err := r.send(t, quota.CostList, func(ctx context.Context, svc *youtube.Service) error {
-			var err error
-			ctx, raw = withCapture(ctx)
+		resp, raw, at, err := capturedList(r, t, func(ctx context.Context, svc *youtube.Service, partial bool) (*youtube.VideoListResponse, error) {
 			call := svc.Videos.List(videoParts).Id(strings.Join(ids, ",")).Context(ctx)
-			if r.partial() {
+			if partial {
 				call = call.Fields(videoFields)
 			}
-			resp, err = call.Do()
-			at = r.c.now()
-			return err
+			return call.Do()
 		})
 		if err != nil {
 			return err
