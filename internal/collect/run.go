@@ -623,6 +623,26 @@ func capturedList[R any](r *run, t *task, call func(ctx context.Context, svc *yo
 	return resp, raw, at, err
 }
 
+// presenceOf returns, for ambiguous items (a zero count that may be a
+// missing one), which statistics fields the raw JSON of each item with
+// statistics holds (see presence); nil otherwise. It releases raw.
+func presenceOf[T any](raw *capture, items []*T, ambiguous bool, stats func(*T) (id string, has bool)) map[string]map[string]bool {
+	defer raw.release()
+	if !ambiguous {
+		return nil
+	}
+	var withStats []string
+	for _, it := range items {
+		if it == nil {
+			continue
+		}
+		if id, ok := stats(it); ok {
+			withStats = append(withStats, id)
+		}
+	}
+	return presence(raw.buf.Bytes(), withStats)
+}
+
 func (r *run) channelsTask(ids []string) *task {
 	t := &task{prio: prioChannels, op: "channels.list", producer: true, lost: len(ids)}
 	t.fn = func(t *task) error {
@@ -636,17 +656,7 @@ func (r *run) channelsTask(ids []string) *task {
 		if err != nil {
 			return err
 		}
-		var present map[string]map[string]bool
-		if channelsAmbiguous(resp.Items) {
-			var withStats []string
-			for _, it := range resp.Items {
-				if it != nil && it.Statistics != nil {
-					withStats = append(withStats, it.Id)
-				}
-			}
-			present = presence(raw.buf.Bytes(), withStats)
-		}
-		raw.release()
+		present := presenceOf(raw, resp.Items, channelsAmbiguous(resp.Items), func(c *youtube.Channel) (string, bool) { return c.Id, c.Statistics != nil })
 		found := make(map[string]bool, len(resp.Items))
 		recs := make([]yt.Record, 0, len(ids))
 		type walk struct{ channel, playlist string }
@@ -770,17 +780,7 @@ func (r *run) videosTask(vs []vid) *task {
 		if err != nil {
 			return err
 		}
-		var present map[string]map[string]bool
-		if videosAmbiguous(resp.Items) {
-			var withStats []string
-			for _, it := range resp.Items {
-				if it != nil && it.Statistics != nil {
-					withStats = append(withStats, it.Id)
-				}
-			}
-			present = presence(raw.buf.Bytes(), withStats)
-		}
-		raw.release()
+		present := presenceOf(raw, resp.Items, videosAmbiguous(resp.Items), func(v *youtube.Video) (string, bool) { return v.Id, v.Statistics != nil })
 		byID := make(map[string]*youtube.Video, len(resp.Items))
 		for _, it := range resp.Items {
 			if it != nil {
