@@ -50,9 +50,11 @@ func invEligible(recs []yt.Record, cp *chunkPrep) []bool {
 	if len(recs) > 1<<16 {
 		return nil
 	}
+	// A new-doc candidate: texts prepared, video not found, not applied yet.
+	cand := func(i int) bool { return cp.p[i] != nil && cp.doc[i] == 0 && !cp.done[i] }
 	n := 0
 	for i := range recs {
-		if cp.p[i] != nil && cp.doc[i] == 0 && !cp.done[i] {
+		if cand(i) {
 			n++
 		}
 	}
@@ -70,7 +72,7 @@ func invEligible(recs []yt.Record, cp *chunkPrep) []bool {
 			return nil
 		}
 		seen[r.Video.ID] = struct{}{}
-		in[i] = cp.p[i] != nil && cp.doc[i] == 0 && !cp.done[i]
+		in[i] = cand(i)
 	}
 	return in
 }

@@ -27,10 +27,13 @@ func Normalize(s string) string {
 	}
 	// The fast path's output is its own normal form unless it made
 	// choseong (not stable runes): skip the checking pass.
-	if out, ok, fixed := normalizeFastFixed(s); ok && fixed {
+	out, ok, fixed := normalizeFastFixed(s)
+	if ok && fixed {
 		return out
 	}
-	out := normalizeOnce(s)
+	if !ok {
+		out = normalizeSlow(s) // what normalizeOnce(s) would do, without the fast pass again
+	}
 	// NFKC and case folding do not commute for a handful of code points;
 	// iterate to the fixed point (in practice one extra pass at most).
 	for i := 0; i < 4; i++ {

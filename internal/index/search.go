@@ -650,14 +650,15 @@ func (ix *Index) run(ctx context.Context, p *plan) (Result, error) {
 	// will likely not stop early at TotalCap.
 	// A total already in the total cache is not counted again (only docs
 	// newer than its horizon are), so the walk wins then.
-	countAll := (needVerify || p.colCheck) && (p.q.ExactTotal || card <= TotalCap*6/5) && !ix.totalCached(p)
+	cached := ix.totalCached(p) // one total-cache lookup per query
+	countAll := (needVerify || p.colCheck) && (p.q.ExactTotal || card <= TotalCap*6/5) && !cached
 	if card <= uint64(ix.directMax) || card <= uint64(4*s.k) || (countAll && ix.directMax > 0) {
 		// Few candidates: verify them all; the total comes for free. When
 		// the total is cached (and the sort key needs no text), only the
 		// candidates that would enter the top k are verified: in doc-id
 		// order, unrelated to the sort key, that is about k*(1+ln(n/k))
 		// of n candidates.
-		lazy := needVerify && !scoring && ix.totalCached(p)
+		lazy := needVerify && !scoring && cached
 		it := cand.Iterator()
 		for i := 0; it.HasNext(); i++ {
 			n := it.Next()
@@ -702,7 +703,7 @@ func (ix *Index) run(ctx context.Context, p *plan) (Result, error) {
 			total, exactTotal = c, all
 		} else {
 			exactTotal = true
-			if needVerify {
+			if needVerify && !cached {
 				ix.storeTotal(p, uint32(len(ix.docs)), total, true)
 			}
 		}
