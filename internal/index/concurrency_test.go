@@ -47,44 +47,43 @@ func TestConcurrentApplySearchFlush(t *testing.T) {
 			}
 		}()
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for round := 1; ctx.Err() == nil; round++ {
-			var recs []yt.Record
-			for i := range 600 {
-				j := (round*600 + i) % 3000
-				s := vspec{id: vidID(j), title: "영어 먹방 minecraft " + string(rune('가'+j%300)), views: int64(j + round*1000), pub: t0.Add(time.Duration(j) * time.Minute), fetched: t0.Add(time.Duration(round) * time.Second)}
-				if i%50 == 0 {
-					s.title = "edited " + s.title
-				}
-				recs = append(recs, s.rec())
-				if i%100 == 0 {
-					recs = append(recs, yt.NewEventRecord("api", &yt.Event{Type: yt.EventTombstone, EntityKind: yt.KindVideo, EntityID: vidID((j + 7) % 3000), ObservedAt: t0.Add(time.Duration(round) * time.Second)}))
+	// writer applies batch(round) for round 1, 2, ... until the deadline.
+	writer := func(batch func(round int) []yt.Record) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for round := 1; ctx.Err() == nil; round++ {
+				if err := ix.Apply(ctx, batch(round)); err != nil && ctx.Err() == nil {
+					t.Error(err)
+					return
 				}
 			}
-			if err := ix.Apply(ctx, recs); err != nil && ctx.Err() == nil {
-				t.Error(err)
-				return
+		}()
+	}
+	writer(func(round int) []yt.Record {
+		var recs []yt.Record
+		for i := range 600 {
+			j := (round*600 + i) % 3000
+			s := vspec{id: vidID(j), title: "영어 먹방 minecraft " + string(rune('가'+j%300)), views: int64(j + round*1000), pub: t0.Add(time.Duration(j) * time.Minute), fetched: t0.Add(time.Duration(round) * time.Second)}
+			if i%50 == 0 {
+				s.title = "edited " + s.title
+			}
+			recs = append(recs, s.rec())
+			if i%100 == 0 {
+				recs = append(recs, yt.NewEventRecord("api", &yt.Event{Type: yt.EventTombstone, EntityKind: yt.KindVideo, EntityID: vidID((j + 7) % 3000), ObservedAt: t0.Add(time.Duration(round) * time.Second)}))
 			}
 		}
-	}()
+		return recs
+	})
 	// New videos in batches that are inverted (only new videos, none twice).
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for round := 0; ctx.Err() == nil; round++ {
-			var recs []yt.Record
-			for i := range 300 {
-				j := 10_000 + round*300 + i
-				recs = append(recs, vspec{id: vidID(j), title: "새 영어 minecraft " + string(rune('가'+j%300)), tags: []string{"먹방"}, views: int64(j), pub: t0}.rec())
-			}
-			if err := ix.Apply(ctx, recs); err != nil && ctx.Err() == nil {
-				t.Error(err)
-				return
-			}
+	writer(func(round int) []yt.Record {
+		var recs []yt.Record
+		for i := range 300 {
+			j := 10_000 + round*300 + i
+			recs = append(recs, vspec{id: vidID(j), title: "새 영어 minecraft " + string(rune('가'+j%300)), tags: []string{"먹방"}, views: int64(j), pub: t0}.rec())
 		}
-	}()
+		return recs
+	})
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
