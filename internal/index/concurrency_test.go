@@ -18,6 +18,9 @@ func TestConcurrentApplySearchFlush(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ix.Close()
+	// Settle postings often, mostly as frozen blobs, so compaction's
+	// lock-free settling runs beside the searches.
+	ix.compactMin, ix.compactListMax = 500, 8
 	var base []yt.Record
 	for i := range 3000 {
 		base = append(base, vspec{id: vidID(i), title: "영어 먹방 minecraft " + string(rune('가'+i%300)), views: int64(i), pub: t0.Add(time.Duration(i) * time.Minute)}.rec())

@@ -48,16 +48,25 @@
 // Posting lists (postings.go) start as delta-varint lists: a new gram's
 // first doc makes a list, and new docs (ids only grow) are appended to it
 // until it holds 2048 docs, when it becomes a roaring bitmap; any other
-// change (a removal, a revived doc) also turns a list into a bitmap. Once as
-// many entries were added since the last compaction as existed then
-// (geometric, so each entry is rewritten a bounded number of times), Apply
-// compacts the lists modified since, in steps of 8192 lists per write-lock
-// hold: grown lists move into a shared pointer-free slab, a bitmap of at
-// most 2048 docs becomes a list there when that is smaller than its roaring
+// change (a removal, a revived doc) also turns a list into a bitmap. Once the
+// entries added since the last compaction exceed a quarter of the entries
+// then (geometric, so each entry is rewritten a bounded number of times),
+// Apply settles the postings modified since: it computes their settled form
+// without the write lock (Apply's mutex keeps them unchanged, searches only
+// read) and installs them in short write-lock holds. A posting settles as a
+// list in a shared pointer-free slab, with room reserved after it for the
+// appends until the next compaction (made in place, under the write lock),
+// when it holds at most 2048 docs and the list is smaller than its roaring
 // form (a roaring container costs ~50 bytes of overhead for a few 2-byte
-// entries), other bitmaps are cloned to drop the slack of grown arrays. A
-// query materializes the bitmap of the lists it uses. When over half of the
-// slab is garbage, every list moves to a new slab.
+// entries); otherwise it is frozen: serialized in the portable roaring
+// format, in the slab when small, else in an allocation of its own. A query
+// reads a frozen blob in place (roaring's FromBuffer: container headers
+// only, copy-on-write) and ORs in the docs added since the freeze, which
+// wait in a small roaring bitmap; a removal thaws the posting into a bitmap.
+// Settled postings hold no pointers, so the collector does not walk
+// millions of roaring containers, and a snapshot load keeps the blobs it
+// reads as they are. When over a quarter of the slab is garbage, every
+// posting in it moves to a new slab.
 //
 // # Queries
 //

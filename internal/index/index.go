@@ -225,6 +225,7 @@ type Index struct {
 	textGen                  uint64    // changes whenever a stored text changes (see chunkPrep)
 	slab                     *listSlab // compact posting lists (see maybeCompact)
 	compactMin               uint64    // tests lower it
+	compactListMax           int       // settled postings of at most this many docs may be lists; tests lower it
 	directMax                int       // see directMax; tests lower it to force the rank walk
 
 	// gen changes whenever the postings or filters of an existing doc change
@@ -261,19 +262,20 @@ func newIndex(dir string, opts Options) *Index {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ix := &Index{
-		log:        log,
-		dir:        dir,
-		byChannel:  map[string]*roaring.Bitmap{},
-		byCategory: map[string]*roaring.Bitmap{},
-		byLang:     map[string]*roaring.Bitmap{},
-		channels:   map[string]*yt.Channel{},
-		pubBucket:  map[int32]*roaring.Bitmap{},
-		movedFrom:  map[uint32]uint8{},
-		rankViews:  &ranked{},
-		rankPub:    &ranked{},
-		directMax:  directMax,
-		compactMin: 1 << 20,
-		slab:       &listSlab{},
+		log:            log,
+		dir:            dir,
+		byChannel:      map[string]*roaring.Bitmap{},
+		byCategory:     map[string]*roaring.Bitmap{},
+		byLang:         map[string]*roaring.Bitmap{},
+		channels:       map[string]*yt.Channel{},
+		pubBucket:      map[int32]*roaring.Bitmap{},
+		movedFrom:      map[uint32]uint8{},
+		rankViews:      &ranked{},
+		rankPub:        &ranked{},
+		directMax:      directMax,
+		compactMin:     1 << 20,
+		compactListMax: listMax,
+		slab:           &listSlab{},
 	}
 	for f := range ix.post {
 		ix.post[f] = map[uint64]*posting{}
@@ -1386,7 +1388,7 @@ func (ix *Index) addText(fi int, n uint32, norm string, g []uint64) {
 // removal, so removals see every doc.
 func (ix *Index) flushTails() {
 	for _, p := range ix.dirty {
-		p.writable().AddMany(p.tail)
+		p.addMany(p.tail)
 		ix.postAdded += uint64(len(p.tail))
 		p.tail = nil
 	}

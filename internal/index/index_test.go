@@ -303,7 +303,8 @@ func TestFlushOpenRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix.compactMin = 0 // compact posting lists after every Apply
+	ix.compactMin = 0     // compact posting lists after every Apply
+	ix.compactListMax = 1 // settle postings of more than one doc as frozen blobs
 	for _, s := range smallCorpus() {
 		mustApply(t, ix, s.rec())
 	}
@@ -311,6 +312,9 @@ func TestFlushOpenRoundTrip(t *testing.T) {
 	mustApply(t, ix, yt.NewChannelRecord("api", &yt.Channel{ID: chanID(3), Snippet: yt.ChannelSnippet{Title: "Blocky Games"}, FetchedAt: t0.Add(time.Hour)}))
 	if err := ix.Flush(context.Background(), 42); err != nil {
 		t.Fatal(err)
+	}
+	if _, frozen, _ := postingForms(ix); frozen == 0 {
+		t.Fatal("no frozen postings to round-trip")
 	}
 	queries := []Query{
 		{Q: "영어", Sort: SortViews}, {Q: "minecraft", In: []Field{FieldTitle, FieldTags, FieldChannel}}, {Q: "games", In: []Field{FieldChannel}},
@@ -336,6 +340,9 @@ func TestFlushOpenRoundTrip(t *testing.T) {
 	defer ix2.Close()
 	if ix2.Checkpoint() != 42 {
 		t.Fatalf("checkpoint = %d", ix2.Checkpoint())
+	}
+	if lists, _, bitmaps := postingForms(ix2); lists == 0 || bitmaps != 0 {
+		t.Errorf("reopened postings: %d lists, %d bitmaps; want small postings settled as lists", lists, bitmaps)
 	}
 	for i, q := range queries {
 		r, err := ix2.Search(context.Background(), q)

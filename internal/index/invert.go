@@ -254,10 +254,14 @@ func (ix *Index) invertField(fi int, g *invGroups, created []uint32, chanDirect 
 			ps[j] = m[gram]
 		}
 		for _, p := range ps[:len(grams)] {
-			if p != nil && p.bm != nil && p.list == nil && !p.bm.IsEmpty() {
+			switch {
+			case p == nil:
+			case p.bm != nil && !p.bm.IsEmpty():
 				sink += uint64(p.bm.Maximum())
-			} else if p != nil && len(p.list) > 0 {
+			case len(p.list) > 0:
 				sink += uint64(p.list[len(p.list)-1])
+			case len(p.frozen) > 0:
+				sink += uint64(p.frozen[len(p.frozen)-1])
 			}
 		}
 		for j, gram := range grams {
@@ -277,7 +281,7 @@ func (ix *Index) invertField(fi int, g *invGroups, created []uint32, chanDirect 
 				m[gram] = p
 			}
 			if i := p.appendListMany(docs); i < len(docs) {
-				p.writable().AddMany(docs[i:])
+				p.addMany(docs[i:])
 			}
 			added += uint64(len(docs))
 		}

@@ -216,6 +216,9 @@ func TestOracleProperty(t *testing.T) {
 			if seed%3 != 2 {
 				ix.compactMin = 1000 // compact posting lists often
 			}
+			if seed%2 == 1 {
+				ix.compactListMax = 16 // settle most postings as frozen blobs
+			}
 			o := newOracle()
 			n := 1500 + r.IntN(1500)
 			if seed == 5 {

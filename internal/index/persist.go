@@ -189,10 +189,13 @@ func (ix *Index) encode(ctx context.Context, w *bufio.Writer, checkpoint uint64)
 		slices.Sort(keys)
 		e.uvarint(uint64(len(keys)))
 		for _, k := range keys {
-			var err error
-			bb, err = m[k].bitmap().ToBytes()
-			if err != nil {
-				return err
+			if p := m[k]; p.frozen != nil && (p.bm == nil || p.bm.IsEmpty()) {
+				bb = p.frozen // the same portable format
+			} else {
+				var err error
+				if bb, err = p.bitmap().ToBytes(); err != nil {
+					return err
+				}
 			}
 			binary.Write(w, binary.LittleEndian, k)
 			e.uvarint(uint64(len(bb)))
@@ -388,8 +391,8 @@ func (ix *Index) decode(dec *decoder) error {
 			if dec.err != nil {
 				break
 			}
-			p := &posting{bm: roaring.New()}
-			if err := p.bm.UnmarshalBinary(b); err != nil {
+			p, err := ix.loadPosting(b)
+			if err != nil {
 				return fmt.Errorf("posting %x: %w", k, err)
 			}
 			m[k] = p
@@ -423,4 +426,28 @@ func (ix *Index) addTrigramPostings() {
 		}
 	}
 	ix.flushTails()
+}
+
+// loadPosting makes the settled posting of a serialized bitmap read from a
+// snapshot (b is not reused by the caller): a list when it is small, else
+// the blob itself, frozen, after validating it.
+func (ix *Index) loadPosting(b []byte) (*posting, error) {
+	bm := roaring.New()
+	if _, err := bm.FromBuffer(b); err != nil {
+		return nil, err
+	}
+	if err := bm.Validate(); err != nil {
+		return nil, err
+	}
+	p := &posting{bm: bm, dirty: true}
+	var s settled
+	if card := bm.GetCardinality(); card > uint64(ix.compactListMax) {
+		s = settled{p: p, blob: b, fcard: uint32(card), fmax: bm.Maximum()}
+	} else {
+		var scratch []byte
+		var docs []uint32
+		s = settle(p, ix.compactListMax, &scratch, &docs)
+	}
+	s.install(ix.slab)
+	return p, nil
 }

@@ -1,36 +1,57 @@
 package index
 
 import (
+	"bytes"
 	"encoding/binary"
+	"fmt"
+	"math/bits"
 	"slices"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
 
-// posting is the doc-id set of one (field, gram). It has two forms: a
-// delta-varint list of doc ids (rare grams: a roaring container costs ~50
-// bytes of overhead for a handful of 2-byte entries; the list costs 1-3 bytes
-// a doc), or a roaring bitmap. A new gram starts as a list and new docs
-// (larger ids) are appended to it until it holds listMax docs (appendList);
-// any other modification turns it into a bitmap, and the next compaction
-// picks the smaller form again. Compaction moves lists into a shared
-// pointer-free slab.
+// posting is the doc-id set of one (field, gram). It has three forms:
+//
+//   - list: a delta-varint list of doc ids (rare grams: a roaring container
+//     costs ~50 bytes of overhead for a handful of 2-byte entries; the list
+//     costs 1-3 bytes a doc). A new gram starts as a list and new docs
+//     (larger ids) are appended to it until it holds listMax docs
+//     (appendList).
+//   - bitmap: a roaring bitmap (bm), which any other modification makes.
+//   - frozen: a serialized roaring bitmap (frozen, never modified: in the
+//     slab or an allocation of its own), plus the docs added since the
+//     freeze in bm, all larger than every frozen doc. A query reads the
+//     blob in place (roaring's FromBuffer: copy-on-write container headers,
+//     no copy of the data); a removal or an out-of-order add thaws it back
+//     into a bitmap.
+//
+// Compaction (maybeCompact) turns a modified posting into its smaller
+// settled form: a list in the slab, or a frozen blob. Settled postings hold
+// no pointers into the heap beyond their blob, so the garbage collector
+// does not walk millions of roaring containers.
 type posting struct {
-	bm    *roaring.Bitmap // nil only while empty or in list form
-	list  []byte          // non-nil: the compact form (bm is empty); never modified in place
-	lcard uint32          // docs in list
-	llast uint32          // last (largest) doc in list
-	dirty bool            // modified since the last compaction
-	tail  []uint32        // ascending docs added during the current Apply chunk
+	bm     *roaring.Bitmap // bitmap form; in frozen form the docs added since (nil: none)
+	frozen []byte          // non-nil: frozen form (serialized roaring, read only)
+	fcard  uint32          // docs in frozen
+	fmax   uint32          // largest doc in frozen
+	list   []byte          // non-nil: the list form (bm is empty); never modified in place
+	lcard  uint32          // docs in list
+	llast  uint32          // last (largest) doc in list
+	dirty  bool            // modified since the last compaction
+	// slabList: list lives in the slab, with room reserved after it
+	// (cap > len) for appends in place until the next compaction.
+	slabList bool
+	tail     []uint32 // ascending docs added during the current Apply chunk
 }
 
 // appendList adds doc n, larger than every doc of p, to list-form or empty
-// p. It reports false when p must grow as a bitmap instead. An append to a
-// list in the slab (capacity == length) copies it first, so the slab is
-// never written.
+// p. It reports false when p must grow as a bitmap instead. A list in the
+// slab grows into the room reserved after it (appends run under the write
+// lock, and no other slice covers those bytes); one that outgrows its room
+// moves to the heap.
 func (p *posting) appendList(n uint32) bool {
 	switch {
-	case p.list == nil && (p.bm != nil || len(p.tail) > 0):
+	case p.list == nil && (p.bm != nil || p.frozen != nil || len(p.tail) > 0):
 		return false
 	case p.list == nil:
 		p.list = binary.AppendUvarint(make([]byte, 0, 8), uint64(n))
@@ -38,7 +59,7 @@ func (p *posting) appendList(n uint32) bool {
 	case n <= p.llast || p.lcard >= listMax:
 		return n == p.llast // the same doc again: nothing to do
 	default:
-		p.list = binary.AppendUvarint(p.list, uint64(n-p.llast))
+		p.setList(binary.AppendUvarint(p.list, uint64(n-p.llast)))
 		p.lcard++
 		p.llast = n
 	}
@@ -46,20 +67,37 @@ func (p *posting) appendList(n uint32) bool {
 	return true
 }
 
+// setList replaces the list by l, an append to it, noting whether the
+// append left the slab.
+func (p *posting) setList(l []byte) {
+	if p.slabList && (len(p.list) == 0 || &l[0] != &p.list[0]) {
+		p.slabList = false
+	}
+	p.list = l
+}
+
 // appendListMany appends ascending docs, each larger than every doc of p,
 // to list-form or empty p, while it holds at most listMax docs, with one
 // allocation. It returns how many it appended (the rest go to a bitmap).
 func (p *posting) appendListMany(docs []uint32) int {
-	if p.list == nil && (p.bm != nil || len(p.tail) > 0) {
+	if p.list == nil && (p.bm != nil || p.frozen != nil || len(p.tail) > 0) {
 		return 0
 	}
 	m := min(len(docs), listMax-int(p.lcard))
 	if m <= 0 {
 		return 0
 	}
-	// A list in the slab (capacity == length) is copied, so the slab is
-	// never written; a heap list grows in place when it has room.
-	l := slices.Grow(p.list, 3*m)
+	// Exact size first: a list grows in place (in its slab room or heap
+	// capacity) whenever the new entries fit.
+	need, prev := 0, p.llast
+	for i, d := range docs[:m] {
+		if i == 0 && p.list == nil {
+			prev = 0
+		}
+		need += uvarintLen(d - prev)
+		prev = d
+	}
+	l := slices.Grow(p.list, need)
 	last := p.llast
 	if p.list == nil {
 		l = binary.AppendUvarint(l, uint64(docs[0]))
@@ -74,9 +112,15 @@ func (p *posting) appendListMany(docs []uint32) int {
 	if p.list == nil {
 		added++
 	}
-	p.list, p.lcard, p.llast = l, p.lcard+uint32(added), last
+	p.setList(l)
+	p.lcard, p.llast = p.lcard+uint32(added), last
 	p.dirty = true
 	return added
+}
+
+// uvarintLen is the length of the uvarint encoding of v.
+func uvarintLen(v uint32) int {
+	return (bits.Len32(v|1) + 6) / 7
 }
 
 // listMax bounds the docs of a list posting: a query materializes the
@@ -99,6 +143,13 @@ func (p *posting) docs(dst []uint32) []uint32 {
 // bitmap returns the doc set as a bitmap, materialized for a list. Never
 // modify the result.
 func (p *posting) bitmap() *roaring.Bitmap {
+	if p.frozen != nil {
+		bm := p.frozenView()
+		if p.bm != nil && !p.bm.IsEmpty() {
+			bm.Or(p.bm) // copies only the containers it changes
+		}
+		return bm
+	}
 	if p.list == nil {
 		if p.bm == nil {
 			return roaring.New()
@@ -110,15 +161,54 @@ func (p *posting) bitmap() *roaring.Bitmap {
 	return bm
 }
 
-// writable returns the bitmap form, converting a list first.
+// frozenView returns the frozen docs as a bitmap reading the blob in place
+// (copy-on-write: modifying the view copies the containers it changes).
+func (p *posting) frozenView() *roaring.Bitmap {
+	bm := roaring.New()
+	if _, err := bm.FromBuffer(p.frozen); err != nil {
+		// Blobs are written by serialize or validated when loaded.
+		panic(fmt.Sprintf("index: corrupt frozen posting: %v", err))
+	}
+	return bm
+}
+
+// addMany adds ascending docs. Docs larger than every doc of a frozen
+// posting join its additions; anything else goes to the bitmap form.
+func (p *posting) addMany(docs []uint32) {
+	if len(docs) == 0 {
+		return
+	}
+	if p.frozen != nil && docs[0] > p.fmax {
+		if p.bm == nil {
+			p.bm = roaring.New()
+		}
+		p.bm.AddMany(docs)
+		p.dirty = true
+		return
+	}
+	p.writable().AddMany(docs)
+}
+
+// writable returns the bitmap form, converting a list or thawing a frozen
+// posting first.
 func (p *posting) writable() *roaring.Bitmap {
 	p.dirty = true
+	if p.frozen != nil {
+		bm := p.frozenView()
+		if p.bm != nil {
+			bm.Or(p.bm)
+		}
+		// The view's untouched containers still alias the blob; they are
+		// copy-on-write, so modifying bm never writes the blob.
+		p.bm, p.frozen, p.fcard, p.fmax = bm, nil, 0, 0
+		return bm
+	}
 	if p.bm == nil {
 		p.bm = roaring.New()
 	}
 	if p.list != nil {
 		p.bm.AddMany(p.docs(make([]uint32, 0, p.lcard)))
-		p.list, p.lcard, p.llast = nil, 0, 0
+		p.list, p.lcard, p.llast, p.slabList = nil, 0, 0, false
 	}
 	return p.bm
 }
@@ -127,70 +217,141 @@ func (p *posting) card() uint64 {
 	if p.list != nil {
 		return uint64(p.lcard)
 	}
+	if p.frozen != nil {
+		n := uint64(p.fcard)
+		if p.bm != nil {
+			n += p.bm.GetCardinality() // disjoint: every addition is > fmax
+		}
+		return n
+	}
 	if p.bm == nil {
 		return 0
 	}
 	return p.bm.GetCardinality()
 }
 
-func (p *posting) isEmpty() bool { return p.list == nil && (p.bm == nil || p.bm.IsEmpty()) }
+func (p *posting) isEmpty() bool {
+	return p.list == nil && p.frozen == nil && (p.bm == nil || p.bm.IsEmpty())
+}
 
 // sizeBytes estimates the heap held by the doc set.
 func (p *posting) sizeBytes() int64 {
-	if p.list != nil {
-		return int64(len(p.list))
+	n := int64(len(p.list) + len(p.frozen))
+	if p.bm != nil {
+		n += int64(p.bm.GetSizeInBytes())
 	}
-	if p.bm == nil {
-		return 0
-	}
-	return int64(p.bm.GetSizeInBytes())
+	return n
 }
 
-// listSlab holds compact posting lists: chunks that are only ever appended
-// to, so the lists alias them safely.
+// listSlab holds compact posting lists and small frozen blobs: chunks that
+// are only ever appended to, so the postings alias them safely. Blobs of
+// bigBlob bytes or more get an allocation of their own instead (the
+// collector frees them when they are replaced; they hold no pointers).
 type listSlab struct {
 	chunks [][]byte
 }
 
-const listChunk = 1 << 20
+const (
+	listChunk = 1 << 20
+	bigBlob   = 16 << 10
+)
 
 // put copies b into the slab and returns the copy (capacity len(b)).
-func (s *listSlab) put(b []byte) []byte {
+func (s *listSlab) put(b []byte) []byte { return s.putRoom(b, 0) }
+
+// putRoom copies b into the slab with room bytes reserved after it, and
+// returns the copy (capacity len(b)+room).
+func (s *listSlab) putRoom(b []byte, room int) []byte {
+	n := len(b) + room
 	k := len(s.chunks)
-	if k == 0 || len(s.chunks[k-1])+len(b) > cap(s.chunks[k-1]) {
-		s.chunks = append(s.chunks, make([]byte, 0, listChunk))
+	if k == 0 || len(s.chunks[k-1])+n > cap(s.chunks[k-1]) {
+		s.chunks = append(s.chunks, make([]byte, 0, max(listChunk, n)))
 		k++
 	}
 	c := s.chunks[k-1]
 	off := len(c)
 	c = append(c, b...)
+	c = c[:off+n]
 	s.chunks[k-1] = c
-	return c[off:len(c):len(c)]
+	return c[off : off+len(b) : off+n]
+}
+
+// listRoom is the room reserved after a list put into the slab: about the
+// growth expected until the next compaction (see compactGrowth).
+func listRoom(n int) int { return n/compactGrowth + 3 }
+
+// used is the number of bytes handed out by the slab.
+func (s *listSlab) used() uint64 {
+	var n uint64
+	for _, c := range s.chunks {
+		n += uint64(len(c))
+	}
+	return n
+}
+
+// inSlab reports whether p's settled bytes live in the slab.
+func (p *posting) inSlab() bool {
+	return (p.list != nil && p.slabList) || (p.frozen != nil && len(p.frozen) < bigBlob)
+}
+
+// settledBytes is the slab space p uses (see inSlab), its room included.
+func (p *posting) settledBytes() uint64 {
+	if !p.inSlab() {
+		return 0
+	}
+	return uint64(cap(p.list) + len(p.frozen))
 }
 
 // containerOverhead is the heap cost of one roaring container beyond its
 // data (container struct, interface, key, flags, allocation rounding).
 const containerOverhead = 56
 
-// compactPosting rewrites the bitmap of p in its smaller form with
-// exact-size storage (growing arrays leave up to half of their capacity
-// unused). The scratch buffers are reused between calls.
-func compactPosting(p *posting, slab *listSlab, scratch *[]byte, docs *[]uint32) {
-	p.dirty = false
-	if p.list != nil {
-		p.list = slab.put(p.list) // exact size, out of the heap
-		return
+// settled is the compacted form of a posting, computed without modifying it
+// (settle) and installed under the write lock (install).
+type settled struct {
+	p            *posting
+	list         []byte // list form, or
+	lcard, llast uint32
+	blob         []byte // frozen form (exact size)
+	fcard, fmax  uint32
+	empty        bool
+	keep         bool // the list stays where it is, in the slab
+}
+
+// settle computes the smaller settled form of dirty p: a list when it holds
+// at most listCap docs and the list is smaller than the roaring form, a
+// frozen blob otherwise. It only reads p (callers hold Apply's mutex, so no
+// one modifies p meanwhile; searches may read it). The scratch buffers are
+// reused between calls.
+func settle(p *posting, listCap int, scratch *[]byte, docs *[]uint32) settled {
+	s := settled{p: p}
+	if p.list != nil && int(p.lcard) <= listCap {
+		s.list, s.lcard, s.llast, s.keep = p.list, p.lcard, p.llast, p.slabList
+		return s
 	}
-	if p.bm == nil {
-		return
+	var bm *roaring.Bitmap
+	switch {
+	case p.list != nil:
+		bm = p.bitmap() // longer than listCap (tests lower it)
+	case p.frozen != nil && (p.bm == nil || p.bm.IsEmpty()):
+		s.blob, s.fcard, s.fmax = p.frozen, p.fcard, p.fmax
+		return s
+	case p.frozen != nil:
+		bm = p.bitmap()
+	case p.bm == nil:
+		s.empty = true
+		return s
+	default:
+		bm = p.bm
 	}
-	card := p.bm.GetCardinality()
+	card := bm.GetCardinality()
 	if card == 0 {
-		return
+		s.empty = true
+		return s
 	}
-	if card <= listMax {
+	if card <= uint64(listCap) {
 		ds := (*docs)[:0]
-		p.bm.Iterate(func(x uint32) bool {
+		bm.Iterate(func(x uint32) bool {
 			ds = append(ds, x)
 			return true
 		})
@@ -207,29 +368,74 @@ func compactPosting(p *posting, slab *listSlab, scratch *[]byte, docs *[]uint32)
 		}
 		*scratch = b
 		if uint64(len(b)) <= 2*card+containers*(containerOverhead+4) {
-			p.list, p.lcard, p.llast = slab.put(b), uint32(len(ds)), ds[len(ds)-1]
-			p.bm = nil
-			return
+			s.list, s.lcard, s.llast = slices.Clone(b), uint32(len(ds)), ds[len(ds)-1]
+			return s
 		}
 	}
-	p.bm = p.bm.Clone()
+	s.blob, s.fcard, s.fmax = serialize(bm), uint32(card), bm.Maximum()
+	return s
+}
+
+// serialize writes bm in the portable roaring format into an exact-size
+// allocation.
+func serialize(bm *roaring.Bitmap) []byte {
+	w := bytes.NewBuffer(make([]byte, 0, bm.GetSerializedSizeInBytes()))
+	if _, err := bm.WriteTo(w); err != nil {
+		panic(fmt.Sprintf("index: serialize posting: %v", err)) // bytes.Buffer never fails
+	}
+	return w.Bytes()
+}
+
+// install replaces s.p by its settled form, moving small blobs and lists
+// into slab.
+func (s *settled) install(slab *listSlab) {
+	p := s.p
+	p.dirty = false
+	if s.keep {
+		return
+	}
+	p.bm, p.tail = nil, nil
+	p.list, p.lcard, p.llast, p.slabList = nil, 0, 0, false
+	p.frozen, p.fcard, p.fmax = nil, 0, 0
+	switch {
+	case s.empty:
+	case s.list != nil:
+		p.list, p.lcard, p.llast = slab.putRoom(s.list, listRoom(len(s.list))), s.lcard, s.llast
+		p.slabList = true
+	case len(s.blob) < bigBlob:
+		p.frozen, p.fcard, p.fmax = slab.put(s.blob), s.fcard, s.fmax
+	default:
+		p.frozen, p.fcard, p.fmax = s.blob, s.fcard, s.fmax
+	}
 }
 
 // compactDue reports whether enough entries were added to postings since the
 // last compaction (see maybeCompact).
 func (ix *Index) compactDue() bool {
-	return ix.postAdded > ix.compactMin && ix.postAdded > ix.postCompacted
+	return ix.postAdded > ix.compactMin && ix.postAdded > ix.postCompacted/compactGrowth
 }
 
-// compactStep is the number of postings compacted per write-lock hold.
-const compactStep = 8192
+// compactGrowth: a compaction runs once the entries added since the last one
+// exceed 1/compactGrowth of the entries then (geometric, so each entry is
+// rewritten a bounded number of times, and at most about 1/compactGrowth of
+// the entries wait in unsettled bitmaps).
+const compactGrowth = 4
 
-// maybeCompact compacts the posting lists modified since the last compaction
-// when enough entries were added since then (geometric schedule: each entry
-// is rewritten a bounded number of times). It takes the write lock in short
-// steps, so searches interleave. Lists go to the current slab; when more than
-// half of the slab is garbage (lists turned back into bitmaps), every list
-// moves to a new slab and the old one is freed.
+// compactStep bounds the postings, and compactBytes the posting bytes,
+// settled per write-lock hold.
+const (
+	compactStep  = 8192
+	compactBytes = 32 << 20
+)
+
+// maybeCompact settles the postings modified since the last compaction
+// when enough entries were added since then. It runs inside Apply (which
+// holds applyMu, so no one else modifies postings): each step computes the
+// settled forms of a few postings without the write lock, then takes it
+// briefly to install them, so searches interleave. Lists and small blobs go
+// to the current slab; when more than half of the slab is garbage (replaced
+// blobs and lists), every slab-resident posting moves to a new slab and the
+// old one is freed.
 func (ix *Index) maybeCompact() {
 	// Checked under the read lock first: Apply calls this after every
 	// chunk, and a write lock would wait for the searches in flight.
@@ -251,22 +457,21 @@ func (ix *Index) maybeCompact() {
 	for fi := range ix.post {
 		for _, p := range ix.post[fi] {
 			total += p.card()
-			live += uint64(len(p.list))
 			if p.dirty {
 				todo = append(todo, p)
 			}
+			if !p.dirty || p.slabList {
+				live += p.settledBytes() // stays in the slab (else garbage)
+			}
 		}
 	}
-	var used uint64
-	for _, c := range ix.slab.chunks {
-		used += uint64(len(c))
-	}
-	moveAll := used > 1<<20 && live < used/2
+	used := ix.slab.used()
+	moveAll := used > 1<<20 && live < used*3/4
 	if moveAll {
 		todo = todo[:0]
 		for fi := range ix.post {
 			for _, p := range ix.post[fi] {
-				if p.dirty || p.list != nil {
+				if p.dirty || p.inSlab() {
 					todo = append(todo, p)
 				}
 			}
@@ -275,25 +480,35 @@ func (ix *Index) maybeCompact() {
 	}
 	slab := ix.slab
 	ix.postCompacted = total
+	listCap := ix.compactListMax
 	ix.mu.Unlock()
 	var scratch []byte
 	var docs []uint32
+	var step []settled
 	for len(todo) > 0 {
-		n := min(compactStep, len(todo))
-		ix.mu.Lock()
-		ix.flushTails()
-		for _, p := range todo[:n] {
-			if p.list != nil && !p.dirty {
-				if moveAll {
-					p.list = slab.put(p.list) // into the new slab, so the old one is freed
-				}
+		// Settle a step without the write lock: Apply's mutex keeps the
+		// postings unchanged, and searches only read them.
+		step = step[:0]
+		var bytes int64
+		n := 0
+		for n < len(todo) && n < compactStep && bytes < compactBytes {
+			p := todo[n]
+			n++
+			if !p.dirty {
+				step = append(step, settled{p: p, list: p.list, lcard: p.lcard, llast: p.llast,
+					blob: p.frozen, fcard: p.fcard, fmax: p.fmax}) // moves to the new slab
 				continue
 			}
-			if p.dirty {
-				compactPosting(p, slab, &scratch, &docs)
-			}
+			bytes += p.sizeBytes()
+			s := settle(p, listCap, &scratch, &docs)
+			s.keep = s.keep && !moveAll
+			step = append(step, s)
+		}
+		todo = todo[n:]
+		ix.mu.Lock()
+		for i := range step {
+			step[i].install(slab)
 		}
 		ix.mu.Unlock()
-		todo = todo[n:]
 	}
 }
