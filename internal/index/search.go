@@ -1,6 +1,7 @@
 package index
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -582,24 +583,54 @@ func orAll(bms []*roaring.Bitmap) *roaring.Bitmap {
 	return roaring.FastOr(bms...)
 }
 
+// andGrams intersects the postings of a pattern's grams, rarest first. With
+// more than one gram the pattern is verified against the text anyway, so
+// once the rarest grams leave andEnough candidates the others are not read:
+// rejecting a few false candidates costs less than materializing more
+// postings (a long title has dozens of grams). The result may be a posting
+// list itself: never modify it.
 func (ix *Index) andGrams(fi int, keys []uint64) *roaring.Bitmap {
 	if len(keys) == 0 {
 		return nil
 	}
-	bms := make([]*roaring.Bitmap, 0, len(keys))
+	var buf [16]*posting
+	ps := buf[:0]
 	for _, k := range keys {
 		p := ix.post[fi][k]
 		if p == nil {
 			return nil
 		}
-		bms = append(bms, p.bitmap())
+		ps = append(ps, p)
 	}
-	out := andAll(bms)
-	if out == nil || out.IsEmpty() {
+	var out *roaring.Bitmap
+	if len(ps) == 1 {
+		out = ps[0].bitmap()
+	} else {
+		cards := make([]uint64, len(ps))
+		for i, p := range ps {
+			cards[i] = p.card()
+		}
+		idx := make([]int, len(ps))
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(cards[a], cards[b]) })
+		out = roaring.And(ps[idx[0]].bitmap(), ps[idx[1]].bitmap())
+		for _, i := range idx[2:] {
+			if out.IsEmpty() || out.GetCardinality() <= andEnough {
+				break
+			}
+			out.And(ps[i].bitmap())
+		}
+	}
+	if out.IsEmpty() {
 		return nil
 	}
 	return out
 }
+
+// andEnough: see andGrams.
+const andEnough = 32
 
 // andAll intersects bitmaps smallest first. With one input it returns it as is.
 func andAll(bms []*roaring.Bitmap) *roaring.Bitmap {
