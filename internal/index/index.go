@@ -195,9 +195,12 @@ type Index struct {
 	thash []uint64
 	live  int
 
-	post       [nFields]map[uint64]*posting
-	dirty      []*posting // postings with a tail to flush (see flushTails)
-	byChannel  map[string]*roaring.Bitmap
+	post  [nFields]map[uint64]*posting
+	dirty []*posting // postings with a tail to flush (see flushTails)
+	// byChannel: a channel's docs. Most channels have a few docs spread
+	// over the whole id space, where a roaring bitmap costs a container
+	// (~60 bytes) a doc; a posting keeps them as a delta-varint list.
+	byChannel  map[string]*posting
 	byCategory map[string]*roaring.Bitmap
 	byLang     map[string]*roaring.Bitmap
 	channels   map[string]*yt.Channel
@@ -264,7 +267,7 @@ func newIndex(dir string, opts Options) *Index {
 	ix := &Index{
 		log:            log,
 		dir:            dir,
-		byChannel:      map[string]*roaring.Bitmap{},
+		byChannel:      map[string]*posting{},
 		byCategory:     map[string]*roaring.Bitmap{},
 		byLang:         map[string]*roaring.Bitmap{},
 		channels:       map[string]*yt.Channel{},
@@ -1221,8 +1224,8 @@ func (ix *Index) applyChannel(c *yt.Channel) bool {
 	cc := *c
 	ix.channels[c.ID] = &cc
 	cf := c.FetchedAt.UnixMicro()
-	if bm := ix.byChannel[c.ID]; bm != nil {
-		it := bm.Iterator()
+	if p := ix.byChannel[c.ID]; p != nil {
+		it := p.bitmap().Iterator()
 		for it.HasNext() {
 			n := it.Next()
 			d := &ix.docs[n]
@@ -1477,6 +1480,31 @@ func bmAdd(m map[string]*roaring.Bitmap, k string, n uint32) {
 	bm.Add(n)
 }
 
+// postAdd adds doc n to the posting of key k (a list while docs come in
+// ascending order and stay few; see posting).
+func postAdd(m map[string]*posting, k string, n uint32) {
+	if k == "" {
+		return
+	}
+	p := m[k]
+	if p == nil {
+		p = &posting{}
+		m[k] = p
+	}
+	if !p.appendList(n) {
+		p.writable().Add(n)
+	}
+}
+
+func postRemove(m map[string]*posting, k string, n uint32) {
+	if p := m[k]; p != nil {
+		p.writable().Remove(n)
+		if p.isEmpty() {
+			delete(m, k)
+		}
+	}
+}
+
 func bmRemove(m map[string]*roaring.Bitmap, k string, n uint32) {
 	if bm := m[k]; bm != nil {
 		bm.Remove(n)
@@ -1487,7 +1515,7 @@ func bmRemove(m map[string]*roaring.Bitmap, k string, n uint32) {
 }
 
 func (ix *Index) addFilters(n uint32, d *doc) {
-	bmAdd(ix.byChannel, ix.strs.str(d.chanID), n)
+	postAdd(ix.byChannel, ix.strs.str(d.chanID), n)
 	bmAdd(ix.byCategory, ix.strs.str(d.catID), n)
 	full, primary := langKeys(ix.strs.str(d.lang))
 	bmAdd(ix.byLang, full, n)
@@ -1497,7 +1525,7 @@ func (ix *Index) addFilters(n uint32, d *doc) {
 }
 
 func (ix *Index) removeFilters(n uint32, d *doc) {
-	bmRemove(ix.byChannel, ix.strs.str(d.chanID), n)
+	postRemove(ix.byChannel, ix.strs.str(d.chanID), n)
 	bmRemove(ix.byCategory, ix.strs.str(d.catID), n)
 	full, primary := langKeys(ix.strs.str(d.lang))
 	bmRemove(ix.byLang, full, n)

@@ -419,7 +419,7 @@ func (ix *Index) compactDue() bool {
 // exceed 1/compactGrowth of the entries then (geometric, so each entry is
 // rewritten a bounded number of times, and at most about 1/compactGrowth of
 // the entries wait in unsettled bitmaps).
-const compactGrowth = 4
+const compactGrowth = 8
 
 // compactStep bounds the postings, and compactBytes the posting bytes,
 // settled per write-lock hold.

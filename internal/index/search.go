@@ -479,10 +479,17 @@ func (ix *Index) candidates(p *plan) *roaring.Bitmap {
 			parts = append(parts, roaring.FastOr(ors...))
 		}
 	}
+	if p.q.ChannelID != "" {
+		cp := ix.byChannel[p.q.ChannelID]
+		if cp == nil {
+			return nil
+		}
+		parts = append(parts, cp.bitmap())
+	}
 	for _, f := range []struct {
 		m map[string]*roaring.Bitmap
 		k string
-	}{{ix.byChannel, p.q.ChannelID}, {ix.byCategory, p.q.CategoryID}, {ix.byLang, strings.ToLower(strings.ReplaceAll(p.q.Language, "_", "-"))}} {
+	}{{ix.byCategory, p.q.CategoryID}, {ix.byLang, strings.ToLower(strings.ReplaceAll(p.q.Language, "_", "-"))}} {
 		if f.k == "" {
 			continue
 		}
