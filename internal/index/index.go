@@ -223,13 +223,15 @@ type Index struct {
 	scratchA, scratchB []uint64
 
 	// postAdded counts posting entries added since the last compaction,
-	// postCompacted the entries at that compaction (see maybeCompact).
-	postAdded, postCompacted uint64
-	textGen                  uint64    // changes whenever a stored text changes (see chunkPrep)
-	slab                     *listSlab // compact posting lists (see maybeCompact)
-	compactMin               uint64    // tests lower it
-	compactListMax           int       // settled postings of at most this many docs may be lists; tests lower it
-	directMax                int       // see directMax; tests lower it to force the rank walk
+	// postTotal the entries added before it (plus those loaded; removals
+	// are not subtracted) and postCompacted postTotal at that compaction
+	// (see maybeCompact).
+	postAdded, postTotal, postCompacted uint64
+	textGen                             uint64    // changes whenever a stored text changes (see chunkPrep)
+	slab                                *listSlab // compact posting lists (see maybeCompact)
+	compactMin                          uint64    // entries added before any compaction (16M, ~100k docs); tests lower it
+	compactListMax                      int       // settled postings of at most this many docs may be lists; tests lower it
+	directMax                           int       // see directMax; tests lower it to force the rank walk
 
 	// gen changes whenever the postings or filters of an existing doc change
 	// (text edit, removal, revival); new docs and statistics do not change it.
@@ -276,7 +278,7 @@ func newIndex(dir string, opts Options) *Index {
 		rankViews:      &ranked{},
 		rankPub:        &ranked{},
 		directMax:      directMax,
-		compactMin:     1 << 20,
+		compactMin:     1 << 24,
 		compactListMax: listMax,
 		slab:           &listSlab{},
 	}

@@ -396,12 +396,14 @@ func (ix *Index) decode(dec *decoder) error {
 				return fmt.Errorf("posting %x: %w", k, err)
 			}
 			m[k] = p
+			ix.postTotal += p.card()
 		}
 		ix.post[fi] = m
 	}
 	if dec.err != nil {
 		return dec.err
 	}
+	ix.postCompacted = ix.postTotal
 	if ver == 1 {
 		ix.addTrigramPostings()
 	}

@@ -243,17 +243,19 @@ func (p *posting) sizeBytes() int64 {
 	return n
 }
 
-// listSlab holds compact posting lists and small frozen blobs: chunks that
+// listSlab holds compact posting lists and tiny frozen blobs: chunks that
 // are only ever appended to, so the postings alias them safely. Blobs of
-// bigBlob bytes or more get an allocation of their own instead (the
-// collector frees them when they are replaced; they hold no pointers).
+// bigBlob bytes or more get an allocation of their own instead: most frozen
+// postings gain docs between compactions and are rewritten, and the
+// collector frees a replaced blob, where the slab would keep it as garbage
+// until every posting in it moved (they hold no pointers either way).
 type listSlab struct {
 	chunks [][]byte
 }
 
 const (
 	listChunk = 1 << 20
-	bigBlob   = 16 << 10
+	bigBlob   = 1 << 10
 )
 
 // put copies b into the slab and returns the copy (capacity len(b)).
@@ -450,13 +452,13 @@ func (ix *Index) maybeCompact() {
 		ix.mu.Unlock()
 		return
 	}
-	ix.postAdded = 0
 	ix.flushTails()
+	ix.postTotal += ix.postAdded
+	ix.postAdded, ix.postCompacted = 0, ix.postTotal
 	var todo []*posting
-	var total, live uint64
+	var live uint64
 	for fi := range ix.post {
 		for _, p := range ix.post[fi] {
-			total += p.card()
 			if p.dirty {
 				todo = append(todo, p)
 			}
@@ -479,7 +481,6 @@ func (ix *Index) maybeCompact() {
 		ix.slab = &listSlab{}
 	}
 	slab := ix.slab
-	ix.postCompacted = total
 	listCap := ix.compactListMax
 	ix.mu.Unlock()
 	var scratch []byte
