@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/tubelake/tubelake/internal/api"
+	"github.com/tubelake/tubelake/internal/index"
 	"github.com/tubelake/tubelake/internal/searchbench"
 )
 
@@ -70,6 +73,11 @@ writes DIR/search.json and DIR/search.md.`,
 			}
 			cfg.Progress = g.stderr
 			cfg.Logger = g.logger()
+			// The API phase serves the benchmark's index with the same
+			// handler as tubelake serve (no response cache, no keys).
+			cfg.Handler = func(ix *index.Index) (http.Handler, error) {
+				return api.New(api.Config{Index: ix, Logger: g.logger()})
+			}
 			rep, err := searchbench.Run(ctx, cfg)
 			if rep == nil {
 				return err
@@ -98,6 +106,7 @@ writes DIR/search.json and DIR/search.md.`,
 	f.StringVar(&anchors, "anchors", strings.Join(searchbench.BuiltAnchors(), ","), "anchors to run: scan, bleve, sqlite, duckdb (comma-separated; none for none; bleve and sqlite need a build with -tags anchors)")
 	f.IntVar(&cfg.Updates, "updates", 200_000, "view-count-only snapshots applied while queries run")
 	f.IntVar(&cfg.Batch, "batch", 10_000, "records per Apply while indexing")
+	f.IntVar(&cfg.APIClients, "api-clients", 2, "concurrent clients of the API phase (the queries through GET /v1/videos/search)")
 	f.Uint64Var(&seed, "seed", 1, "corpus seed")
 	f.StringVar(&cfg.DataDir, "data-dir", filepath.Join("..", "shared", "data"), "real YouTube data the corpus model learns titles from (see its README.md)")
 	f.StringVar(&out, "out", "", "write search.json and search.md into this directory")

@@ -36,6 +36,9 @@ type KindStats struct {
 	Slowest   string  `json:"slowest,omitempty"`
 	SlowestMs float64 `json:"slowest_median_ms,omitempty"`
 	P99Ratio  float64 `json:"p99_ratio_to_tubelake,omitempty"`
+	// The same queries through GET /v1/videos/search (see APIReport).
+	APIP50Ms float64 `json:"api_p50_ms,omitempty"`
+	APIP99Ms float64 `json:"api_p99_ms,omitempty"`
 }
 
 // AnchorReport is one anchor engine's build and latencies.
@@ -136,6 +139,7 @@ type Report struct {
 	Corpus      Corpus         `json:"corpus"`
 	Build       Build          `json:"build"`
 	Kinds       []KindStats    `json:"kinds"`
+	API         *APIReport     `json:"api,omitempty"`
 	Updates     Updates        `json:"updates"`
 	Anchors     []AnchorReport `json:"anchors"`
 	Correctness Correctness    `json:"correctness"`
@@ -164,6 +168,9 @@ func (r *Report) goals() {
 		add("query p99 "+k.Kind, "<= 10 ms", fmt.Sprintf("%.3f ms", k.P99Ms), k.P99Ms <= 10)
 		add("query p50 "+k.Kind, "<= 1 ms", fmt.Sprintf("%.3f ms", k.P50Ms), k.P50Ms <= 1)
 	}
+	if a := r.API; a != nil && a.Requests > 0 {
+		add(fmt.Sprintf("query p99 via GET /v1/videos/search, %d clients", a.Clients), "<= 10 ms", fmt.Sprintf("%.3f ms", a.P99Ms), a.P99Ms <= 10)
+	}
 	add("indexing", ">= 100k docs/s", fmt.Sprintf("%.0f docs/s", r.Build.DocsPerSec), r.Build.DocsPerSec >= 100_000)
 	if r.Updates.Updates > 0 {
 		add("stats updates", ">= 500k/s", fmt.Sprintf("%.0f/s", r.Updates.PerSec), r.Updates.PerSec >= 500_000)
@@ -171,8 +178,11 @@ func (r *Report) goals() {
 	}
 	add("memory (index heap / raw text)", "<= 3x", fmt.Sprintf("%.2fx", r.Build.HeapPerRaw), r.Build.HeapPerRaw <= 3)
 	add("memory (process RSS / raw text)", "<= 3x", fmt.Sprintf("%.2fx", r.Build.RSSPerRaw), r.Build.RSSPerRaw <= 3)
-	add("correctness vs oracle", "0 mismatches", fmt.Sprintf("%d", r.Correctness.Mismatches+r.Correctness.MismatchesAfterUpdates),
-		r.Correctness.Mismatches+r.Correctness.MismatchesAfterUpdates == 0)
+	bad := r.Correctness.Mismatches + r.Correctness.MismatchesAfterUpdates
+	if r.API != nil {
+		bad += r.API.Mismatches
+	}
+	add("correctness vs oracle", "0 mismatches", fmt.Sprintf("%d", bad), bad == 0)
 }
 
 func slowest(k KindStats) string {
@@ -224,12 +234,26 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	p("")
 	p("#### Queries (sort=views, limit=20, title; %d reps after one warm-up)", r.Config.Reps)
 	p("")
-	p("| kind | queries | median matches | max matches | p50 ms | p95 ms | p99 ms | max ms | slowest query (its median ms) |")
-	p("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+	if a := r.API; a != nil {
+		p("| kind | queries | median matches | max matches | p50 ms | p95 ms | p99 ms | max ms | API p50 / p99 ms (%d clients) | slowest query (its median ms) |", a.Clients)
+		p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	} else {
+		p("| kind | queries | median matches | max matches | p50 ms | p95 ms | p99 ms | max ms | slowest query (its median ms) |")
+		p("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+	}
 	for _, k := range r.Kinds {
-		p("| %s | %d | %s | %s | %s | %s | %s | %s | %s |", k.Kind, k.Queries, count(k.MedianMatches), count(k.MaxMatches), ms3(k.P50Ms), ms3(k.P95Ms), ms3(k.P99Ms), ms3(k.MaxMs), slowest(k))
+		apiCol := ""
+		if r.API != nil {
+			apiCol = fmt.Sprintf(" %s / %s |", ms3(k.APIP50Ms), ms3(k.APIP99Ms))
+		}
+		p("| %s | %d | %s | %s | %s | %s | %s | %s |%s %s |", k.Kind, k.Queries, count(k.MedianMatches), count(k.MaxMatches), ms3(k.P50Ms), ms3(k.P95Ms), ms3(k.P99Ms), ms3(k.MaxMs), apiCol, slowest(k))
 	}
 	p("")
+	if a := r.API; a != nil {
+		p("API column: the same queries through `GET /v1/videos/search?q=...&sort=views&limit=20&in=title` on a loopback server over this index, %d concurrent clients, each sending every query %d times after one warm-up pass whose answers are checked against the oracle (%d of %d differ); a request's latency runs from sending it to reading the whole body. %s timed requests; %.1f s with the warm-up pass (%.0f timed requests/s); all kinds p50 %s ms, p99 %s ms.",
+			a.Clients, r.Config.Reps, a.Mismatches, a.Checked, count(a.Requests), a.Seconds, a.PerSec, ms3(a.P50Ms), ms3(a.P99Ms))
+		p("")
+	}
 	if u := r.Updates; u.Updates > 0 {
 		p("#### Stats updates (view-count-only snapshots, Apply batches of %d) with a concurrent query loop", u.BatchSize)
 		p("")

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -40,8 +41,13 @@ type Config struct {
 	CPUProfile        string        // if set, a CPU profile of the indexing phase is written here
 	UpdatesCPUProfile string        // if set, a CPU profile of the statistics-update phase is written here
 	QueriesCPUProfile string        // if set, a CPU profile of the timed query repetitions is written here
-	Progress          io.Writer     `json:"-"` // progress lines (nil: none)
-	Logger            *slog.Logger  `json:"-"`
+	// Handler, when set, serves the index over HTTP (the API's handler) for
+	// the API phase: the same queries through GET /v1/videos/search from
+	// APIClients concurrent clients (default 2).
+	Handler    func(*index.Index) (http.Handler, error) `json:"-"`
+	APIClients int                                      `json:"api_clients,omitempty"`
+	Progress   io.Writer                                `json:"-"` // progress lines (nil: none)
+	Logger     *slog.Logger                             `json:"-"`
 }
 
 // ErrMismatch is returned (with the report) when our results differ from the oracle's.
@@ -73,6 +79,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Seed == 0 {
 		c.Seed = 1
+	}
+	if c.APIClients <= 0 {
+		c.APIClients = 2
 	}
 	for _, a := range c.Anchors {
 		if !slices.Contains(AnchorNames, a) {
@@ -197,6 +206,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	stopProfile()
 	pf("tubelake: %d queries x %d reps measured, %d mismatches", len(qs), cfg.Reps, rep.Correctness.Mismatches)
 
+	// ---- the same queries through the HTTP API ----
+	if cfg.Handler != nil {
+		if err := runAPI(ctx, &cfg, ix, qs, want, rep, pf); err != nil {
+			return nil, err
+		}
+	}
+
 	// ---- 4: anchors ----
 	for _, name := range cfg.Anchors {
 		ar, err := runAnchor(ctx, &cfg, name, s, qs, want, pf)
@@ -237,7 +253,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.goals()
 	rep.Machine.LoadEnd = procstat.LoadAvg()
 	rep.Seconds = time.Since(start).Seconds()
-	if rep.Correctness.Mismatches+rep.Correctness.MismatchesAfterUpdates > 0 {
+	if rep.Correctness.Mismatches+rep.Correctness.MismatchesAfterUpdates > 0 || (rep.API != nil && rep.API.Mismatches > 0) {
 		return rep, ErrMismatch
 	}
 	return rep, nil

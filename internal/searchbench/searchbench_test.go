@@ -3,12 +3,15 @@ package searchbench
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/tubelake/tubelake/internal/api"
+	"github.com/tubelake/tubelake/internal/index"
 	"github.com/tubelake/tubelake/internal/yt"
 )
 
@@ -84,6 +87,7 @@ func TestRunSmall(t *testing.T) {
 	rep, err := Run(context.Background(), Config{
 		DataDir: sharedData, Docs: 20000, AnchorDocs: 20000, PerKind: 6, Reps: 2, AnchorReps: 1,
 		Anchors: BuiltAnchors(), Updates: 5000, WorkDir: t.TempDir(), Progress: &progress,
+		Handler: func(ix *index.Index) (http.Handler, error) { return api.New(api.Config{Index: ix}) },
 	})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, progress.String())
@@ -110,6 +114,12 @@ func TestRunSmall(t *testing.T) {
 		if a.Disagree != 0 || a.Agree != len(rep.Queries) {
 			t.Errorf("anchor %s disagrees with the oracle on %d queries: %v", a.Name, a.Disagree, a.Examples)
 		}
+	}
+	// The API phase: every query checked once per client, timed Reps times.
+	if a := rep.API; a == nil || a.Mismatches != 0 || a.Checked != 2*len(rep.Queries) || a.Requests != 2*2*len(rep.Queries) {
+		t.Errorf("api phase: %+v", rep.API)
+	} else if k := rep.kind(KindCommon); k.APIP99Ms <= 0 || k.APIP50Ms > k.APIP99Ms {
+		t.Errorf("api latency of common queries: %+v", k)
 	}
 	if rep.Updates.Applied != 5000 || rep.Updates.Queries == 0 {
 		t.Errorf("updates: %+v", rep.Updates)
