@@ -4,7 +4,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -80,7 +79,7 @@ type Generator struct {
 	channels int
 	pcg      rand.PCG
 	r        *rand.Rand
-	b        strings.Builder
+	buf      []byte // sentence's buffer, reused
 }
 
 // NewGenerator returns a generator of a corpus of docs videos.
@@ -193,8 +192,8 @@ func (g *Generator) Views(i int) int64 {
 // share of coined words (the long tail of names every real corpus has).
 func (g *Generator) sentence(lm *langModel, maxRunes int, title bool) string {
 	r := g.r
-	b := &g.b
-	b.Reset()
+	b := g.buf[:0]
+	runes := 0 // counted per piece: every piece is valid UTF-8
 	prev := uint32(endTok)
 	for n := 0; n < 30; n++ {
 		var t uint32
@@ -223,19 +222,21 @@ func (g *Generator) sentence(lm *langModel, maxRunes int, title bool) string {
 			text = g.coin(lm)
 		}
 		if n > 0 && !tok.glue {
-			b.WriteByte(' ')
+			b = append(b, ' ')
+			runes++
 		}
-		b.WriteString(text)
+		b = append(b, text...)
+		runes += utf8.RuneCountInString(text)
 		prev = t
-		if utf8.RuneCountInString(b.String()) >= maxRunes {
+		if runes >= maxRunes {
 			break
 		}
 	}
-	s := b.String()
-	if utf8.RuneCountInString(s) > maxRunes {
-		s = string([]rune(s)[:maxRunes])
+	g.buf = b
+	if runes > maxRunes {
+		return string([]rune(string(b))[:maxRunes])
 	}
-	return s
+	return string(b)
 }
 
 // coin makes a new word from the rune model of the language's words.

@@ -3,6 +3,8 @@ package searchbench
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"hash/fnv"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -147,4 +149,21 @@ func BenchmarkCorpusDoc(b *testing.B) {
 		bytes += d.TextBytes()
 	}
 	b.SetBytes(bytes / int64(b.N))
+}
+
+// TestCorpusFingerprint pins the generated corpus: figures in
+// docs/BENCHMARKS.md stay comparable across changes to the generator only
+// while it generates the same docs from the same seed and real data.
+func TestCorpusFingerprint(t *testing.T) {
+	m := loadModel(t)
+	g := NewGenerator(m, 1, 20000)
+	h := fnv.New64a()
+	var d Doc
+	for i := range 20000 {
+		g.Doc(i, &d)
+		fmt.Fprintf(h, "%s|%s|%v|%s|%s\n", d.Title, d.Description, d.Tags, d.ChannelTitle, d.ID)
+	}
+	if got, want := fmt.Sprintf("%x", h.Sum64()), "b8f4a88b0afd20fb"; got != want {
+		t.Fatalf("corpus fingerprint %s, want %s: the generator changed its output", got, want)
+	}
 }
