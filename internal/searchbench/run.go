@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -401,6 +402,8 @@ func buildIndex(ctx context.Context, cfg *Config, m *Model, ix *index.Index, rep
 	b.HeapBytes = int64(ms.HeapAlloc)
 	b.IndexHeapBytes = int64(ms.HeapAlloc) - int64(heapBefore)
 	b.RSSBytes, b.HWMBytes = procstat.Status("VmRSS"), procstat.Status("VmHWM")
+	debug.FreeOSMemory()
+	b.RSSIdleBytes = procstat.Status("VmRSS")
 	st := ix.Stats()
 	b.IndexTextBytes, b.MemEstimate, b.Grams, b.PostingBytes = st.TextBytes, st.MemBytes, st.Grams, st.PostingBytes
 	if raw > 0 {
