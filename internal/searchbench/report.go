@@ -69,7 +69,7 @@ type Build struct {
 	// debug.FreeOSMemory: what the process keeps resident once the
 	// collector returned the free heap (RSSBytes depends on GOGC and
 	// GOMEMLIMIT: freed memory stays mapped until scavenged).
-	RSSIdleBytes int64 `json:"rss_idle_bytes"`
+	RSSIdleBytes   int64   `json:"rss_idle_bytes"`
 	MemEstimate    int64   `json:"index_mem_estimate_bytes"`
 	IndexTextBytes int64   `json:"index_text_bytes"`
 	Grams          int     `json:"grams"`
