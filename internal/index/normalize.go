@@ -2,6 +2,7 @@ package index
 
 import (
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -117,9 +118,40 @@ func isStable(r rune) bool {
 		r == 0xFE0F,
 		r >= 0x1F300 && r <= 0x1F64F, r >= 0x1F680 && r <= 0x1F6FF, r >= 0x1F900 && r <= 0x1F9FF: // emoji
 		return true
+	case r < 0x10000:
+		return stableBMP()[r>>6]>>(r&63)&1 != 0
 	}
 	return false
 }
+
+// stableBMP marks the BMP runes the full pipeline leaves alone and that
+// cannot combine with a rune before them (NFKC boundary before: no
+// composition or reordering across them), so a text of such runes is its
+// own normal form: the common symbols and punctuation of real titles (→, –,
+// ☆, •, ·, 々, ♪, ...) that the explicit list in isStable misses. Computed
+// once (about 0.1 s), read only after.
+var stableBMP = sync.OnceValue(func() *[1 << 10]uint64 {
+	var t [1 << 10]uint64
+	fold := cases.Fold()
+	for r := rune(0x80); r < 0x10000; r++ {
+		if r >= 0xD800 && r <= 0xDFFF {
+			continue
+		}
+		s := string(r)
+		if r == utf8.RuneError || !norm.NFKC.PropertiesString(s).BoundaryBefore() || unicode.IsSpace(r) ||
+			unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || (r >= 0x3131 && r <= 0x318E) || (r >= 0x1100 && r <= 0x11FF) {
+			continue
+		}
+		x := width.Fold.String(s)
+		x = norm.NFKC.String(x)
+		x = fold.String(x)
+		x = norm.NFKC.String(x)
+		if x == s && foldCherokee(r) == r {
+			t[r>>6] |= 1 << (r & 63)
+		}
+	}
+	return &t
+})
 
 // normalizeFast handles the common case without the x/text passes: text of
 // stable runes, ASCII capitals, fullwidth ASCII, compatibility consonants not

@@ -1,0 +1,47 @@
+package index
+
+import "testing"
+
+// TestStableRunesExhaustive checks every BMP rune the fast path passes
+// through unchanged (isStable), alone and between other runes, against the
+// full pipeline iterated to its fixed point (no fast path involved).
+func TestStableRunesExhaustive(t *testing.T) {
+	slowRef := func(s string) string {
+		out := normalizeSlow(s)
+		for range 4 {
+			next := normalizeSlow(out)
+			if next == out {
+				break
+			}
+			out = next
+		}
+		return out
+	}
+	n := 0
+	for r := rune(0x21); r < 0x10000; r++ {
+		if !isStable(r) {
+			continue
+		}
+		n++
+		for _, ctx := range [][2]string{{"", ""}, {"a", "b"}, {"가", "나"}, {"カ", "\u3099"}, {"e", "\u0301"}, {"ㅊ", "ㅇ"}} {
+			s := ctx[0] + string(r) + ctx[1]
+			if got, want := Normalize(s), slowRef(s); got != want {
+				t.Fatalf("U+%04X in %q: Normalize %q, full pipeline %q", r, s, got, want)
+			}
+		}
+	}
+	if n < 20000 {
+		t.Fatalf("only %d stable BMP runes", n)
+	}
+	t.Logf("%d stable BMP runes", n)
+	for _, r := range []rune{'→', '–', '☆', '•', '·', '々', '♪', '★', '▶', '♡'} {
+		if !isStable(r) {
+			t.Errorf("%q (U+%04X) not stable", r, r)
+		}
+	}
+	for _, r := range []rune{'…', 'A', 'Ａ', 'ｶ', 'ﬁ', 'ß', '\u0301', '\u3099', 'ㅊ', '\u1161', '\u00a0', '\u200b', 'Ω', 'ǅ', '\u2126'} {
+		if isStable(r) {
+			t.Errorf("%q (U+%04X) marked stable", r, r)
+		}
+	}
+}
