@@ -175,10 +175,24 @@ func normalizeFastFixed(s string) (string, bool, bool) {
 		r, sz := utf8.DecodeRuneInString(s[i:])
 		i += sz
 		switch {
-		case r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == 0x3000:
+		case r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == 0x3000 || r == 0xA0:
 			space = b.Len() > 0
 			continue
-		case r == 0x200B || r == 0x200D || r == 0xFEFF:
+		case r == 0x200B || r == 0x200D || r == 0xFEFF || r == utf8.RuneError:
+			continue // format characters; invalid UTF-8 and U+FFFD are dropped
+		case r == 0x2026 || r == 0x203C || r == 0x2049: // … ‼ ⁉: NFKC spells them in ASCII
+			if space {
+				b.WriteByte(' ')
+				space = false
+			}
+			switch r {
+			case 0x2026:
+				b.WriteString("...")
+			case 0x203C:
+				b.WriteString("!!")
+			default:
+				b.WriteString("!?")
+			}
 			continue
 		case r >= 'A' && r <= 'Z':
 			r += 'a' - 'A'

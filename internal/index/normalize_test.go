@@ -34,6 +34,18 @@ func TestStableRunesExhaustive(t *testing.T) {
 		t.Fatalf("only %d stable BMP runes", n)
 	}
 	t.Logf("%d stable BMP runes", n)
+	// The runes the fast path maps or drops itself, in the same contexts.
+	for _, s := range []string{"…", "‼", "⁉", "\u00a0", "\ufffd", "\xff", "\xe2\x80", "\u200b", "\u3000"} {
+		for _, ctx := range [][2]string{{"", ""}, {"a", "b"}, {"가 ", " 나"}, {"A", "Z"}, {"…", "…"}, {"ㅊ", "ㅇ"}, {"e", "\u0301"}} {
+			x := ctx[0] + s + ctx[1]
+			if got, want := Normalize(x), slowRef(x); got != want {
+				t.Fatalf("%q: Normalize %q, full pipeline %q", x, got, want)
+			}
+		}
+		if _, ok, _ := normalizeFastFixed("x" + s + "y"); !ok {
+			t.Errorf("%q: not handled by the fast path", s)
+		}
+	}
 	for _, r := range []rune{'→', '–', '☆', '•', '·', '々', '♪', '★', '▶', '♡'} {
 		if !isStable(r) {
 			t.Errorf("%q (U+%04X) not stable", r, r)
