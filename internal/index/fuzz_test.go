@@ -34,10 +34,14 @@ func FuzzNormalize(f *testing.F) {
 
 // normalizeRef is Normalize without its shortcuts: normalizeOnce iterated
 // to the fixed point.
-func normalizeRef(s string) string {
-	out := normalizeOnce(s)
+func normalizeRef(s string) string { return fixedPoint(normalizeOnce, s) }
+
+// fixedPoint applies pass to s until the text stops changing (at most five
+// passes).
+func fixedPoint(pass func(string) string, s string) string {
+	out := pass(s)
 	for range 4 {
-		next := normalizeOnce(out)
+		next := pass(out)
 		if next == out {
 			break
 		}

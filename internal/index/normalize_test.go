@@ -6,17 +6,7 @@ import "testing"
 // through unchanged (isStable), alone and between other runes, against the
 // full pipeline iterated to its fixed point (no fast path involved).
 func TestStableRunesExhaustive(t *testing.T) {
-	slowRef := func(s string) string {
-		out := normalizeSlow(s)
-		for range 4 {
-			next := normalizeSlow(out)
-			if next == out {
-				break
-			}
-			out = next
-		}
-		return out
-	}
+	slowRef := func(s string) string { return fixedPoint(normalizeSlow, s) }
 	n := 0
 	for r := rune(0x21); r < 0x10000; r++ {
 		if !isStable(r) {
