@@ -10,8 +10,8 @@ import (
 )
 
 // TestConcurrentApplySearchFlush runs searches, statistics refreshes, text
-// edits, tombstones, new videos (inverted batches) and flushes at the same
-// time (run with -race).
+// edits, tombstones, new videos (inverted batches), flushes and memory
+// estimates at the same time (run with -race).
 func TestConcurrentApplySearchFlush(t *testing.T) {
 	ix, err := Open(t.TempDir(), Options{})
 	if err != nil {
@@ -93,6 +93,12 @@ func TestConcurrentApplySearchFlush(t *testing.T) {
 		for i := uint64(1); ctx.Err() == nil; i++ {
 			if err := ix.Flush(context.Background(), i); err != nil {
 				t.Error(err)
+				return
+			}
+			// The memory estimate takes the read lock in steps while the
+			// writers run.
+			if m := ix.measure(); m[0] <= 0 || m[1] <= 0 || m[2] < m[1] {
+				t.Errorf("measure during writes: %v", m)
 				return
 			}
 			time.Sleep(100 * time.Millisecond)

@@ -241,7 +241,7 @@ type Index struct {
 
 	statsMu    sync.Mutex
 	statsAt    time.Time
-	statsBytes [3]int64 // text, posting, mem (see measureLocked)
+	statsBytes [3]int64 // text, posting, mem (see measure)
 
 	checkpoint                         atomic.Uint64
 	applied, stale, rejected, rebuilds atomic.Uint64
@@ -1603,7 +1603,6 @@ func (ix *Index) Channel(id string) (yt.Channel, bool) {
 // statsRefresh and cached in between, so Stats is cheap to poll.
 func (ix *Index) Stats() Stats {
 	ix.mu.RLock()
-	defer ix.mu.RUnlock()
 	st := Stats{
 		Docs: ix.live, Deleted: len(ix.docs) - ix.live, Channels: len(ix.channels),
 		Applied: ix.applied.Load(), Stale: ix.stale.Load(), Rejected: ix.rejected.Load(),
@@ -1612,10 +1611,11 @@ func (ix *Index) Stats() Stats {
 	for fi := range ix.post {
 		st.Grams += len(ix.post[fi])
 	}
+	ix.mu.RUnlock()
 	ix.statsMu.Lock()
 	defer ix.statsMu.Unlock()
 	if time.Since(ix.statsAt) > statsRefresh || ix.statsAt.IsZero() {
-		ix.statsBytes = ix.measureLocked()
+		ix.statsBytes = ix.measure()
 		ix.statsAt = time.Now()
 	}
 	st.TextBytes, st.PostingBytes, st.MemBytes = ix.statsBytes[0], ix.statsBytes[1], ix.statsBytes[2]
@@ -1624,26 +1624,45 @@ func (ix *Index) Stats() Stats {
 
 const statsRefresh = 10 * time.Second
 
-// measureLocked estimates text, posting and total bytes. Caller holds ix.mu.
-func (ix *Index) measureLocked() [3]int64 {
+// measureStep is how many docs measure reads per read-lock hold.
+const measureStep = 1 << 16
+
+// measure estimates text, posting and total bytes. It walks every doc and
+// posting (over a second at 10M docs), so it takes the read lock in short
+// steps: a held read lock would stall Apply's write lock, and every search
+// queued behind it, for the whole walk. Under concurrent writes the figures
+// mix moments, which is fine for an estimate.
+func (ix *Index) measure() [3]int64 {
 	var text, posting, mem int64
-	for i := range ix.docs {
-		d := &ix.docs[i]
-		if d.text == noText {
-			continue
+	for lo := 0; ; lo += measureStep {
+		ix.mu.RLock()
+		hi := min(lo+measureStep, len(ix.docs))
+		for i := lo; i < hi; i++ {
+			d := &ix.docs[i]
+			if d.text == noText {
+				continue
+			}
+			r := ix.rec(uint32(i))
+			text += int64(rawLen(r.norm[fTitle], r.patch[fTitle], false) + rawLen(r.norm[fDesc], r.patch[fDesc], false) +
+				rawLen(r.norm[fTags], r.patch[fTags], true) + len(ix.strs.str(d.chanTitle)))
 		}
-		r := ix.rec(uint32(i))
-		text += int64(rawLen(r.norm[fTitle], r.patch[fTitle], false) + rawLen(r.norm[fDesc], r.patch[fDesc], false) +
-			rawLen(r.norm[fTags], r.patch[fTags], true) + len(ix.strs.str(d.chanTitle)))
+		ix.mu.RUnlock()
+		if hi-lo < measureStep {
+			break
+		}
 	}
 	const bitmapOverhead = 104 + 48 // posting struct + map entry
 	for fi := range ix.post {
+		ix.mu.RLock()
 		for _, p := range ix.post[fi] {
 			posting += p.sizeBytes()
 		}
 		mem += int64(len(ix.post[fi])) * bitmapOverhead
+		ix.mu.RUnlock()
 	}
 	const docBytes = int64(unsafe.Sizeof(doc{})) + 4*8 + 2*8 // struct, columns, rank entries
+	ix.mu.RLock()
 	mem += posting + ix.arena.memBytes() + int64(cap(ix.idBytes)) + int64(len(ix.ids.slots))*8 + int64(cap(ix.docs))*docBytes
+	ix.mu.RUnlock()
 	return [3]int64{text, posting, mem}
 }
