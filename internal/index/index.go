@@ -197,12 +197,13 @@ type Index struct {
 
 	post  [nFields]map[uint64]*posting
 	dirty []*posting // postings with a tail to flush (see flushTails)
-	// byChannel: a channel's docs. Most channels have a few docs spread
-	// over the whole id space, where a roaring bitmap costs a container
-	// (~60 bytes) a doc; a posting keeps them as a delta-varint list.
+	// Filter postings: the docs of a channel, category or language. Most
+	// channels have a few docs spread over the whole id space, where a
+	// roaring bitmap costs a container (~60 bytes) a doc; a posting keeps
+	// them as a delta-varint list, and dense keys grow into bitmaps.
 	byChannel  map[string]*posting
-	byCategory map[string]*roaring.Bitmap
-	byLang     map[string]*roaring.Bitmap
+	byCategory map[string]*posting
+	byLang     map[string]*posting
 	channels   map[string]*yt.Channel
 	viewBucket [65]*roaring.Bitmap       // bits.Len64(views) -> docs: a superset filter for MinViews
 	pubBucket  map[int32]*roaring.Bitmap // month of published_at -> docs: for the date range
@@ -270,8 +271,8 @@ func newIndex(dir string, opts Options) *Index {
 		log:            log,
 		dir:            dir,
 		byChannel:      map[string]*posting{},
-		byCategory:     map[string]*roaring.Bitmap{},
-		byLang:         map[string]*roaring.Bitmap{},
+		byCategory:     map[string]*posting{},
+		byLang:         map[string]*posting{},
 		channels:       map[string]*yt.Channel{},
 		pubBucket:      map[int32]*roaring.Bitmap{},
 		movedFrom:      map[uint32]uint8{},
@@ -1470,18 +1471,6 @@ func langKeys(lang string) (full, primary string) {
 	return full, primary
 }
 
-func bmAdd(m map[string]*roaring.Bitmap, k string, n uint32) {
-	if k == "" {
-		return
-	}
-	bm := m[k]
-	if bm == nil {
-		bm = roaring.New()
-		m[k] = bm
-	}
-	bm.Add(n)
-}
-
 // postAdd adds doc n to the posting of key k (a list while docs come in
 // ascending order and stay few; see posting).
 func postAdd(m map[string]*posting, k string, n uint32) {
@@ -1507,32 +1496,23 @@ func postRemove(m map[string]*posting, k string, n uint32) {
 	}
 }
 
-func bmRemove(m map[string]*roaring.Bitmap, k string, n uint32) {
-	if bm := m[k]; bm != nil {
-		bm.Remove(n)
-		if bm.IsEmpty() {
-			delete(m, k)
-		}
-	}
-}
-
 func (ix *Index) addFilters(n uint32, d *doc) {
 	postAdd(ix.byChannel, ix.strs.str(d.chanID), n)
-	bmAdd(ix.byCategory, ix.strs.str(d.catID), n)
+	postAdd(ix.byCategory, ix.strs.str(d.catID), n)
 	full, primary := langKeys(ix.strs.str(d.lang))
-	bmAdd(ix.byLang, full, n)
+	postAdd(ix.byLang, full, n)
 	if primary != full {
-		bmAdd(ix.byLang, primary, n)
+		postAdd(ix.byLang, primary, n)
 	}
 }
 
 func (ix *Index) removeFilters(n uint32, d *doc) {
 	postRemove(ix.byChannel, ix.strs.str(d.chanID), n)
-	bmRemove(ix.byCategory, ix.strs.str(d.catID), n)
+	postRemove(ix.byCategory, ix.strs.str(d.catID), n)
 	full, primary := langKeys(ix.strs.str(d.lang))
-	bmRemove(ix.byLang, full, n)
+	postRemove(ix.byLang, full, n)
 	if primary != full {
-		bmRemove(ix.byLang, primary, n)
+		postRemove(ix.byLang, primary, n)
 	}
 }
 

@@ -189,7 +189,7 @@ func (ix *Index) encode(ctx context.Context, w *bufio.Writer, checkpoint uint64)
 		slices.Sort(keys)
 		e.uvarint(uint64(len(keys)))
 		for _, k := range keys {
-			if p := m[k]; p.frozen != nil && (p.bm == nil || p.bm.IsEmpty()) {
+			if p := m[k]; p.frozenOnly() {
 				bb = p.frozen // the same portable format
 			} else {
 				var err error

@@ -34,7 +34,7 @@ type posting struct {
 	frozen []byte          // non-nil: frozen form (serialized roaring, read only)
 	fcard  uint32          // docs in frozen
 	fmax   uint32          // largest doc in frozen
-	list   []byte          // non-nil: the list form (bm is empty); never modified in place
+	list   []byte          // non-nil: the list form (bm is empty); appended in place only in its slab room or heap capacity
 	lcard  uint32          // docs in list
 	llast  uint32          // last (largest) doc in list
 	dirty  bool            // modified since the last compaction
@@ -51,7 +51,7 @@ type posting struct {
 // moves to the heap.
 func (p *posting) appendList(n uint32) bool {
 	switch {
-	case p.list == nil && (p.bm != nil || p.frozen != nil || len(p.tail) > 0):
+	case p.grownPast():
 		return false
 	case p.list == nil:
 		p.list = binary.AppendUvarint(make([]byte, 0, 8), uint64(n))
@@ -67,6 +67,12 @@ func (p *posting) appendList(n uint32) bool {
 	return true
 }
 
+// grownPast reports whether p holds docs but not as a list (a bitmap, a
+// frozen blob or a pending tail): appends go elsewhere.
+func (p *posting) grownPast() bool {
+	return p.list == nil && (p.bm != nil || p.frozen != nil || len(p.tail) > 0)
+}
+
 // setList replaces the list by l, an append to it, noting whether the
 // append left the slab.
 func (p *posting) setList(l []byte) {
@@ -80,7 +86,7 @@ func (p *posting) setList(l []byte) {
 // to list-form or empty p, while it holds at most listMax docs, with one
 // allocation. It returns how many it appended (the rest go to a bitmap).
 func (p *posting) appendListMany(docs []uint32) int {
-	if p.list == nil && (p.bm != nil || p.frozen != nil || len(p.tail) > 0) {
+	if p.grownPast() {
 		return 0
 	}
 	m := min(len(docs), listMax-int(p.lcard))
@@ -89,11 +95,8 @@ func (p *posting) appendListMany(docs []uint32) int {
 	}
 	// Exact size first: a list grows in place (in its slab room or heap
 	// capacity) whenever the new entries fit.
-	need, prev := 0, p.llast
-	for i, d := range docs[:m] {
-		if i == 0 && p.list == nil {
-			prev = 0
-		}
+	need, prev := 0, p.llast // llast is 0 while p is empty: the first doc is absolute
+	for _, d := range docs[:m] {
 		need += uvarintLen(d - prev)
 		prev = d
 	}
@@ -230,6 +233,11 @@ func (p *posting) card() uint64 {
 	return p.bm.GetCardinality()
 }
 
+// frozenOnly reports whether p is frozen with no docs added since.
+func (p *posting) frozenOnly() bool {
+	return p.frozen != nil && (p.bm == nil || p.bm.IsEmpty())
+}
+
 func (p *posting) isEmpty() bool {
 	return p.list == nil && p.frozen == nil && (p.bm == nil || p.bm.IsEmpty())
 }
@@ -335,7 +343,7 @@ func settle(p *posting, listCap int, scratch *[]byte, docs *[]uint32) settled {
 	switch {
 	case p.list != nil:
 		bm = p.bitmap() // longer than listCap (tests lower it)
-	case p.frozen != nil && (p.bm == nil || p.bm.IsEmpty()):
+	case p.frozenOnly():
 		s.blob, s.fcard, s.fmax = p.frozen, p.fcard, p.fmax
 		return s
 	case p.frozen != nil:
@@ -435,9 +443,9 @@ const (
 // holds applyMu, so no one else modifies postings): each step computes the
 // settled forms of a few postings without the write lock, then takes it
 // briefly to install them, so searches interleave. Lists and small blobs go
-// to the current slab; when more than half of the slab is garbage (replaced
-// blobs and lists), every slab-resident posting moves to a new slab and the
-// old one is freed.
+// to the current slab; when over a quarter of the slab would be garbage
+// (replaced blobs and lists), every slab-resident posting moves to a new slab
+// and the old one is freed.
 func (ix *Index) maybeCompact() {
 	// Checked under the read lock first: Apply calls this after every
 	// chunk, and a write lock would wait for the searches in flight.
@@ -490,9 +498,9 @@ func (ix *Index) maybeCompact() {
 		// Settle a step without the write lock: Apply's mutex keeps the
 		// postings unchanged, and searches only read them.
 		step = step[:0]
-		var bytes int64
+		var work int64
 		n := 0
-		for n < len(todo) && n < compactStep && bytes < compactBytes {
+		for n < len(todo) && n < compactStep && work < compactBytes {
 			p := todo[n]
 			n++
 			if !p.dirty {
@@ -500,7 +508,7 @@ func (ix *Index) maybeCompact() {
 					blob: p.frozen, fcard: p.fcard, fmax: p.fmax}) // moves to the new slab
 				continue
 			}
-			bytes += p.sizeBytes()
+			work += p.sizeBytes()
 			s := settle(p, listCap, &scratch, &docs)
 			s.keep = s.keep && !moveAll
 			step = append(step, s)

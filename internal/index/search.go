@@ -479,25 +479,18 @@ func (ix *Index) candidates(p *plan) *roaring.Bitmap {
 			parts = append(parts, roaring.FastOr(ors...))
 		}
 	}
-	if p.q.ChannelID != "" {
-		cp := ix.byChannel[p.q.ChannelID]
-		if cp == nil {
-			return nil
-		}
-		parts = append(parts, cp.bitmap())
-	}
 	for _, f := range []struct {
-		m map[string]*roaring.Bitmap
+		m map[string]*posting
 		k string
-	}{{ix.byCategory, p.q.CategoryID}, {ix.byLang, strings.ToLower(strings.ReplaceAll(p.q.Language, "_", "-"))}} {
+	}{{ix.byChannel, p.q.ChannelID}, {ix.byCategory, p.q.CategoryID}, {ix.byLang, strings.ToLower(strings.ReplaceAll(p.q.Language, "_", "-"))}} {
 		if f.k == "" {
 			continue
 		}
-		bm := f.m[f.k]
-		if bm == nil {
+		fp := f.m[f.k]
+		if fp == nil {
 			return nil
 		}
-		parts = append(parts, bm)
+		parts = append(parts, fp.bitmap())
 	}
 	if bm := ix.columnFilter(p); bm != nil {
 		parts = append(parts, bm)
@@ -600,34 +593,32 @@ func (ix *Index) andGrams(fi int, keys []uint64) *roaring.Bitmap {
 	if len(keys) == 0 {
 		return nil
 	}
-	var buf [16]*posting
-	ps := buf[:0]
+	type gramPosting struct {
+		p    *posting
+		card uint64
+	}
+	ps := make([]gramPosting, 0, len(keys))
 	for _, k := range keys {
 		p := ix.post[fi][k]
 		if p == nil {
 			return nil
 		}
-		ps = append(ps, p)
+		ps = append(ps, gramPosting{p: p})
 	}
 	var out *roaring.Bitmap
 	if len(ps) == 1 {
-		out = ps[0].bitmap()
+		out = ps[0].p.bitmap()
 	} else {
-		cards := make([]uint64, len(ps))
-		for i, p := range ps {
-			cards[i] = p.card()
+		for i := range ps {
+			ps[i].card = ps[i].p.card()
 		}
-		idx := make([]int, len(ps))
-		for i := range idx {
-			idx[i] = i
-		}
-		slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(cards[a], cards[b]) })
-		out = roaring.And(ps[idx[0]].bitmap(), ps[idx[1]].bitmap())
-		for _, i := range idx[2:] {
-			if out.IsEmpty() || out.GetCardinality() <= andEnough {
+		slices.SortFunc(ps, func(a, b gramPosting) int { return cmp.Compare(a.card, b.card) })
+		out = roaring.And(ps[0].p.bitmap(), ps[1].p.bitmap())
+		for _, g := range ps[2:] {
+			if out.GetCardinality() <= andEnough {
 				break
 			}
-			out.And(ps[i].bitmap())
+			out.And(g.p.bitmap())
 		}
 	}
 	if out.IsEmpty() {
