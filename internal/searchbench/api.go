@@ -115,10 +115,6 @@ func runAPI(ctx context.Context, cfg *Config, ix *index.Index, qs []Query, want 
 		for _, e := range o.examples {
 			rep.Correctness.addExample(e)
 		}
-		for i := range rep.Kinds {
-			k := &rep.Kinds[i]
-			all = append(all, o.lat[k.Kind]...)
-		}
 	}
 	for i := range rep.Kinds {
 		k := &rep.Kinds[i]
@@ -128,6 +124,7 @@ func runAPI(ctx context.Context, cfg *Config, ix *index.Index, qs []Query, want 
 		}
 		s := latStats(ds)
 		k.APIP50Ms, k.APIP99Ms = s.P50Ms, s.P99Ms
+		all = append(all, ds...)
 	}
 	s := latStats(all)
 	a.Requests, a.P50Ms, a.P99Ms = len(all), s.P50Ms, s.P99Ms
