@@ -1613,7 +1613,7 @@ const measureStep = 1 << 16
 // queued behind it, for the whole walk. Under concurrent writes the figures
 // mix moments, which is fine for an estimate.
 func (ix *Index) measure() [3]int64 {
-	var text, posting, mem int64
+	var text, postBytes, mem int64
 	for lo := 0; ; lo += measureStep {
 		ix.mu.RLock()
 		hi := min(lo+measureStep, len(ix.docs))
@@ -1631,18 +1631,18 @@ func (ix *Index) measure() [3]int64 {
 			break
 		}
 	}
-	const bitmapOverhead = 104 + 48 // posting struct + map entry
+	const bitmapOverhead = int64(unsafe.Sizeof(posting{})) + 48 // posting struct + map entry
 	for fi := range ix.post {
 		ix.mu.RLock()
 		for _, p := range ix.post[fi] {
-			posting += p.sizeBytes()
+			postBytes += p.sizeBytes()
 		}
 		mem += int64(len(ix.post[fi])) * bitmapOverhead
 		ix.mu.RUnlock()
 	}
 	const docBytes = int64(unsafe.Sizeof(doc{})) + 4*8 + 2*8 // struct, columns, rank entries
 	ix.mu.RLock()
-	mem += posting + ix.arena.memBytes() + int64(cap(ix.idBytes)) + int64(len(ix.ids.slots))*8 + int64(cap(ix.docs))*docBytes
+	mem += postBytes + ix.arena.memBytes() + int64(cap(ix.idBytes)) + int64(len(ix.ids.slots))*8 + int64(cap(ix.docs))*docBytes
 	ix.mu.RUnlock()
-	return [3]int64{text, posting, mem}
+	return [3]int64{text, postBytes, mem}
 }
