@@ -35,7 +35,13 @@ func TestAPIKeyCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(b), secret[strings.LastIndex(secret, "_")+1:]) {
+	// The secret is tlk_<hex id>_<base64url>; the base64url part may itself
+	// contain "_", so split on the first two separators only.
+	parts := strings.SplitN(secret, "_", 3)
+	if len(parts) != 3 || len(parts[2]) < 32 {
+		t.Fatalf("secret %q is not tlk_<id>_<secret>", secret)
+	}
+	if strings.Contains(string(b), parts[2]) {
 		t.Fatal("the key's secret is stored in clear")
 	}
 	ks, err := api.OpenKeyStore(dir)
