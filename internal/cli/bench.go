@@ -113,6 +113,7 @@ writes DIR/search.json and DIR/search.md.`,
 	f.StringVar(&cfg.WorkDir, "work-dir", "", "directory for the index snapshot and anchor files (default: a temporary directory, removed)")
 	f.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the indexing phase to this file")
 	f.StringVar(&cfg.UpdatesCPUProfile, "updates-cpuprofile", "", "write a CPU profile of the statistics-update phase to this file")
+	f.StringVar(&cfg.MemProfile, "memprofile", "", "write a heap profile taken right after indexing to this file")
 	f.StringVar(&cfg.QueriesCPUProfile, "queries-cpuprofile", "", "write a CPU profile of the timed query repetitions to this file")
 	f.BoolVar(&keepWork, "keep-work", false, "keep the temporary work directory")
 	return cmd

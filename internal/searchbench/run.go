@@ -42,6 +42,7 @@ type Config struct {
 	CPUProfile        string        // if set, a CPU profile of the indexing phase is written here
 	UpdatesCPUProfile string        // if set, a CPU profile of the statistics-update phase is written here
 	QueriesCPUProfile string        // if set, a CPU profile of the timed query repetitions is written here
+	MemProfile        string        // if set, a heap profile taken right after indexing (after a GC) is written here
 	// Handler, when set, serves the index over HTTP (the API's handler) for
 	// the API phase: the same queries through GET /v1/videos/search from
 	// APIClients concurrent clients (default 2).
@@ -401,6 +402,9 @@ func buildIndex(ctx context.Context, cfg *Config, m *Model, ix *index.Index, rep
 	runtime.ReadMemStats(&ms)
 	b.HeapBytes = int64(ms.HeapAlloc)
 	b.IndexHeapBytes = int64(ms.HeapAlloc) - int64(heapBefore)
+	if err := writeHeapProfile(cfg.MemProfile); err != nil {
+		return err
+	}
 	b.RSSBytes, b.HWMBytes = procstat.Status("VmRSS"), procstat.Status("VmHWM")
 	debug.FreeOSMemory()
 	b.RSSIdleBytes = procstat.Status("VmRSS")
@@ -630,6 +634,25 @@ func runUpdates(ctx context.Context, cfg *Config, m *Model, ix *index.Index, s *
 
 // startProfile starts a CPU profile into path ("" = none) and returns its
 // stop function.
+// writeHeapProfile writes the live heap (as of the last GC) to path, if set.
+func writeHeapProfile(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("search bench: %w", err)
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("search bench: heap profile: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("search bench: heap profile: %w", err)
+	}
+	return nil
+}
+
 func startProfile(path string) (stop func(), err error) {
 	if path == "" {
 		return func() {}, nil
