@@ -295,3 +295,33 @@ func BenchmarkSearchUnderStats(b *testing.B) {
 	reportLatency(b, lat)
 	b.ReportMetric(float64(updates)/time.Since(start).Seconds(), "updates/s")
 }
+
+// BenchmarkInvert measures the grouping of a bulk chunk's grams by gram
+// (invert, outside the write lock).
+func BenchmarkInvert(b *testing.B) {
+	specs := benchSpecs(b, bulkChunk)
+	recs := make([]yt.Record, len(specs))
+	for i, s := range specs {
+		// A description of two other titles, as long as a generated one.
+		s.desc = specs[(i*7+1)%len(specs)].title + " " + specs[(i*13+5)%len(specs)].title
+		recs[i] = s.rec()
+	}
+	need := make([]bool, len(recs))
+	for i := range need {
+		need[i] = true
+	}
+	ps := make([]*prepared, len(recs))
+	prepareTexts(recs, need, ps, 0, 1)
+	pairs := 0
+	for _, p := range ps {
+		for fi := range nFields {
+			pairs += len(p.grams[fi])
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		invs.Put(invert(ps, need))
+	}
+	b.ReportMetric(float64(pairs)/float64(len(recs)), "grams/doc")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pairs), "ns/gram")
+}

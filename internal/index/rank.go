@@ -107,14 +107,10 @@ type docKey struct {
 	key int64
 }
 
-// buildRanked sorts pairs by key descending and cuts blocks. nDocs sizes docBlock.
+// buildRanked sorts pairs by key descending (ties by doc ascending) and
+// cuts blocks. nDocs sizes docBlock.
 func buildRanked(pairs []docKey, nDocs int) *ranked {
-	slices.SortFunc(pairs, func(a, b docKey) int {
-		if c := cmp.Compare(b.key, a.key); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.doc, b.doc)
-	})
+	pairs = sortRankPairs(pairs)
 	r := &ranked{
 		order:    make([]uint32, len(pairs)),
 		docBlock: make([]uint32, nDocs),
@@ -135,6 +131,57 @@ func buildRanked(pairs []docKey, nDocs int) *ranked {
 		r.bmin[b] = p.key
 	}
 	return r
+}
+
+// sortRankPairs sorts pairs by key descending, ties by doc ascending, and
+// returns the sorted pairs (in pairs or in a buffer of its own). Pairs
+// gathered in ascending doc order (as appendRankPairs does) take a stable
+// LSD radix sort on the key, byte by byte, skipping the bytes all keys
+// share: at 10M docs it is several times faster than a comparison sort,
+// and a rank rebuild runs every 1/8 growth of a bulk load. Other input
+// falls back to a comparison sort.
+func sortRankPairs(pairs []docKey) []docKey {
+	asc := true
+	for i := 1; i < len(pairs) && asc; i++ {
+		asc = pairs[i-1].doc < pairs[i].doc
+	}
+	if !asc || len(pairs) < 1024 {
+		slices.SortFunc(pairs, func(a, b docKey) int {
+			if c := cmp.Compare(b.key, a.key); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.doc, b.doc)
+		})
+		return pairs
+	}
+	// radixKey orders keys descending as unsigned integers ascending.
+	radixKey := func(k int64) uint64 { return ^(uint64(k) ^ 1<<63) }
+	var counts [8][256]int
+	for _, p := range pairs {
+		k := radixKey(p.key)
+		for d := range 8 {
+			counts[d][byte(k>>(8*d))]++
+		}
+	}
+	src, dst := pairs, make([]docKey, len(pairs))
+	for d := range 8 {
+		c := &counts[d]
+		if c[byte(radixKey(pairs[0].key)>>(8*d))] == len(pairs) {
+			continue // every key has the same byte d
+		}
+		at := 0
+		for b, n := range c {
+			c[b] = at
+			at += n
+		}
+		for _, p := range src {
+			b := byte(radixKey(p.key) >> (8 * d))
+			dst[c[b]] = p
+			c[b]++
+		}
+		src, dst = dst, src
+	}
+	return src
 }
 
 // maybeRebuildLocked starts a background re-sort of the rank orders when
