@@ -632,8 +632,6 @@ func runUpdates(ctx context.Context, cfg *Config, m *Model, ix *index.Index, s *
 
 // ---- measurement helpers ----
 
-// startProfile starts a CPU profile into path ("" = none) and returns its
-// stop function.
 // writeHeapProfile writes the live heap (as of the last GC) to path, if set.
 func writeHeapProfile(path string) error {
 	if path == "" {
@@ -653,6 +651,8 @@ func writeHeapProfile(path string) error {
 	return nil
 }
 
+// startProfile starts a CPU profile into path ("" = none) and returns its
+// stop function.
 func startProfile(path string) (stop func(), err error) {
 	if path == "" {
 		return func() {}, nil
