@@ -129,7 +129,7 @@ func isStable(r rune) bool {
 // composition or reordering across them), so a text of such runes is its
 // own normal form: the common symbols and punctuation of real titles (→, –,
 // ☆, •, ·, 々, ♪, ...) that the explicit list in isStable misses. Computed
-// once (about 0.1 s), read only after.
+// once per process (about 30 ms; Open builds it), read only after.
 var stableBMP = sync.OnceValue(func() *[1 << 10]uint64 {
 	var t [1 << 10]uint64
 	fold := cases.Fold()
