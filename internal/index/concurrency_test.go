@@ -115,3 +115,68 @@ func TestConcurrentApplySearchFlush(t *testing.T) {
 		t.Errorf("%d new videos applied, %d found by their title", added, res.Total)
 	}
 }
+
+// TestSearchDuringFlushWithWriter: a Flush encodes under the read lock
+// (tens of seconds at 10M docs). A writer that arrives meanwhile waits for
+// the flush; searches must not wait with it (sync.RWMutex admits no new
+// reader while a writer is queued on it).
+func TestSearchDuringFlushWithWriter(t *testing.T) {
+	ix, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	mustApply(t, ix, vspec{id: vidID(0), title: "초등영어 파닉스", views: 10, pub: t0}.rec())
+	inFlush, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	defer unblock() // before Close (deferred earlier), which needs the lock
+	ix.flushHook = func() {
+		close(inFlush)
+		<-release
+	}
+	flushed := make(chan error, 1)
+	go func() { flushed <- ix.Flush(context.Background(), 1) }()
+	<-inFlush
+	// A new video needs the write lock: Apply must wait for the flush.
+	applied := make(chan error, 1)
+	go func() {
+		applied <- ix.Apply(context.Background(), []yt.Record{vspec{id: vidID(1), title: "초등영어 단어", views: 5, pub: t0}.rec()})
+	}()
+	// Let the writer reach its lock (the searches below must not wait for
+	// the flush whether or not it did; they would, with it queued on ix.mu).
+	for range 100 {
+		select {
+		case err := <-applied:
+			t.Fatalf("Apply finished during the flush: %v", err)
+		default:
+		}
+		time.Sleep(time.Millisecond)
+	}
+	searched := make(chan int, 1)
+	go func() {
+		res, err := ix.Search(context.Background(), Query{Q: "초등영어"})
+		if err != nil {
+			t.Error(err)
+		}
+		searched <- res.Total
+	}()
+	select {
+	case n := <-searched:
+		if n != 1 {
+			t.Errorf("search during the flush found %d docs, want 1 (the new video waits for the flush)", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a search waited for a Flush in progress (behind a queued writer)")
+	}
+	unblock()
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-applied; err != nil {
+		t.Fatal(err)
+	}
+	if res, err := ix.Search(context.Background(), Query{Q: "초등영어"}); err != nil || res.Total != 2 {
+		t.Fatalf("after the flush: %d docs, %v; want 2", res.Total, err)
+	}
+}

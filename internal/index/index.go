@@ -248,6 +248,10 @@ type Index struct {
 	applied, stale, rejected, rebuilds atomic.Uint64
 	inPlace                            atomic.Uint64
 	flushMu                            sync.Mutex
+	// encodeGate is held by a Flush while it encodes under the read lock;
+	// writers pass it before queueing on mu (see lockWrite).
+	encodeGate sync.Mutex
+	flushHook  func() // tests: called by Flush under the read lock
 }
 
 // Open loads the snapshot in dir (if any) or starts empty. dir "" keeps the
@@ -293,10 +297,21 @@ func newIndex(dir string, opts Options) *Index {
 	return ix
 }
 
+// lockWrite takes the write lock. A Flush encodes under the read lock
+// (tens of seconds at 10M docs), and sync.RWMutex admits no new reader while
+// a writer is queued: a writer waiting on mu during a flush would stall
+// every search until the flush ends. So writers first pass encodeGate,
+// which a Flush holds while it encodes, and wait there instead.
+func (ix *Index) lockWrite() {
+	ix.encodeGate.Lock()
+	ix.mu.Lock()
+	ix.encodeGate.Unlock()
+}
+
 // Close waits for background work and releases the index. Searches and
 // Apply after Close fail with ErrClosed.
 func (ix *Index) Close() error {
-	ix.mu.Lock()
+	ix.lockWrite()
 	ix.closed = true
 	ix.mu.Unlock()
 	ix.bg.Wait()
@@ -385,7 +400,7 @@ func (ix *Index) applyChunk(ctx context.Context, recs []yt.Record, prep *chunkPr
 			return nil
 		}
 	}
-	ix.mu.Lock()
+	ix.lockWrite()
 	defer ix.mu.Unlock()
 	if ix.closed {
 		return ErrClosed
@@ -404,7 +419,7 @@ func (ix *Index) applyChunk(ctx context.Context, recs []yt.Record, prep *chunkPr
 			// Not inverted: let searches in every applyChunk records.
 			ix.flushTails()
 			ix.mu.Unlock()
-			ix.mu.Lock()
+			ix.lockWrite()
 			if ix.closed {
 				return ErrClosed
 			}
@@ -465,7 +480,7 @@ func (ix *Index) flushMoves() {
 		if n == 0 {
 			return
 		}
-		ix.mu.Lock()
+		ix.lockWrite()
 		if ix.closed {
 			ix.mu.Unlock()
 			return

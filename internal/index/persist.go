@@ -39,7 +39,8 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // Flush writes a crash-safe snapshot of the index to its directory (temp file,
 // fsync, rename, fsync dir) recording checkpoint, the last stream sequence the
-// caller applied. Searches continue during Flush; Apply waits for it.
+// caller applied. Searches continue during Flush, statistics refreshes too
+// (they take the read lock); other writes wait for its encoding.
 func (ix *Index) Flush(ctx context.Context, checkpoint uint64) error {
 	ix.flushMu.Lock()
 	defer ix.flushMu.Unlock()
@@ -57,9 +58,16 @@ func (ix *Index) Flush(ctx context.Context, checkpoint uint64) error {
 	defer os.Remove(tmp.Name()) // no-op after the rename
 	h := crc32.New(crcTable)
 	bw := bufio.NewWriterSize(io.MultiWriter(tmp, h), 1<<20)
+	// Writers wait at the gate, not on ix.mu, so searches go on (see
+	// lockWrite).
+	ix.encodeGate.Lock()
 	ix.mu.RLock()
+	if ix.flushHook != nil {
+		ix.flushHook()
+	}
 	err = ix.encode(ctx, bw, checkpoint)
 	ix.mu.RUnlock()
+	ix.encodeGate.Unlock()
 	if err == nil {
 		err = bw.Flush()
 	}

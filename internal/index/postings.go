@@ -455,7 +455,7 @@ func (ix *Index) maybeCompact() {
 	if !due {
 		return
 	}
-	ix.mu.Lock()
+	ix.lockWrite()
 	if ix.closed || !ix.compactDue() {
 		ix.mu.Unlock()
 		return
@@ -514,7 +514,7 @@ func (ix *Index) maybeCompact() {
 			step = append(step, s)
 		}
 		todo = todo[n:]
-		ix.mu.Lock()
+		ix.lockWrite()
 		for i := range step {
 			step[i].install(slab)
 		}

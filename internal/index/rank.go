@@ -203,7 +203,7 @@ func (ix *Index) maybeRebuildLocked() {
 		pv, pp := ix.rankPairsChunked(nDocs, live)
 		rv := buildRanked(pv, nDocs)
 		rp := buildRanked(pp, nDocs)
-		ix.mu.Lock()
+		ix.lockWrite()
 		defer ix.mu.Unlock()
 		for _, n := range ix.pending {
 			if ix.docs[n].alive {
