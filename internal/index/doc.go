@@ -188,10 +188,11 @@
 // statistics refreshes go on, and other writers wait for the encoding at a
 // gate of their own rather than queued on the lock, where they would stall
 // every new search for the rest of the flush (a flush at 10M docs takes
-// ~45 s). A full snapshot costs time and I/O proportional to the whole
-// index, which is the main reason for the segments planned next: the format is a first step towards immutable,
-// mmap-friendly segments (sorted gram dictionary + roaring blobs + columnar
-// docs) with an in-memory buffer segment and background merges.
+// ~45 s). A full snapshot costs time and I/O in proportion to the whole
+// index, the main reason for what comes next: immutable, mmap-friendly
+// segments (sorted gram dictionary + roaring blobs + columnar docs) with an
+// in-memory buffer segment and background merges, of which this format is a
+// first step.
 //
 // # Measuring
 //
