@@ -16,8 +16,11 @@
 // leaves at most two batches of files past it, replayed idempotently). The
 // index consumer applies batches in memory, flushes a
 // crash-safe snapshot with the last applied stream sequence every few
-// seconds, and on restart the stream replays exactly what came after that
-// checkpoint.
+// seconds (IndexFlushEvery, but at least four times the last snapshot's
+// duration, which grows with the index: ~45 s at 10M docs; new videos wait
+// while a snapshot is encoded, searches do not), and on restart the stream
+// replays exactly what came after that checkpoint. Snapshot durations are
+// in the tubelake_index_flush_seconds histogram.
 //
 // BenchIngest (tubelake bench ingest) measures publish -> stream -> lake
 // committed throughput per engine, with process CPU and peak RSS, and can

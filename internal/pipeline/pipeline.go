@@ -40,7 +40,8 @@ type Config struct {
 	StreamListen string
 	// LakeURL overrides the lake location (default file://<DataDir>/lake).
 	LakeURL string
-	// IndexFlushEvery is the index snapshot interval (default 5s).
+	// IndexFlushEvery is the index snapshot interval (default 5s; at least
+	// four times the last snapshot's duration, see flushWait).
 	IndexFlushEvery time.Duration
 	// BatchSize per sink consumer fetch (default 2000).
 	BatchSize int
@@ -65,8 +66,10 @@ type Node struct {
 	sinkRecords *prometheus.CounterVec // per sink and kind
 	sinkSeconds *prometheus.HistogramVec
 	dlq         *prometheus.CounterVec
+	flushSecs   prometheus.Histogram
 	applied     atomic.Uint64 // last stream seq applied to the index
 	flushed     atomic.Uint64
+	lastFlush   atomic.Int64 // duration of the last index snapshot (ns)
 	lakeSeq     atomic.Uint64
 }
 
@@ -123,8 +126,9 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	n.sinkRecords = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tubelake_sink_records_total", Help: "Records made durable per sink and kind."}, []string{"sink", "kind"})
 	n.sinkSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tubelake_sink_batch_seconds", Help: "Time to make one batch durable, per sink.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}, []string{"sink"})
 	n.dlq = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tubelake_dead_letters_total", Help: "Records routed to the dead-letter queue, per sink."}, []string{"sink"})
+	n.flushSecs = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tubelake_index_flush_seconds", Help: "Time to write one index snapshot.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 18)})
 	if cfg.Registerer != nil {
-		for _, c := range []prometheus.Collector{n.sinkRecords, n.sinkSeconds, n.dlq} {
+		for _, c := range []prometheus.Collector{n.sinkRecords, n.sinkSeconds, n.dlq, n.flushSecs} {
 			if err := cfg.Registerer.Register(c); err != nil {
 				n.Close()
 				return nil, fmt.Errorf("pipeline: metrics: %w", err)
@@ -199,7 +203,7 @@ func (n *Node) Run(parent context.Context) error {
 	}()
 	go func() {
 		defer wg.Done()
-		t := time.NewTicker(n.cfg.IndexFlushEvery)
+		t := time.NewTimer(n.cfg.IndexFlushEvery)
 		defer t.Stop()
 		for {
 			select {
@@ -209,11 +213,13 @@ func (n *Node) Run(parent context.Context) error {
 				if err := n.FlushIndex(ctx); err != nil {
 					n.log.Error("index flush failed; will retry", "err", err)
 				}
+				t.Reset(flushWait(n.cfg.IndexFlushEvery, time.Duration(n.lastFlush.Load())))
 			}
 		}
 	}()
 	wg.Wait()
-	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	// The final snapshot may take as long as the last one (~45 s at 10M docs).
+	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), max(time.Minute, 3*time.Duration(n.lastFlush.Load())))
 	defer fcancel()
 	if err := n.FlushIndex(fctx); err != nil {
 		return fmt.Errorf("pipeline: final index flush: %w", err)
@@ -340,11 +346,24 @@ func (n *Node) FlushIndex(ctx context.Context) error {
 	if seq == n.flushed.Load() {
 		return nil
 	}
+	t := time.Now()
 	if err := n.Index.Flush(ctx, seq); err != nil {
 		return err
 	}
+	d := time.Since(t)
+	n.lastFlush.Store(int64(d))
+	n.flushSecs.Observe(d.Seconds())
 	n.flushed.Store(seq)
 	return nil
+}
+
+// flushWait is the pause before the next index snapshot: the configured
+// interval, but at least four times the last snapshot's duration. A
+// snapshot costs time in proportion to the whole index (~45 s at 10M docs)
+// and new videos wait while it is encoded (searches and statistics
+// refreshes do not), so snapshots take at most a fifth of the time.
+func flushWait(every, last time.Duration) time.Duration {
+	return max(every, 4*last)
 }
 
 // WaitIdle blocks until both sinks have consumed everything published so far
