@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -689,41 +690,52 @@ func (ix *Index) run(ctx context.Context, p *plan) (Result, error) {
 		// of n candidates.
 		lazy := needVerify && !scoring && cached
 		it := cand.Iterator()
+		var buf [verifyGather]uint32
+		var sink byte
 		for i := 0; it.HasNext(); i++ {
-			n := it.Next()
-			if i&4095 == 4095 {
+			if i&127 == 127 {
 				if err := ctx.Err(); err != nil {
 					return res, err
 				}
 			}
-			if !ix.colOK(p, n) {
-				continue
-			}
-			if lazy {
-				key := ix.sortKey(p, n)
-				if s.afterCursor(key, n) && s.beats(key, n) {
-					if ok, _ := ix.verify(p, n, false); ok {
-						s.push(hitRef{doc: n, key: key})
-					}
+			m := 0
+			for m < len(buf) && it.HasNext() {
+				if n := it.Next(); ix.colOK(p, n) {
+					buf[m] = n
+					m++
 				}
-				continue
 			}
-			ok, sc := true, 0.0
-			if needVerify || scoring {
-				ok, sc = ix.verify(p, n, scoring)
+			if (needVerify && !lazy) || scoring {
+				sink += ix.touchTexts(buf[:m])
 			}
-			if !ok {
-				continue
-			}
-			total++
-			key := sc
-			if !scoring {
-				key = ix.sortKey(p, n)
-			}
-			if s.afterCursor(key, n) {
-				s.push(hitRef{doc: n, key: key, score: sc})
+			for _, n := range buf[:m] {
+				if lazy {
+					key := ix.sortKey(p, n)
+					if s.afterCursor(key, n) && s.beats(key, n) {
+						if ok, _ := ix.verify(p, n, false); ok {
+							s.push(hitRef{doc: n, key: key})
+						}
+					}
+					continue
+				}
+				ok, sc := true, 0.0
+				if needVerify || scoring {
+					ok, sc = ix.verify(p, n, scoring)
+				}
+				if !ok {
+					continue
+				}
+				total++
+				key := sc
+				if !scoring {
+					key = ix.sortKey(p, n)
+				}
+				if s.afterCursor(key, n) {
+					s.push(hitRef{doc: n, key: key, score: sc})
+				}
 			}
 		}
+		runtime.KeepAlive(sink)
 		if lazy {
 			c, all, err := ix.cachedCount(ctx, p, cand, needVerify)
 			if err != nil {
@@ -940,27 +952,66 @@ func (ix *Index) count(ctx context.Context, p *plan, cand *roaring.Bitmap, needV
 	if c >= TotalCap && !p.q.ExactTotal {
 		return c, !it.HasNext(), nil
 	}
+	var buf [verifyGather]uint32
+	var sink byte
 	for i := 0; it.HasNext(); i++ {
-		n := it.Next()
-		if i&4095 == 4095 {
+		if i&127 == 127 {
 			if err := ctx.Err(); err != nil {
 				return 0, false, err
 			}
 		}
-		if !ix.colOK(p, n) {
-			continue
-		}
-		if needVerify {
-			if ok, _ := ix.verify(p, n, false); !ok {
-				continue
+		m := 0
+		for m < len(buf) && it.HasNext() {
+			if n := it.Next(); ix.colOK(p, n) {
+				buf[m] = n
+				m++
 			}
 		}
-		c++
-		if c >= TotalCap && !p.q.ExactTotal {
-			return c, !it.HasNext(), nil
+		if needVerify {
+			sink += ix.touchTexts(buf[:m])
+		}
+		for j, n := range buf[:m] {
+			if needVerify {
+				if ok, _ := ix.verify(p, n, false); !ok {
+					continue
+				}
+			}
+			c++
+			if c >= TotalCap && !p.q.ExactTotal {
+				runtime.KeepAlive(sink)
+				return c, j == m-1 && !it.HasNext(), nil
+			}
 		}
 	}
+	runtime.KeepAlive(sink)
 	return c, true, nil
+}
+
+// verifyGather is how many candidates a verification loop gathers before
+// verifying them (see touchTexts).
+const verifyGather = 32
+
+// touchTexts loads the first line of the stored texts of docs ns.
+// Verifying a candidate costs two dependent cache misses in a large index
+// (its doc, then its text record) and little else; issuing the loads of a
+// group of candidates in tight loops first lets the CPU overlap the misses
+// of different candidates, and the verifications then hit the cache.
+// It returns a value depending on the loads (callers keep it alive, so the
+// loads are not optimized away).
+func (ix *Index) touchTexts(ns []uint32) byte {
+	var refs [verifyGather]uint64
+	for j, n := range ns {
+		refs[j] = ix.docs[n].text
+	}
+	var sink byte
+	for _, ref := range refs[:len(ns)] {
+		if ref != noText {
+			if r := ix.arena.rec(ref); len(r) > 0 {
+				sink += r[0]
+			}
+		}
+	}
+	return sink
 }
 
 // totalCache remembers the verified totals of recent queries so that a
