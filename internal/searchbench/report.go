@@ -17,6 +17,12 @@ type Machine struct {
 	// the run: the machine may be shared.
 	LoadStart string `json:"load_start"`
 	LoadEnd   string `json:"load_end"`
+	// ProbeStartNs and ProbeEndNs time a fixed single-threaded workload
+	// (the corpus generator, ns a doc; see speedProbe) at the start and
+	// the end of the run: this VM has slow periods, and runs are only
+	// comparable when their probes are.
+	ProbeStartNs float64 `json:"probe_start_ns_per_doc"`
+	ProbeEndNs   float64 `json:"probe_end_ns_per_doc"`
 }
 
 // KindStats are the latencies of one query kind.
@@ -219,8 +225,9 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	if r.Command != "" {
 		p("Command: `%s`  ", r.Command)
 	}
-	p("Date: %s · machine: %d CPUs, %s, %s RAM · %s %s · run took %.0f s · load average at start %s, at end %s",
-		r.Date, r.Machine.CPUs, r.Machine.CPUModel, mb(r.Machine.MemBytes), r.Machine.GoVersion, r.Machine.OS, r.Seconds, r.Machine.LoadStart, r.Machine.LoadEnd)
+	p("Date: %s · machine: %d CPUs, %s, %s RAM · %s %s · run took %.0f s · load average at start %s, at end %s · speed probe (corpus generator, one thread) %.0f ns/doc at start, %.0f at end",
+		r.Date, r.Machine.CPUs, r.Machine.CPUModel, mb(r.Machine.MemBytes), r.Machine.GoVersion, r.Machine.OS, r.Seconds, r.Machine.LoadStart, r.Machine.LoadEnd,
+		r.Machine.ProbeStartNs, r.Machine.ProbeEndNs)
 	p("")
 	langs := []string{}
 	for _, l := range langCodes {

@@ -120,6 +120,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Corpus.Sources = model.Sources
 	rep.Corpus.LearnedTitles = model.Titles()
 	pf("model: learned %v titles from %d files", rep.Corpus.LearnedTitles, len(model.Sources))
+	rep.Machine.ProbeStartNs = speedProbe(model)
+	pf("speed probe: %.0f ns/doc (corpus generator, one thread)", rep.Machine.ProbeStartNs)
 
 	// ---- 1+2: generate and index, streaming ----
 	ixDir := filepath.Join(cfg.WorkDir, "index")
@@ -254,6 +256,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep.goals()
 	rep.Machine.LoadEnd = procstat.LoadAvg()
+	rep.Machine.ProbeEndNs = speedProbe(model)
 	rep.Seconds = time.Since(start).Seconds()
 	if rep.Correctness.Mismatches+rep.Correctness.MismatchesAfterUpdates > 0 || (rep.API != nil && rep.API.Mismatches > 0) {
 		return rep, ErrMismatch
@@ -688,6 +691,26 @@ func medianInt(v []int) int {
 	s := slices.Clone(v)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// speedProbe times a fixed single-threaded workload, generating 20,000
+// corpus docs, and returns its median ns a doc over three rounds. Runs are
+// comparable only when their probes are: this VM has periods where the
+// same code runs 40-50 % slower.
+func speedProbe(m *Model) float64 {
+	const docs = 20_000
+	g := NewGenerator(m, 99, docs)
+	var d Doc
+	var ns []float64
+	for range 3 {
+		t := time.Now()
+		for i := range docs {
+			g.Doc(i, &d)
+		}
+		ns = append(ns, float64(time.Since(t).Nanoseconds())/docs)
+	}
+	slices.Sort(ns)
+	return ns[1]
 }
 
 func machine() Machine {
