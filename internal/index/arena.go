@@ -100,6 +100,22 @@ func getUvarint(b []byte) (uint64, []byte) {
 	return v, b[n:]
 }
 
+// getUvarintStr is getUvarint on a string (no copy to a byte slice). A
+// malformed varint yields 0 and the empty rest.
+func getUvarintStr(s string) (uint64, string) {
+	var x uint64
+	var shift uint
+	for i := 0; i < len(s) && i < binary.MaxVarintLen64; i++ {
+		c := s[i]
+		if c < 0x80 {
+			return x | uint64(c)<<shift, s[i+1:]
+		}
+		x |= uint64(c&0x7f) << shift
+		shift += 7
+	}
+	return 0, ""
+}
+
 func aliasString(b []byte) string {
 	if len(b) == 0 {
 		return ""
@@ -353,15 +369,44 @@ func rawLen(norm, patch string, tags bool) int {
 			return n
 		case patchTags:
 			n := 0
-			for _, t := range rawTags(norm, patch) {
-				n += len(t)
+			cnt, b := getUvarintStr(patch[1:])
+			for range cnt {
+				var m uint64
+				m, b = getUvarintStr(b)
+				if int(m) > len(b) {
+					break // malformed (never written so)
+				}
+				n += int(m)
+				b = b[m:]
 			}
 			return n
 		case patchEdits:
-			raw := applyPatch(nil, norm, patch)
-			n := len(raw)
-			if tags && n > 0 {
-				n -= strings.Count(string(raw), string(rune(tagSep)))
+			// The raw text is never built (Stats measures every doc): kept
+			// runs of norm and inserted bytes are counted.
+			sep := string(rune(tagSep))
+			n, pos := 0, 0
+			b := patch[1:]
+			for len(b) > 0 {
+				var c, k, m uint64
+				c, b = getUvarintStr(b)
+				k, b = getUvarintStr(b)
+				m, b = getUvarintStr(b)
+				if pos+int(c) > len(norm) || int(m) > len(b) {
+					break // malformed (never written so)
+				}
+				kept, ins := norm[pos:pos+int(c)], b[:m]
+				n += len(kept) + len(ins)
+				if tags {
+					n -= strings.Count(kept, sep) + strings.Count(ins, sep)
+				}
+				pos += int(c + k)
+				b = b[m:]
+			}
+			if pos <= len(norm) {
+				n += len(norm) - pos
+				if tags {
+					n -= strings.Count(norm[pos:], sep)
+				}
 			}
 			return n
 		}

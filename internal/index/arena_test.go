@@ -13,9 +13,13 @@ func TestTextPatches(t *testing.T) {
 		texts = append(texts, v.title, v.chanTitle)
 	}
 	var buf []byte
+	kinds := map[byte]int{}
 	for _, raw := range texts {
 		norm := normalizeField(raw)
 		p := string(makePatch(nil, norm, raw))
+		if p != "" {
+			kinds[p[0]]++
+		}
 		if got := rawString(norm, p); got != raw {
 			t.Errorf("rawString(%q) = %q", raw, got)
 		}
@@ -26,11 +30,18 @@ func TestTextPatches(t *testing.T) {
 		if ok, buf = sameRaw(buf, norm, p, raw+"x"); ok {
 			t.Errorf("sameRaw(%q+x) = true", raw)
 		}
+		if n := rawLen(norm, p, false); n != len(raw) {
+			t.Errorf("rawLen(%q) = %d, want %d", raw, n, len(raw))
+		}
 	}
-	tagLists := [][]string{nil, {}, {""}, {"a"}, {"A", "b"}, {"x\x1fy", "z"}, {"영어", "", "Kpop"}, {"Tag One", "TAG two"}}
+	tagLists := [][]string{nil, {}, {""}, {"a"}, {"A", "b"}, {"x\x1fy", "z"}, {"영어", "", "Kpop"}, {"Tag One", "TAG two"},
+		{"Ｆｕｌｌ", "焦げた…", "a\u3000\u3000b"}, {"  spaces  ", "Ǆ ß İ", "ＡＢＣ　def"}}
 	for _, tags := range tagLists {
 		norm := normalizeTags(tags)
 		p := string(makeTagsPatch(nil, norm, tags))
+		if p != "" {
+			kinds[p[0]]++
+		}
 		got := rawTags(norm, p)
 		if !slices.Equal(got, tags) {
 			t.Errorf("rawTags(%q) = %q", tags, got)
@@ -48,6 +59,11 @@ func TestTextPatches(t *testing.T) {
 		}
 		if n := rawLen(norm, p, true); n != want {
 			t.Errorf("rawLen(%q) = %d, want %d", tags, n, want)
+		}
+	}
+	for _, k := range []byte{patchCase, patchRaw, patchEdits, patchTags} {
+		if kinds[k] == 0 {
+			t.Errorf("no text made a patch of kind %d: %v", k, kinds)
 		}
 	}
 }

@@ -325,3 +325,13 @@ func BenchmarkInvert(b *testing.B) {
 	b.ReportMetric(float64(pairs)/float64(len(recs)), "grams/doc")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pairs), "ns/gram")
 }
+
+// BenchmarkMeasure times the memory estimate behind Stats (a walk over every
+// doc and posting, taken at most every statsRefresh).
+func BenchmarkMeasure(b *testing.B) {
+	ix, _ := benchIndex(b)
+	for b.Loop() {
+		ix.measure()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ix.docs)), "ns/doc")
+}
