@@ -596,7 +596,7 @@ func (ix *Index) prepareChunk(recs []yt.Record) *chunkPrep {
 // applied (applyStats), stale snapshots dropped, and need[i] set for the
 // records whose texts must be prepared. Caller holds ix.mu for reading.
 func (ix *Index) classify(recs []yt.Record, cp *chunkPrep, need []bool, k, parts int) {
-	var buf, hbuf []byte
+	var buf []byte
 	var applied, stale uint64
 	var sink int64
 	var idx [gatherRecs]int
@@ -650,7 +650,7 @@ func (ix *Index) classify(recs []yt.Record, cp *chunkPrep, need []bool, k, parts
 			}
 			// One 8-byte column instead of the stored texts: a statistics
 			// refresh of a random doc costs a cache miss less per field.
-			h := textHash(v, &hbuf)
+			h := textHash(v)
 			switch th := ix.thash[n]; {
 			case th == h:
 			case th != 0 || !ix.sameTexts(n, v, &buf):
@@ -732,23 +732,26 @@ func (ix *Index) touch(ns []uint32, found []bool) int64 {
 // statistics refresh must find unchanged: title, description, tags, channel
 // title and thumbnail. A text change goes unnoticed only on a hash
 // collision (2^-64).
-func textHash(v *yt.Video, buf *[]byte) uint64 {
-	b := (*buf)[:0]
+func textHash(v *yt.Video) uint64 {
+	var d xxhash.Digest
+	d.Reset()
+	var n [4]byte
 	put := func(s string) {
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(s)))
-		b = append(b, s...)
+		binary.LittleEndian.PutUint32(n[:], uint32(len(s)))
+		d.Write(n[:])
+		d.WriteString(s)
 	}
 	s := &v.Snippet
 	put(s.Title)
 	put(s.Description)
 	put(s.ChannelTitle)
 	put(thumbOf(v.ID, s.Thumbnail.URL))
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(s.Tags)))
+	binary.LittleEndian.PutUint32(n[:], uint32(len(s.Tags)))
+	d.Write(n[:])
 	for _, t := range s.Tags {
 		put(t)
 	}
-	*buf = b
-	return xxhash.Sum64(b) | 1
+	return d.Sum64() | 1
 }
 
 // statsOnly reports whether snapshot v (newer, same texts) of alive doc n
@@ -856,7 +859,6 @@ func (ix *Index) movedDocs() *roaring.Bitmap {
 // (possibly grown) for chunkPrep.release: at ~2 KB of grams a doc, a fresh
 // slice per doc was the indexing's largest garbage.
 func prepareTexts(recs []yt.Record, need []bool, out []*prepared, k, parts int) *[]uint64 {
-	var hbuf []byte
 	buf := gramBufs.Get().(*[]uint64)
 	gb := (*buf)[:0]
 	for i := range recs {
@@ -889,7 +891,7 @@ func prepareTexts(recs []yt.Record, need []bool, out []*prepared, k, parts int) 
 		r.patch[fTitle], r.patch[fTags], r.patch[fDesc] = aliasString(pb[:n1]), aliasString(pb[n1:n2]), aliasString(pb[n2:])
 		r.thumb = thumbOf(recs[i].Video.ID, s.Thumbnail.URL)
 		p.rec = encodeRec(nil, &r)
-		p.thash = textHash(recs[i].Video, &hbuf)
+		p.thash = textHash(recs[i].Video)
 		out[i] = p
 	}
 	*buf = gb

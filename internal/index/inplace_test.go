@@ -157,3 +157,37 @@ func TestCreationTextHash(t *testing.T) {
 		}
 	}
 }
+
+// TestTextHash: the hash covers every text a statistics refresh must find
+// unchanged, length-prefixed so that moving bytes between fields or tags
+// changes it.
+func TestTextHash(t *testing.T) {
+	base := vspec{id: vidID(1), title: "초등영어 파닉스", desc: "설명", chanTitle: "채널", tags: []string{"ab", "c"}}.video()
+	h := textHash(base)
+	if h == 0 || h != textHash(vspec{id: vidID(1), title: "초등영어 파닉스", desc: "설명", chanTitle: "채널", tags: []string{"ab", "c"}}.video()) {
+		t.Fatal("textHash is 0 or not deterministic")
+	}
+	for name, change := range map[string]func(v *yt.Video){
+		"title":             func(v *yt.Video) { v.Snippet.Title += "!" },
+		"description":       func(v *yt.Video) { v.Snippet.Description = "" },
+		"channel title":     func(v *yt.Video) { v.Snippet.ChannelTitle = "채널 2" },
+		"thumbnail":         func(v *yt.Video) { v.Snippet.Thumbnail.URL = "https://i.ytimg.com/vi/x/maxresdefault.jpg" },
+		"tag boundary":      func(v *yt.Video) { v.Snippet.Tags = []string{"a", "bc"} },
+		"tag count":         func(v *yt.Video) { v.Snippet.Tags = append(v.Snippet.Tags, "") },
+		"title into desc":   func(v *yt.Video) { v.Snippet.Title, v.Snippet.Description = "초등영어", " 파닉스설명" },
+		"channel into tags": func(v *yt.Video) { v.Snippet.ChannelTitle, v.Snippet.Tags = "", []string{"채널ab", "c"} },
+	} {
+		v := *base
+		v.Snippet.Tags = slices.Clone(base.Snippet.Tags)
+		change(&v)
+		if textHash(&v) == h {
+			t.Errorf("%s changed, the hash did not", name)
+		}
+	}
+	// Statistics are not texts.
+	v := *base
+	v.Statistics.ViewCount = yt.Int64(123)
+	if textHash(&v) != h {
+		t.Error("a view count changed the text hash")
+	}
+}
