@@ -335,3 +335,17 @@ func BenchmarkMeasure(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ix.docs)), "ns/doc")
 }
+
+// BenchmarkFlush writes a snapshot of the bench index.
+func BenchmarkFlush(b *testing.B) {
+	ix, _ := benchIndex(b)
+	dir := b.TempDir()
+	ix.dir = dir
+	defer func() { ix.dir = "" }()
+	for b.Loop() {
+		if err := ix.Flush(context.Background(), 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ix.docs)), "ns/doc")
+}

@@ -184,7 +184,8 @@ func (ix *Index) encode(ctx context.Context, w *bufio.Writer, checkpoint uint64)
 		}
 		e.str(string(b))
 	}
-	var bb []byte
+	var bb, lb []byte
+	var docs []uint32
 	for fi := range ix.post {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -197,9 +198,13 @@ func (ix *Index) encode(ctx context.Context, w *bufio.Writer, checkpoint uint64)
 		slices.Sort(keys)
 		e.uvarint(uint64(len(keys)))
 		for _, k := range keys {
-			if p := m[k]; p.frozenOnly() {
+			switch p := m[k]; {
+			case p.frozenOnly():
 				bb = p.frozen // the same portable format
-			} else {
+			case p.list != nil:
+				lb = p.appendListPortable(lb[:0], &docs)
+				bb = lb
+			default:
 				var err error
 				if bb, err = p.bitmap().ToBytes(); err != nil {
 					return err

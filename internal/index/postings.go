@@ -386,6 +386,54 @@ func settle(p *posting, listCap int, scratch *[]byte, docs *[]uint32) settled {
 	return s
 }
 
+// appendListPortable appends the list's docs in roaring's portable format
+// (what bitmap().ToBytes() writes: byte for byte, TestListPortable), without
+// building the bitmap: a snapshot writes every list posting this way. A
+// list holds at most listMax (< 4096) docs, so every container is an array.
+func (p *posting) appendListPortable(dst []byte, docs *[]uint32) []byte {
+	ds := p.docs((*docs)[:0])
+	*docs = ds
+	// Containers: runs of docs sharing their high 16 bits.
+	n := 0
+	for i, d := range ds {
+		if i == 0 || d>>16 != ds[i-1]>>16 {
+			n++
+		}
+	}
+	const (
+		cookieNoRuns    = 12346 // roaring's serialCookieNoRunContainer: offsets always follow the headers
+		headerPerCont   = 4     // key u16, card-1 u16
+		offsetPerCont   = 4
+		bytesPerArrayEl = 2
+	)
+	le := binary.LittleEndian
+	dst = le.AppendUint32(dst, cookieNoRuns)
+	dst = le.AppendUint32(dst, uint32(n))
+	for i := 0; i < len(ds); {
+		j := i
+		for j < len(ds) && ds[j]>>16 == ds[i]>>16 {
+			j++
+		}
+		dst = le.AppendUint16(dst, uint16(ds[i]>>16))
+		dst = le.AppendUint16(dst, uint16(j-i-1))
+		i = j
+	}
+	off := uint32(8 + n*(headerPerCont+offsetPerCont))
+	for i := 0; i < len(ds); {
+		j := i
+		for j < len(ds) && ds[j]>>16 == ds[i]>>16 {
+			j++
+		}
+		dst = le.AppendUint32(dst, off)
+		off += uint32((j - i) * bytesPerArrayEl)
+		i = j
+	}
+	for _, d := range ds {
+		dst = le.AppendUint16(dst, uint16(d))
+	}
+	return dst
+}
+
 // serialize writes bm in the portable roaring format into an exact-size
 // allocation.
 func serialize(bm *roaring.Bitmap) []byte {

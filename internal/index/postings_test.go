@@ -3,6 +3,7 @@ package index
 import (
 	"bytes"
 	"context"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -200,4 +201,38 @@ func TestFlushOpenFrozen(t *testing.T) {
 	mustTotal(t, ix2, Query{Q: "먹방 가", ExactTotal: true}, 101)
 	mustApply(t, ix2, yt.NewEventRecord("api", &yt.Event{Type: yt.EventTombstone, EntityKind: yt.KindVideo, EntityID: vidID(0), ObservedAt: t0.Add(time.Hour)}))
 	mustTotal(t, ix2, Query{Q: "먹방 가", ExactTotal: true}, 100)
+}
+
+// TestListPortable: a snapshot writes list postings straight from the list;
+// the bytes must be what roaring writes for the same docs.
+func TestListPortable(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var docs []uint32
+	for _, c := range []struct{ n, containers int }{{1, 1}, {2, 1}, {7, 2}, {30, 3}, {31, 4}, {100, 5}, {listMax, 1}, {listMax, 40}, {listMax, 1000}} {
+		p := &posting{}
+		var want []uint32
+		for range c.n {
+			want = append(want, uint32(r.IntN(c.containers))<<16|uint32(r.IntN(1<<16)))
+		}
+		slices.Sort(want)
+		want = slices.Compact(want)
+		for _, d := range want {
+			if !p.appendList(d) {
+				t.Fatalf("list refused doc %d", d)
+			}
+		}
+		bm := roaring.BitmapOf(want...)
+		exp, err := bm.ToBytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := p.appendListPortable([]byte("prefix"), &docs)
+		if string(got[:6]) != "prefix" || !bytes.Equal(got[6:], exp) {
+			t.Fatalf("%d docs in %d containers: %d bytes, roaring writes %d (equal prefix: %v)", len(want), bm.Stats().Containers, len(got)-6, len(exp), bytes.HasPrefix(got[6:], exp[:min(len(exp), 8)]))
+		}
+		back := roaring.New()
+		if _, err := back.FromBuffer(got[6:]); err != nil || !back.Equals(bm) {
+			t.Fatalf("%d docs: read back %v (%v)", len(want), back.GetCardinality(), err)
+		}
+	}
 }
