@@ -90,8 +90,14 @@ writes DIR/search.json and DIR/search.md.`,
 				}
 			}
 			if errors.Is(err, searchbench.ErrMismatch) {
-				return fmt.Errorf("bench search: %d answers differ from the brute-force oracle: %w",
-					rep.Correctness.Mismatches+rep.Correctness.MismatchesAfterUpdates, err)
+				n := rep.Correctness.Mismatches + rep.Correctness.MismatchesAfterUpdates
+				if rep.API != nil {
+					n += rep.API.Mismatches
+				}
+				if rep.Reopen != nil {
+					n += rep.Reopen.Mismatches
+				}
+				return fmt.Errorf("bench search: %d answers differ from the brute-force oracle: %w", n, err)
 			}
 			return err
 		},
@@ -113,6 +119,7 @@ writes DIR/search.json and DIR/search.md.`,
 	f.StringVar(&cfg.WorkDir, "work-dir", "", "directory for the index snapshot and anchor files (default: a temporary directory, removed)")
 	f.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the indexing phase to this file")
 	f.StringVar(&cfg.UpdatesCPUProfile, "updates-cpuprofile", "", "write a CPU profile of the statistics-update phase to this file")
+	f.BoolVar(&cfg.Reopen, "reopen", true, "at the end, flush the final state, reopen the index from its snapshot (as a restarted server does), time it and check the queries again")
 	f.StringVar(&cfg.MemProfile, "memprofile", "", "write a heap profile taken right after indexing to this file")
 	f.StringVar(&cfg.QueriesCPUProfile, "queries-cpuprofile", "", "write a CPU profile of the timed query repetitions to this file")
 	f.BoolVar(&keepWork, "keep-work", false, "keep the temporary work directory")

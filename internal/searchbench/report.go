@@ -86,6 +86,20 @@ type Build struct {
 	DiskBytes      int64   `json:"disk_bytes"`
 }
 
+// Reopen is the snapshot round trip at the end of a run: the final state
+// (after the updates) flushed, the index closed and opened again from the
+// snapshot, as a restarted server does, and the queries checked again.
+type Reopen struct {
+	FlushSeconds float64 `json:"flush_seconds"`
+	OpenSeconds  float64 `json:"open_seconds"`
+	// HeapBytes is the heap the reopened index holds (after a GC): every
+	// posting is loaded in its settled form.
+	HeapBytes  int64   `json:"heap_bytes"`
+	HeapPerRaw float64 `json:"heap_per_raw_text"`
+	Checked    int     `json:"checked"`
+	Mismatches int     `json:"mismatches"`
+}
+
 // Corpus describes the generated corpus.
 type Corpus struct {
 	Docs          int            `json:"docs"`
@@ -152,6 +166,7 @@ type Report struct {
 	Kinds       []KindStats    `json:"kinds"`
 	API         *APIReport     `json:"api,omitempty"`
 	Updates     Updates        `json:"updates"`
+	Reopen      *Reopen        `json:"reopen,omitempty"`
 	Anchors     []AnchorReport `json:"anchors"`
 	Correctness Correctness    `json:"correctness"`
 	Goals       []Goal         `json:"goals"`
@@ -192,6 +207,9 @@ func (r *Report) goals() {
 	bad := r.Correctness.Mismatches + r.Correctness.MismatchesAfterUpdates
 	if r.API != nil {
 		bad += r.API.Mismatches
+	}
+	if r.Reopen != nil {
+		bad += r.Reopen.Mismatches
 	}
 	add("correctness vs oracle", "0 mismatches", fmt.Sprintf("%d", bad), bad == 0)
 }
@@ -313,6 +331,11 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	p("#### Correctness")
 	p("")
 	p("mismatches vs brute-force oracle: %d of %d queries (top-20 ids and total), %d of %d after the updates", c.Mismatches, c.Checked, c.MismatchesAfterUpdates, c.CheckedAfterUpdates)
+	if ro := r.Reopen; ro != nil {
+		p("")
+		p("Snapshot round trip (the final state flushed, the index closed and opened from the snapshot as a restarted server does): flush %.1f s, open %.1f s, reopened index heap %s (%.2fx the raw text), %d of %d queries differ from the oracle.",
+			ro.FlushSeconds, ro.OpenSeconds, mb(ro.HeapBytes), ro.HeapPerRaw, ro.Mismatches, ro.Checked)
+	}
 	for _, e := range c.Examples {
 		p("- %s", e)
 	}

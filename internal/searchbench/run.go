@@ -43,6 +43,7 @@ type Config struct {
 	UpdatesCPUProfile string        // if set, a CPU profile of the statistics-update phase is written here
 	QueriesCPUProfile string        // if set, a CPU profile of the timed query repetitions is written here
 	MemProfile        string        // if set, a heap profile taken right after indexing (after a GC) is written here
+	Reopen            bool          // flush the final state, reopen the snapshot and check the queries again (see reopen)
 	// Handler, when set, serves the index over HTTP (the API's handler) for
 	// the API phase: the same queries through GET /v1/videos/search from
 	// APIClients concurrent clients (default 2).
@@ -132,7 +133,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer ix.Close()
+	defer func() {
+		if ix != nil { // the reopen phase replaces it
+			ix.Close()
+		}
+	}()
 	if err := buildIndex(ctx, &cfg, model, ix, rep, pf); err != nil {
 		return nil, err
 	}
@@ -232,12 +237,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	// ---- stats updates under a concurrent query loop ----
+	final := want // the oracle's answers for the index's final state
 	if cfg.Updates > 0 {
 		if err := runUpdates(ctx, &cfg, model, ix, s, qs, rep, pf); err != nil {
 			return nil, err
 		}
 		// Correctness again, against the updated oracle.
-		for _, q := range qs {
+		final = make([]scanResult, len(qs))
+		for i, q := range qs {
 			res, err := ix.Search(ctx, index.Query{Q: q.Q, Sort: index.SortViews, Limit: topK})
 			if err != nil {
 				return nil, err
@@ -246,6 +253,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			if err != nil {
 				return nil, err
 			}
+			final[i] = w
 			rep.Correctness.CheckedAfterUpdates++
 			if msg := compare(res, w); msg != "" {
 				rep.Correctness.MismatchesAfterUpdates++
@@ -254,11 +262,21 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		pf("tubelake: re-checked %d queries after the updates, %d mismatches", len(qs), rep.Correctness.MismatchesAfterUpdates)
 	}
+	if cfg.Reopen {
+		// reopen closes the index and drops the last reference to it, so
+		// the collector frees it before the snapshot is loaded.
+		old := ix
+		ix = nil
+		ix, err = reopen(ctx, &cfg, old, ixDir, qs, final, rep, pf)
+		if err != nil {
+			return nil, err
+		}
+	}
 	rep.goals()
 	rep.Machine.LoadEnd = procstat.LoadAvg()
 	rep.Machine.ProbeEndNs = speedProbe(model)
 	rep.Seconds = time.Since(start).Seconds()
-	if rep.Correctness.Mismatches+rep.Correctness.MismatchesAfterUpdates > 0 || (rep.API != nil && rep.API.Mismatches > 0) {
+	if rep.Correctness.Mismatches+rep.Correctness.MismatchesAfterUpdates > 0 || (rep.API != nil && rep.API.Mismatches > 0) || (rep.Reopen != nil && rep.Reopen.Mismatches > 0) {
 		return rep, ErrMismatch
 	}
 	return rep, nil
@@ -634,6 +652,53 @@ func runUpdates(ctx context.Context, cfg *Config, m *Model, ix *index.Index, s *
 }
 
 // ---- measurement helpers ----
+
+// reopen flushes the final state of ix, closes it, opens the snapshot again
+// (as a restarted server does) and checks every query against want, the
+// oracle's answers for that state. It returns the reopened index (nil if
+// opening failed), which the caller closes.
+func reopen(ctx context.Context, cfg *Config, ix *index.Index, dir string, qs []Query, want []scanResult, rep *Report, pf func(string, ...any)) (*index.Index, error) {
+	ro := &Reopen{}
+	rep.Reopen = ro
+	t := time.Now()
+	if err := ix.Flush(ctx, 2); err != nil {
+		ix.Close()
+		return nil, err
+	}
+	ro.FlushSeconds = time.Since(t).Seconds()
+	ix.Close()
+	ix = nil // the caller holds no other reference
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	before := ms.HeapAlloc
+	t = time.Now()
+	ix2, err := index.Open(dir, index.Options{Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("reopen the snapshot: %w", err)
+	}
+	ro.OpenSeconds = time.Since(t).Seconds()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	ro.HeapBytes = int64(ms.HeapAlloc) - int64(before)
+	if raw := rep.Corpus.RawTextBytes; raw > 0 {
+		ro.HeapPerRaw = float64(ro.HeapBytes) / float64(raw)
+	}
+	for i, q := range qs {
+		res, err := ix2.Search(ctx, index.Query{Q: q.Q, Sort: index.SortViews, Limit: topK})
+		if err != nil {
+			return ix2, err
+		}
+		ro.Checked++
+		if msg := compare(res, want[i]); msg != "" {
+			ro.Mismatches++
+			rep.Correctness.addExample(fmt.Sprintf("after reopening: %s %q: %s", q.Kind, q.Q, msg))
+		}
+	}
+	pf("reopen: flush %.1fs, open %.1fs, heap %s (%.2fx raw text), %d of %d queries differ from the oracle",
+		ro.FlushSeconds, ro.OpenSeconds, mb(ro.HeapBytes), ro.HeapPerRaw, ro.Mismatches, ro.Checked)
+	return ix2, nil
+}
 
 // writeHeapProfile writes the live heap (as of the last GC) to path, if set.
 func writeHeapProfile(path string) error {

@@ -88,7 +88,7 @@ func TestRunSmall(t *testing.T) {
 	var progress bytes.Buffer
 	rep, err := Run(context.Background(), Config{
 		DataDir: sharedData, Docs: 20000, AnchorDocs: 20000, PerKind: 6, Reps: 2, AnchorReps: 1,
-		Anchors: BuiltAnchors(), Updates: 5000, WorkDir: t.TempDir(), Progress: &progress,
+		Anchors: BuiltAnchors(), Updates: 5000, WorkDir: t.TempDir(), Progress: &progress, Reopen: true,
 		Handler: func(ix *index.Index) (http.Handler, error) { return api.New(api.Config{Index: ix}) },
 	})
 	if err != nil {
@@ -126,12 +126,20 @@ func TestRunSmall(t *testing.T) {
 	if rep.Updates.Applied != 5000 || rep.Updates.Queries == 0 {
 		t.Errorf("updates: %+v", rep.Updates)
 	}
+	// The snapshot round trip: the reopened index answers as the oracle.
+	if ro := rep.Reopen; ro == nil || ro.Checked != len(rep.Queries) || ro.Mismatches != 0 || ro.OpenSeconds <= 0 || ro.HeapBytes <= 0 {
+		t.Errorf("reopen: %+v", rep.Reopen)
+	}
+	if m := rep.Machine; m.ProbeStartNs <= 0 || m.ProbeEndNs <= 0 {
+		t.Errorf("speed probe: %+v", m)
+	}
 	if rep.Build.DiskBytes == 0 || rep.Corpus.RawTextBytes == 0 || rep.Build.IndexTextBytes != rep.Corpus.RawTextBytes {
 		t.Errorf("build: %+v corpus raw %d", rep.Build, rep.Corpus.RawTextBytes)
 	}
 	var md bytes.Buffer
 	rep.WriteMarkdown(&md)
-	if !strings.Contains(md.String(), "| common |") || !strings.Contains(md.String(), "mismatches vs brute-force oracle: 0") {
+	if !strings.Contains(md.String(), "| common |") || !strings.Contains(md.String(), "mismatches vs brute-force oracle: 0") ||
+		!strings.Contains(md.String(), "Snapshot round trip") || !strings.Contains(md.String(), "speed probe") {
 		t.Errorf("markdown:\n%s", md.String())
 	}
 	t.Logf("\n%s", md.String())
