@@ -120,8 +120,9 @@ writes DIR/search.json and DIR/search.md.`,
 	f.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the indexing phase to this file")
 	f.StringVar(&cfg.UpdatesCPUProfile, "updates-cpuprofile", "", "write a CPU profile of the statistics-update phase to this file")
 	f.BoolVar(&cfg.Reopen, "reopen", true, "at the end, flush the final state, reopen the index from its snapshot (as a restarted server does), time it and check the queries again")
+	f.StringVar(&cfg.ReopenCPUProfile, "reopen-cpuprofile", "", "write a CPU profile of opening the snapshot (the --reopen phase) to this file")
 	f.StringVar(&cfg.MemProfile, "memprofile", "", "write a heap profile taken right after indexing to this file")
-	f.StringVar(&cfg.QueriesCPUProfile, "queries-cpuprofile", "", "write a CPU profile of the timed query repetitions to this file")
+	f.StringVar(&cfg.QueriesCPUProfile, "queries-cpuprofile", "", "write a CPU profile of the timed query repetitions to this file (samples labelled kind=<query kind>)")
 	f.BoolVar(&keepWork, "keep-work", false, "keep the temporary work directory")
 	return cmd
 }

@@ -349,3 +349,23 @@ func BenchmarkFlush(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ix.docs)), "ns/doc")
 }
+
+// BenchmarkOpen loads a snapshot of the bench index.
+func BenchmarkOpen(b *testing.B) {
+	ix, _ := benchIndex(b)
+	dir := b.TempDir()
+	ix.dir = dir
+	err := ix.Flush(context.Background(), 1)
+	ix.dir = ""
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		ix2, err := Open(dir, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ix2.Close()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ix.docs)), "ns/doc")
+}

@@ -3,6 +3,8 @@ package index
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"testing"
@@ -319,12 +321,24 @@ func TestFlushOpenRoundTrip(t *testing.T) {
 	queries := []Query{
 		{Q: "영어", Sort: SortViews}, {Q: "minecraft", In: []Field{FieldTitle, FieldTags, FieldChannel}}, {Q: "games", In: []Field{FieldChannel}},
 		{Q: "먹방"}, {Q: "ㅊㄷㅇㅇ", Initials: true}, {Q: "a", Language: "en", Sort: SortRecent},
+		{Q: "영어", ChannelID: chanID(1)}, {Q: "m", CategoryID: "20"}, {Q: "a", Language: "ko-kr"},
 	}
 	var want []Result
 	for _, q := range queries {
 		r, _ := ix.Search(context.Background(), q)
 		want = append(want, r)
 	}
+	// The filter postings, rebuilt on load (in bulk), key by key.
+	filters := func(ix *Index) map[string]string {
+		out := map[string]string{}
+		for name, m := range map[string]map[string]*posting{"channel": ix.byChannel, "category": ix.byCategory, "lang": ix.byLang} {
+			for k, p := range m {
+				out[name+"/"+k] = fmt.Sprint(p.bitmap().ToArray())
+			}
+		}
+		return out
+	}
+	filtersWant := filters(ix)
 	stWant := ix.Stats()
 	var docsWant []VideoDoc
 	for _, s := range smallCorpus() {
@@ -340,6 +354,9 @@ func TestFlushOpenRoundTrip(t *testing.T) {
 	defer ix2.Close()
 	if ix2.Checkpoint() != 42 {
 		t.Fatalf("checkpoint = %d", ix2.Checkpoint())
+	}
+	if got := filters(ix2); !maps.Equal(got, filtersWant) {
+		t.Errorf("filter postings after reopening:\n%v\nwant\n%v", got, filtersWant)
 	}
 	if lists, _, bitmaps := postingForms(ix2); lists == 0 || bitmaps != 0 {
 		t.Errorf("reopened postings: %d lists, %d bitmaps; want small postings settled as lists", lists, bitmaps)

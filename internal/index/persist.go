@@ -377,9 +377,11 @@ func (ix *Index) decode(dec *decoder) error {
 		}
 		if d.alive {
 			ix.live++
-			ix.addFilters(n, d)
 			ix.addBuckets(n)
 		}
+	}
+	if dec.err == nil {
+		ix.addFiltersBulk()
 	}
 	nCh := dec.uvarint()
 	for i := uint64(0); i < nCh && dec.err == nil; i++ {
@@ -422,6 +424,66 @@ func (ix *Index) decode(dec *decoder) error {
 	}
 	ix.checkpoint.Store(cp)
 	return nil
+}
+
+// addFiltersBulk files every alive doc under its channel, category and
+// language keys (what addFilters does doc by doc), one key at a time: the
+// docs are grouped by interned string with a counting sort (ascending docs
+// within a key), so each filter posting grows in one run. Filing doc by doc
+// touched a random posting per doc and key: a fifth of the time to open a
+// 10M-doc snapshot.
+func (ix *Index) addFiltersBulk() {
+	start := make([]uint32, len(ix.strs.strs)+1)
+	next := make([]uint32, len(ix.strs.strs))
+	order := make([]uint32, ix.live)
+	for _, f := range []struct {
+		m    map[string]*posting
+		id   func(d *doc) uint32
+		lang bool
+	}{
+		{ix.byChannel, func(d *doc) uint32 { return d.chanID }, false},
+		{ix.byCategory, func(d *doc) uint32 { return d.catID }, false},
+		{ix.byLang, func(d *doc) uint32 { return d.lang }, true},
+	} {
+		clear(start)
+		for n := range ix.docs {
+			if d := &ix.docs[n]; d.alive {
+				start[f.id(d)+1]++
+			}
+		}
+		for i := 1; i < len(start); i++ {
+			start[i] += start[i-1]
+		}
+		copy(next, start)
+		for n := range ix.docs {
+			if d := &ix.docs[n]; d.alive {
+				k := f.id(d)
+				order[next[k]] = uint32(n)
+				next[k]++
+			}
+		}
+		for id := 1; id < len(start)-1; id++ { // id 0 is the empty string: no key
+			docs := order[start[id]:start[id+1]]
+			if len(docs) == 0 {
+				continue
+			}
+			keys := []string{ix.strs.str(uint32(id))}
+			if f.lang {
+				full, primary := langKeys(keys[0])
+				keys = keys[:0]
+				for _, k := range []string{full, primary} {
+					if k != "" && (len(keys) == 0 || keys[0] != k) {
+						keys = append(keys, k)
+					}
+				}
+			}
+			for _, k := range keys {
+				for _, n := range docs {
+					postAdd(f.m, k, n)
+				}
+			}
+		}
+	}
 }
 
 // addTrigramPostings adds the trigram postings a version 1 snapshot lacks

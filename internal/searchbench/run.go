@@ -44,6 +44,7 @@ type Config struct {
 	QueriesCPUProfile string        // if set, a CPU profile of the timed query repetitions is written here
 	MemProfile        string        // if set, a heap profile taken right after indexing (after a GC) is written here
 	Reopen            bool          // flush the final state, reopen the snapshot and check the queries again (see reopen)
+	ReopenCPUProfile  string        // if set, a CPU profile of opening the snapshot is written here
 	// Handler, when set, serves the index over HTTP (the API's handler) for
 	// the API phase: the same queries through GET /v1/videos/search from
 	// APIClients concurrent clients (default 2).
@@ -190,12 +191,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		totals[q.Kind] = append(totals[q.Kind], want[i].Total)
 		mine := make([]time.Duration, 0, cfg.Reps)
-		for r := 0; r < cfg.Reps; r++ {
-			t := time.Now()
-			if _, err := ix.Search(ctx, index.Query{Q: q.Q, Sort: index.SortViews, Limit: topK}); err != nil {
-				return nil, err
+		// Profile samples are labelled kind=<query kind> (pprof -tagfocus).
+		pprof.Do(ctx, pprof.Labels("kind", q.Kind), func(ctx context.Context) {
+			for r := 0; r < cfg.Reps && err == nil; r++ {
+				t := time.Now()
+				if _, err = ix.Search(ctx, index.Query{Q: q.Q, Sort: index.SortViews, Limit: topK}); err == nil {
+					mine = append(mine, time.Since(t))
+				}
 			}
-			mine = append(mine, time.Since(t))
+		})
+		if err != nil {
+			return nil, err
 		}
 		lat[q.Kind] = append(lat[q.Kind], mine...)
 		if med := latStats(mine).P50Ms; med > slowMs[q.Kind] {
@@ -672,12 +678,17 @@ func reopen(ctx context.Context, cfg *Config, ix *index.Index, dir string, qs []
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	before := ms.HeapAlloc
+	stopProfile, err := startProfile(cfg.ReopenCPUProfile)
+	if err != nil {
+		return nil, err
+	}
 	t = time.Now()
 	ix2, err := index.Open(dir, index.Options{Logger: cfg.Logger})
+	ro.OpenSeconds = time.Since(t).Seconds()
+	stopProfile()
 	if err != nil {
 		return nil, fmt.Errorf("reopen the snapshot: %w", err)
 	}
-	ro.OpenSeconds = time.Since(t).Seconds()
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	ro.HeapBytes = int64(ms.HeapAlloc) - int64(before)
