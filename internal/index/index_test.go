@@ -481,3 +481,36 @@ func TestThumbnail(t *testing.T) {
 		}
 	}
 }
+
+// TestFlushOpenNoFilterKeys: docs without channel, category or language
+// (nothing interned) survive a snapshot round trip.
+func TestFlushOpenNoFilterKeys(t *testing.T) {
+	dir := t.TempDir()
+	ix, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := vspec{id: vidID(1), title: "초등영어 파닉스", views: 5, pub: t0}.video()
+	v.Snippet.ChannelID, v.Snippet.CategoryID, v.Snippet.DefaultLanguage, v.ContentDetails.Duration = "", "", "", ""
+	if err := ix.Apply(context.Background(), []yt.Record{yt.NewVideoRecord("test", v)}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := ix.Search(context.Background(), Query{Q: "영어"}); err != nil || res.Total != 1 {
+		t.Fatalf("before the flush: %d hits, %v (record rejected?)", res.Total, err)
+	}
+	if n := len(ix.strs.strs); n != 0 {
+		t.Fatalf("%d strings interned; the case needs none", n)
+	}
+	if err := ix.Flush(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	ix.Close()
+	ix2, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix2.Close()
+	if res, err := ix2.Search(context.Background(), Query{Q: "영어"}); err != nil || res.Total != 1 {
+		t.Fatalf("after reopening: %d hits, %v", res.Total, err)
+	}
+}

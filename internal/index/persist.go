@@ -471,8 +471,11 @@ func (ix *Index) decode(dec *decoder) error {
 // touched a random posting per doc and key: a fifth of the time to open a
 // 10M-doc snapshot.
 func (ix *Index) addFiltersBulk() {
-	start := make([]uint32, len(ix.strs.strs)+1)
-	next := make([]uint32, len(ix.strs.strs))
+	// String id 0 is the empty string, also when the table is still empty
+	// (no doc had a channel, category or language).
+	nStr := max(len(ix.strs.strs), 1)
+	start := make([]uint32, nStr+1)
+	next := make([]uint32, nStr)
 	order := make([]uint32, ix.live)
 	for _, f := range []struct {
 		m    map[string]*posting
