@@ -148,3 +148,19 @@ func corrupt(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 }
+
+// flushReopen flushes ix into dir (checkpoint 1), closes it and opens the
+// snapshot again; the reopened index is closed when the test ends.
+func flushReopen(t *testing.T, ix *Index, dir string) *Index {
+	t.Helper()
+	if err := ix.Flush(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	ix.Close()
+	ix2, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ix2.Close() })
+	return ix2
+}

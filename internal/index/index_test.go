@@ -501,15 +501,7 @@ func TestFlushOpenNoFilterKeys(t *testing.T) {
 	if n := len(ix.strs.strs); n != 0 {
 		t.Fatalf("%d strings interned; the case needs none", n)
 	}
-	if err := ix.Flush(context.Background(), 1); err != nil {
-		t.Fatal(err)
-	}
-	ix.Close()
-	ix2, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ix2.Close()
+	ix2 := flushReopen(t, ix, dir)
 	if res, err := ix2.Search(context.Background(), Query{Q: "영어"}); err != nil || res.Total != 1 {
 		t.Fatalf("after reopening: %d hits, %v", res.Total, err)
 	}

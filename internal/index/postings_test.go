@@ -2,7 +2,6 @@ package index
 
 import (
 	"bytes"
-	"context"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -183,15 +182,7 @@ func TestFlushOpenFrozen(t *testing.T) {
 	if _, frozen, _ := postingForms(ix); frozen == 0 {
 		t.Fatal("no frozen postings")
 	}
-	if err := ix.Flush(context.Background(), 1); err != nil {
-		t.Fatal(err)
-	}
-	ix.Close()
-	ix2, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ix2.Close()
+	ix2 := flushReopen(t, ix, dir)
 	if _, frozen, bitmaps := postingForms(ix2); frozen == 0 || bitmaps != 0 {
 		t.Fatalf("reopened: %d frozen, %d bitmaps", frozen, bitmaps)
 	}

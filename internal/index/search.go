@@ -450,6 +450,15 @@ func (ix *Index) verify(p *plan, n uint32, score bool) (bool, float64) {
 	return true, relScore(sum, len(p.terms), ix.viewsOf(n))
 }
 
+// check verifies (and with scoring scores) doc n when the plan needs it;
+// otherwise the doc matches as a candidate.
+func (ix *Index) check(p *plan, n uint32, needVerify, scoring bool) (bool, float64) {
+	if needVerify || scoring {
+		return ix.verify(p, n, scoring)
+	}
+	return true, 0
+}
+
 func (ix *Index) sortKey(p *plan, n uint32) float64 {
 	if p.sort == SortRecent {
 		return float64(ix.pub[n])
@@ -718,10 +727,7 @@ func (ix *Index) run(ctx context.Context, p *plan) (Result, error) {
 					}
 					continue
 				}
-				ok, sc := true, 0.0
-				if needVerify || scoring {
-					ok, sc = ix.verify(p, n, scoring)
-				}
+				ok, sc := ix.check(p, n, needVerify, scoring)
 				if !ok {
 					continue
 				}
@@ -921,10 +927,7 @@ func (ix *Index) walk(ctx context.Context, p *plan, s *searcher, cand *roaring.B
 			if !ix.colOK(p, n) {
 				continue
 			}
-			ok, sc := true, 0.0
-			if needVerify || scoring {
-				ok, sc = ix.verify(p, n, scoring)
-			}
+			ok, sc := ix.check(p, n, needVerify, scoring)
 			if !ok {
 				continue
 			}
