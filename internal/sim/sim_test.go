@@ -65,25 +65,34 @@ func TestMetricsAndConcurrency(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var calls, units float64
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if strings.Contains(l.GetValue(), "secret") {
-					t.Fatalf("API key leaked into metric %s", mf.GetName())
+	gather := func() (calls, units float64) {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if strings.Contains(l.GetValue(), "secret") {
+						t.Fatalf("API key leaked into metric %s", mf.GetName())
+					}
+				}
+				switch mf.GetName() {
+				case "tubelake_sim_calls_total":
+					calls += m.GetCounter().GetValue()
+				case "tubelake_sim_quota_units_total":
+					units += m.GetCounter().GetValue()
 				}
 			}
-			switch mf.GetName() {
-			case "tubelake_sim_calls_total":
-				calls += m.GetCounter().GetValue()
-			case "tubelake_sim_quota_units_total":
-				units += m.GetCounter().GetValue()
-			}
 		}
+		return calls, units
+	}
+	// A call is counted when its handler returns, which can be just after
+	// the client read the whole response: wait for the last ones.
+	calls, units := gather()
+	for deadline := time.Now().Add(5 * time.Second); calls < 80 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+		calls, units = gather()
 	}
 	if calls != 80 || units != 40 {
 		t.Fatalf("metrics: calls %v units %v", calls, units)
