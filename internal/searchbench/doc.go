@@ -30,5 +30,12 @@
 // Hive-partitioned Parquet through internal/lakesql) index the first
 // AnchorDocs normalized titles and answer the same queries. Finally view-count
 // snapshots are applied while a query loop runs, and every query is checked
-// again against the updated oracle.
+// again against the updated oracle. With Reopen the final state is flushed,
+// the index closed and opened from its snapshot (as a restarted server
+// does), and every query checked once more; open time and the reopened heap
+// are reported.
+//
+// A speed probe (speedProbe: the generator on one thread, ns/doc) runs at
+// the start and the end: the benchmark machine has slow periods, and runs
+// compare only when their probes do.
 package searchbench
