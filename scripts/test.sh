@@ -1,8 +1,33 @@
 #!/usr/bin/env bash
-# The test command from the README: formatting, vet, and every test.
+# The test command from the README. On a fresh machine it sets up what the
+# tests need first (Debian packages: gcc, MariaDB, PostgreSQL, Chromium;
+# already-present ones are left alone; TUBELAKE_TEST_NO_SETUP=1 skips this
+# and the browser and database tests then skip), then runs gofmt, go vet
+# and every test. CI's .ci/run is just this command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
+export DEBIAN_FRONTEND=noninteractive
+if ! command -v go >/dev/null; then
+  echo "Go 1.26 is required (expected at /usr/local/go)"; exit 1
+fi
+go version
+if [ ! -d ../shared/data ]; then
+  echo "warning: ../shared/data is missing; tests that need real YouTube data will skip" >&2
+fi
+if [ "${TUBELAKE_TEST_NO_SETUP:-}" != 1 ]; then
+  # Each .ci/deps/*.sh installs (apt-get) and starts what one part of the
+  # test suite needs, and may export variables for the tests by appending
+  # to $CI_ENV.
+  export CI_ENV="$(mktemp)"
+  for f in .ci/deps/*.sh; do
+    echo "== $f"
+    bash "$f"
+  done
+  set -a; . "$CI_ENV"; set +a
+fi
+# No `go mod tidy` here: it would download DuckDB for every platform.
+go mod download
 unformatted=$(gofmt -l cmd internal)
 if [ -n "$unformatted" ]; then
   echo "gofmt needed on:"; echo "$unformatted"; exit 1
