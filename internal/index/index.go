@@ -1514,6 +1514,16 @@ func langKeys(lang string) (full, primary string) {
 
 // postAdd adds doc n to the posting of key k (a list while docs come in
 // ascending order and stay few; see posting).
+// langFilterKeys calls fn with each language filter key of lang: its full
+// tag and, when different, its primary subtag.
+func langFilterKeys(lang string, fn func(k string)) {
+	full, primary := langKeys(lang)
+	fn(full)
+	if primary != full {
+		fn(primary)
+	}
+}
+
 func postAdd(m map[string]*posting, k string, n uint32) {
 	if k == "" {
 		return
@@ -1540,21 +1550,13 @@ func postRemove(m map[string]*posting, k string, n uint32) {
 func (ix *Index) addFilters(n uint32, d *doc) {
 	postAdd(ix.byChannel, ix.strs.str(d.chanID), n)
 	postAdd(ix.byCategory, ix.strs.str(d.catID), n)
-	full, primary := langKeys(ix.strs.str(d.lang))
-	postAdd(ix.byLang, full, n)
-	if primary != full {
-		postAdd(ix.byLang, primary, n)
-	}
+	langFilterKeys(ix.strs.str(d.lang), func(k string) { postAdd(ix.byLang, k, n) })
 }
 
 func (ix *Index) removeFilters(n uint32, d *doc) {
 	postRemove(ix.byChannel, ix.strs.str(d.chanID), n)
 	postRemove(ix.byCategory, ix.strs.str(d.catID), n)
-	full, primary := langKeys(ix.strs.str(d.lang))
-	postRemove(ix.byLang, full, n)
-	if primary != full {
-		postRemove(ix.byLang, primary, n)
-	}
+	langFilterKeys(ix.strs.str(d.lang), func(k string) { postRemove(ix.byLang, k, n) })
 }
 
 // ---- getters ----

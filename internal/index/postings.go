@@ -393,11 +393,13 @@ func settle(p *posting, listCap int, scratch *[]byte, docs *[]uint32) settled {
 func (p *posting) appendListPortable(dst []byte, docs *[]uint32) []byte {
 	ds := p.docs((*docs)[:0])
 	*docs = ds
-	// Containers: runs of docs sharing their high 16 bits.
-	n := 0
-	for i, d := range ds {
-		if i == 0 || d>>16 != ds[i-1]>>16 {
-			n++
+	// Containers: runs of docs sharing their high 16 bits (a list's few
+	// thousand docs span at most a few thousand containers).
+	var buf [64]int
+	ends := buf[:0] // end of each container's run in ds
+	for i := range ds {
+		if i+1 == len(ds) || ds[i+1]>>16 != ds[i]>>16 {
+			ends = append(ends, i+1)
 		}
 	}
 	const (
@@ -408,25 +410,19 @@ func (p *posting) appendListPortable(dst []byte, docs *[]uint32) []byte {
 	)
 	le := binary.LittleEndian
 	dst = le.AppendUint32(dst, cookieNoRuns)
-	dst = le.AppendUint32(dst, uint32(n))
-	for i := 0; i < len(ds); {
-		j := i
-		for j < len(ds) && ds[j]>>16 == ds[i]>>16 {
-			j++
-		}
-		dst = le.AppendUint16(dst, uint16(ds[i]>>16))
-		dst = le.AppendUint16(dst, uint16(j-i-1))
-		i = j
+	dst = le.AppendUint32(dst, uint32(len(ends)))
+	start := 0
+	for _, end := range ends {
+		dst = le.AppendUint16(dst, uint16(ds[start]>>16))
+		dst = le.AppendUint16(dst, uint16(end-start-1))
+		start = end
 	}
-	off := uint32(8 + n*(headerPerCont+offsetPerCont))
-	for i := 0; i < len(ds); {
-		j := i
-		for j < len(ds) && ds[j]>>16 == ds[i]>>16 {
-			j++
-		}
+	off := uint32(8 + len(ends)*(headerPerCont+offsetPerCont))
+	start = 0
+	for _, end := range ends {
 		dst = le.AppendUint32(dst, off)
-		off += uint32((j - i) * bytesPerArrayEl)
-		i = j
+		off += uint32((end - start) * bytesPerArrayEl)
+		start = end
 	}
 	for _, d := range ds {
 		dst = le.AppendUint16(dst, uint16(d))
