@@ -715,7 +715,7 @@ func (ix *Index) run(ctx context.Context, p *plan) (Result, error) {
 				}
 			}
 			if (needVerify && !lazy) || scoring {
-				sink += ix.touchTexts(buf[:m])
+				sink += ix.touchCandidates(buf[:m])
 			}
 			for _, n := range buf[:m] {
 				if lazy {
@@ -971,7 +971,7 @@ func (ix *Index) count(ctx context.Context, p *plan, cand *roaring.Bitmap, needV
 			}
 		}
 		if needVerify {
-			sink += ix.touchTexts(buf[:m])
+			sink += ix.touchCandidates(buf[:m])
 		}
 		for j, n := range buf[:m] {
 			if needVerify {
@@ -991,17 +991,17 @@ func (ix *Index) count(ctx context.Context, p *plan, cand *roaring.Bitmap, needV
 }
 
 // verifyGather is how many candidates a verification loop gathers before
-// verifying them (see touchTexts).
+// verifying them (see touchCandidates).
 const verifyGather = 32
 
-// touchTexts loads the first line of the stored texts of docs ns.
+// touchCandidates loads the first line of the stored texts of docs ns.
 // Verifying a candidate costs two dependent cache misses in a large index
 // (its doc, then its text record) and little else; issuing the loads of a
 // group of candidates in tight loops first lets the CPU overlap the misses
 // of different candidates, and the verifications then hit the cache.
 // It returns a value depending on the loads (callers keep it alive, so the
 // loads are not optimized away).
-func (ix *Index) touchTexts(ns []uint32) byte {
+func (ix *Index) touchCandidates(ns []uint32) byte {
 	var refs [verifyGather]uint64
 	for j, n := range ns {
 		refs[j] = ix.docs[n].text
