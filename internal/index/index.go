@@ -147,6 +147,7 @@ type Stats struct {
 	TextBytes    int64  `json:"text_bytes"`    // raw text held (titles, descriptions, tags, channel titles)
 	PostingBytes int64  `json:"posting_bytes"` // serialized size of all posting lists
 	MemBytes     int64  `json:"mem_bytes"`     // rough estimate of the heap held
+	MappedBytes  int64  `json:"mapped_bytes"`  // posting bytes read in place from the snapshot's memory map (page cache, not heap)
 	Applied      uint64 `json:"applied"`       // records that changed state
 	Stale        uint64 `json:"stale"`         // records ignored as older than the stored state
 	Rejected     uint64 `json:"rejected"`      // invalid records skipped
@@ -242,7 +243,7 @@ type Index struct {
 
 	statsMu    sync.Mutex
 	statsAt    time.Time
-	statsBytes [3]int64 // text, posting, mem (see measure)
+	statsBytes [4]int64 // text, posting, mem, mapped (see measure)
 
 	checkpoint                         atomic.Uint64
 	applied, stale, rejected, rebuilds atomic.Uint64
@@ -252,6 +253,10 @@ type Index struct {
 	// writers pass it before queueing on mu (see lockWrite).
 	encodeGate sync.Mutex
 	flushHook  func() // tests: called by Flush under the read lock
+	// maps are the snapshot maps frozen postings read their blobs from
+	// (see mapping): changed by load, Flush (holding flushMu and applyMu)
+	// and Close.
+	maps []*mapping
 }
 
 // Open loads the snapshot in dir (if any) or starts empty. dir "" keeps the
@@ -315,7 +320,20 @@ func (ix *Index) Close() error {
 	ix.closed = true
 	ix.mu.Unlock()
 	ix.bg.Wait()
-	return nil
+	// A Flush or an Apply (compacting without the lock) may still read
+	// mapped postings: the maps go once they are done.
+	ix.flushMu.Lock()
+	defer ix.flushMu.Unlock()
+	ix.applyMu.Lock()
+	defer ix.applyMu.Unlock()
+	var err error
+	for _, m := range ix.maps {
+		if cerr := m.close(); err == nil && cerr != nil {
+			err = fmt.Errorf("index close: %w", cerr)
+		}
+	}
+	ix.maps = nil
+	return err
 }
 
 // Checkpoint returns the checkpoint of the last Flush or of the loaded snapshot.
@@ -1641,7 +1659,7 @@ func (ix *Index) Stats() Stats {
 		ix.statsBytes = ix.measure()
 		ix.statsAt = time.Now()
 	}
-	st.TextBytes, st.PostingBytes, st.MemBytes = ix.statsBytes[0], ix.statsBytes[1], ix.statsBytes[2]
+	st.TextBytes, st.PostingBytes, st.MemBytes, st.MappedBytes = ix.statsBytes[0], ix.statsBytes[1], ix.statsBytes[2], ix.statsBytes[3]
 	return st
 }
 
@@ -1655,8 +1673,8 @@ const measureStep = 1 << 16
 // steps: a held read lock would stall Apply's write lock, and every search
 // queued behind it, for the whole walk. Under concurrent writes the figures
 // mix moments, which is fine for an estimate.
-func (ix *Index) measure() [3]int64 {
-	var text, postBytes, mem int64
+func (ix *Index) measure() [4]int64 {
+	var text, postBytes, mem, mapped int64
 	for lo := 0; ; lo += measureStep {
 		ix.mu.RLock()
 		hi := min(lo+measureStep, len(ix.docs))
@@ -1678,14 +1696,16 @@ func (ix *Index) measure() [3]int64 {
 	for fi := range ix.post {
 		ix.mu.RLock()
 		for _, p := range ix.post[fi] {
-			postBytes += p.sizeBytes()
+			n, m := p.sizeBytes()
+			postBytes += n
+			mapped += m
 		}
 		mem += int64(len(ix.post[fi])) * bitmapOverhead
 		ix.mu.RUnlock()
 	}
 	const docBytes = int64(unsafe.Sizeof(doc{})) + 4*8 + 2*8 // struct, columns, rank entries
 	ix.mu.RLock()
-	mem += postBytes + ix.arena.memBytes() + int64(cap(ix.idBytes)) + int64(len(ix.ids.slots))*8 + int64(cap(ix.docs))*docBytes
+	mem += postBytes - mapped + ix.arena.memBytes() + int64(cap(ix.idBytes)) + int64(len(ix.ids.slots))*8 + int64(cap(ix.docs))*docBytes
 	ix.mu.RUnlock()
-	return [3]int64{text, postBytes, mem}
+	return [4]int64{text, postBytes, mem, mapped}
 }

@@ -7,13 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync/atomic"
+	"time"
+	"unsafe"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
@@ -56,29 +57,34 @@ func (ix *Index) Flush(ctx context.Context, checkpoint uint64) error {
 		return fmt.Errorf("index flush: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
+	defer tmp.Close()           // no-op after the close below
 	h := crc32.New(crcTable)
-	bw := bufio.NewWriterSize(io.MultiWriter(tmp, h), 1<<20)
+	cw := &countingWriter{w: io.MultiWriter(tmp, h)}
+	bw := bufio.NewWriterSize(cw, 1<<20)
+	e := &encoder{w: bw, pos: func() int64 { return cw.n + int64(bw.Buffered()) }}
 	// Writers wait at the gate, not on ix.mu, so searches go on (see
 	// lockWrite).
 	ix.encodeGate.Lock()
 	ix.mu.RLock()
-	if ix.flushHook != nil {
-		ix.flushHook()
+	if ix.closed {
+		err = ErrClosed
+	} else {
+		if ix.flushHook != nil {
+			ix.flushHook()
+		}
+		err = ix.encode(ctx, e, checkpoint)
 	}
-	err = ix.encode(ctx, bw, checkpoint)
 	ix.mu.RUnlock()
 	ix.encodeGate.Unlock()
 	if err == nil {
 		err = bw.Flush()
 	}
+	size := cw.n
 	if err == nil {
 		err = binary.Write(tmp, binary.LittleEndian, h.Sum32())
 	}
 	if err == nil {
 		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
 	}
 	if err == nil {
 		err = os.Rename(tmp.Name(), filepath.Join(ix.dir, snapName))
@@ -90,8 +96,180 @@ func (ix *Index) Flush(ctx context.Context, checkpoint uint64) error {
 		return fmt.Errorf("index flush: %w", err)
 	}
 	ix.checkpoint.Store(checkpoint)
+	// The snapshot is committed; reading its frozen postings from its map
+	// is a memory saving, not part of the commit.
+	if err := ix.adopt(tmp, e.adopt, e.postStart, size); err != nil {
+		ix.log.Warn("index flush: frozen postings stay in the heap", "err", err)
+	}
+	if err := tmp.Close(); err != nil {
+		ix.log.Warn("index flush: close snapshot", "err", err)
+	}
 	ix.log.Info("index flushed", "checkpoint", checkpoint)
 	return nil
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// adoptRec is a frozen posting written by a Flush: its blob at encode time
+// and where the snapshot holds the posting (the blob, or the blob and the
+// docs added since, in one bitmap).
+type adoptRec struct {
+	p   *posting
+	old []byte
+	off int64
+	n   int
+}
+
+// adoptStep bounds the postings swapped per write-lock hold.
+const adoptStep = 8192
+
+// adopt makes the frozen postings a Flush just wrote read their blobs from
+// a memory map of the snapshot (f, whose postings section starts at
+// postStart and ends at end) instead of the heap, and unmaps the maps of
+// earlier snapshots that no posting reads any more. A posting whose frozen
+// blob changed since it was encoded (compacted, thawed) keeps its own; one
+// that gained docs since keeps them as its additions. It holds Apply's
+// mutex, so postings change only here; the swaps are installed under the
+// write lock, a step at a time, so searches interleave.
+func (ix *Index) adopt(f *os.File, recs []adoptRec, postStart, end int64) error {
+	ix.applyMu.Lock()
+	defer ix.applyMu.Unlock()
+	ix.mu.RLock()
+	closed := ix.closed
+	ix.mu.RUnlock()
+	if closed {
+		return nil
+	}
+	var m *mapping
+	if len(recs) > 0 {
+		var err error
+		if m, err = mapRange(f, postStart, end-postStart, true); err != nil {
+			return err
+		}
+		if m.heap { // no mmap on this platform: a heap copy saves nothing
+			m.close()
+			m = nil
+		}
+	}
+	type swap struct {
+		p           *posting
+		blob        []byte
+		fcard, fmax uint32
+		rest        *roaring.Bitmap
+	}
+	var swaps []swap
+	adopted := 0
+	for m != nil && len(recs) > 0 {
+		n := min(len(recs), adoptStep)
+		swaps = swaps[:0]
+		for _, r := range recs[:n] {
+			p := r.p
+			if !sameBytes(p.frozen, r.old) || len(p.tail) > 0 {
+				continue // settled or thawed since
+			}
+			blob := m.slice(r.off, r.n)
+			view := roaring.New()
+			if _, err := view.FromBuffer(blob); err != nil || view.IsEmpty() {
+				return fmt.Errorf("posting written at offset %d: %v", r.off, err)
+			}
+			s := swap{p: p, blob: blob, fcard: uint32(view.GetCardinality()), fmax: view.Maximum()}
+			if p.bm != nil && !p.bm.IsEmpty() {
+				// The docs added since the encoding stay additions. The
+				// snapshot holds a subset of p's docs (frozen blob unchanged,
+				// additions only grow), so equal counts mean equal sets.
+				s.rest = p.bm.Clone()
+				s.rest.RemoveRange(0, uint64(s.fmax)+1)
+				if s.rest.IsEmpty() {
+					s.rest = nil
+				}
+			}
+			extra := uint64(0)
+			if s.rest != nil {
+				extra = s.rest.GetCardinality()
+			}
+			if uint64(s.fcard)+extra != p.card() {
+				continue // an addition below the written maximum (a text edit of an older doc)
+			}
+			swaps = append(swaps, s)
+		}
+		recs = recs[n:]
+		ix.lockWrite()
+		for _, s := range swaps {
+			s.p.frozen, s.p.fcard, s.p.fmax, s.p.bm, s.p.mapped = s.blob, s.fcard, s.fmax, s.rest, true
+		}
+		ix.mu.Unlock()
+		adopted += len(swaps)
+	}
+	if m != nil {
+		ix.maps = append(ix.maps, m)
+	}
+	ix.releaseMaps()
+	ix.statsMu.Lock()
+	ix.statsAt = time.Time{} // the heap estimate changed: Stats measures again
+	ix.statsMu.Unlock()
+	if m != nil {
+		ix.log.Debug("index flush: frozen postings mapped", "postings", adopted, "bytes", len(m.data))
+	}
+	return nil
+}
+
+// sameBytes reports whether a and b are the same slice of memory.
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && unsafe.SliceData(a) == unsafe.SliceData(b)
+}
+
+// releaseMaps unmaps every snapshot map no posting reads any more. The
+// caller holds Apply's mutex (postings change only under it) and flushMu.
+func (ix *Index) releaseMaps() {
+	if len(ix.maps) == 0 {
+		return
+	}
+	used := make([]bool, len(ix.maps))
+	for fi := range ix.post {
+		for _, p := range ix.post[fi] {
+			if !p.mapped {
+				continue
+			}
+			for i, m := range ix.maps {
+				if !used[i] && m.contains(p.frozen) {
+					used[i] = true
+					break
+				}
+			}
+		}
+	}
+	var drop []*mapping
+	keep := ix.maps[:0]
+	for i, m := range ix.maps {
+		if used[i] {
+			keep = append(keep, m)
+		} else {
+			drop = append(drop, m)
+		}
+	}
+	ix.maps = keep
+	if len(drop) == 0 {
+		return
+	}
+	// A search that read a dropped map before its postings moved has ended
+	// once the write lock is ours (searches hold the read lock throughout).
+	ix.lockWrite()
+	ix.mu.Unlock()
+	for _, m := range drop {
+		if err := m.close(); err != nil {
+			ix.log.Warn("index: unmap snapshot", "err", err)
+		}
+	}
 }
 
 func syncDir(dir string) error {
@@ -106,6 +284,10 @@ func syncDir(dir string) error {
 type encoder struct {
 	w   *bufio.Writer
 	buf [binary.MaxVarintLen64]byte
+	pos func() int64 // file offset of the next byte written
+
+	postStart int64      // file offset of the postings section
+	adopt     []adoptRec // frozen postings written (see adopt)
 }
 
 func (e *encoder) uvarint(v uint64) {
@@ -123,8 +305,8 @@ func (e *encoder) str(s string) {
 	e.w.WriteString(s)
 }
 
-func (ix *Index) encode(ctx context.Context, w *bufio.Writer, checkpoint uint64) error {
-	e := &encoder{w: w}
+func (ix *Index) encode(ctx context.Context, e *encoder, checkpoint uint64) error {
+	w := e.w
 	w.WriteString(snapMagic)
 	binary.Write(w, binary.LittleEndian, uint16(snapVersion))
 	binary.Write(w, binary.LittleEndian, checkpoint)
@@ -186,6 +368,9 @@ func (ix *Index) encode(ctx context.Context, w *bufio.Writer, checkpoint uint64)
 	}
 	var bb, lb []byte
 	var docs []uint32
+	if e.pos != nil {
+		e.postStart = e.pos()
+	}
 	for fi := range ix.post {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -212,6 +397,9 @@ func (ix *Index) encode(ctx context.Context, w *bufio.Writer, checkpoint uint64)
 			}
 			binary.Write(w, binary.LittleEndian, k)
 			e.uvarint(uint64(len(bb)))
+			if p := m[k]; e.pos != nil && p.frozen != nil && len(bb) >= bigBlob {
+				e.adopt = append(e.adopt, adoptRec{p: p, old: p.frozen, off: e.pos(), n: len(bb)})
+			}
 			w.Write(bb)
 		}
 	}
@@ -219,9 +407,43 @@ func (ix *Index) encode(ctx context.Context, w *bufio.Writer, checkpoint uint64)
 }
 
 type decoder struct {
-	r       *bufio.Reader
+	r       *memReader
 	err     error
 	scratch []byte // see tmpStr
+}
+
+// memReader reads a snapshot from memory (its map).
+type memReader struct {
+	b   []byte
+	off int
+}
+
+func (r *memReader) Read(p []byte) (int, error) {
+	if r.off >= len(r.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[r.off:])
+	r.off += n
+	return n, nil
+}
+
+func (r *memReader) ReadByte() (byte, error) {
+	if r.off >= len(r.b) {
+		return 0, io.EOF
+	}
+	c := r.b[r.off]
+	r.off++
+	return c, nil
+}
+
+// view returns the next n bytes in place.
+func (r *memReader) view(n int) ([]byte, error) {
+	if n > len(r.b)-r.off {
+		return nil, io.ErrUnexpectedEOF
+	}
+	b := r.b[r.off : r.off+n : r.off+n]
+	r.off += n
+	return b, nil
 }
 
 // tmpStr reads a string into the decoder's scratch space and returns it
@@ -283,13 +505,15 @@ func (d *decoder) length(maxLen uint64) (uint64, bool) {
 	return n, true
 }
 
-func (d *decoder) bytes(maxLen uint64) []byte {
+// view reads a length-prefixed byte string in place (it aliases the
+// snapshot's map).
+func (d *decoder) view(maxLen uint64) []byte {
 	n, ok := d.length(maxLen)
 	if !ok {
 		return nil
 	}
-	b := make([]byte, n)
-	_, d.err = io.ReadFull(d.r, b)
+	b, err := d.r.view(int(n))
+	d.err = err
 	return b
 }
 
@@ -302,7 +526,10 @@ func (d *decoder) byte1() byte {
 	return b
 }
 
-// load reads the snapshot of ix.dir, if any, into the empty index.
+// load reads the snapshot of ix.dir, if any, into the empty index. The
+// file is read through a memory map, which the frozen postings keep
+// reading in place (see mapping); the pages of the rest are dropped from
+// the resident set once decoded.
 func (ix *Index) load() error {
 	path := filepath.Join(ix.dir, snapName)
 	f, err := os.Open(path)
@@ -313,63 +540,62 @@ func (ix *Index) load() error {
 		return fmt.Errorf("index open: %w", err)
 	}
 	defer f.Close()
-	if err := verifyCRC(f); err != nil {
-		return fmt.Errorf("index open %s: %w", path, err)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	st, err := f.Stat()
+	if err != nil {
 		return fmt.Errorf("index open: %w", err)
 	}
-	st, _ := f.Stat()
-	dec := &decoder{r: bufio.NewReaderSize(io.LimitReader(f, st.Size()-4), 1<<20)}
-	if err := ix.decode(dec); err != nil {
+	size := st.Size()
+	if size < int64(len(snapMagic))+14 {
+		return fmt.Errorf("index open %s: snapshot truncated", path)
+	}
+	m, err := mapRange(f, 0, size, false)
+	if err != nil {
 		return fmt.Errorf("index open %s: %w", path, err)
+	}
+	data := m.data[:size]
+	if crc32.Checksum(data[:size-4], crcTable) != binary.LittleEndian.Uint32(data[size-4:]) {
+		m.close()
+		return fmt.Errorf("index open %s: snapshot checksum mismatch", path)
+	}
+	dec := &decoder{r: &memReader{b: data[:size-4]}}
+	postStart, err := ix.decode(dec, !m.heap)
+	if err != nil {
+		m.close()
+		return fmt.Errorf("index open %s: %w", path, err)
+	}
+	if m.heap {
+		m.close() // the frozen blobs were copied
+	} else {
+		m.drop(postStart)
+		ix.maps = append(ix.maps, m)
 	}
 	ix.rebuildNowLocked()
 	ix.log.Info("index loaded", "docs", ix.live, "checkpoint", ix.checkpoint.Load())
 	return nil
 }
 
-func verifyCRC(f *os.File) error {
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if st.Size() < int64(len(snapMagic))+14 {
-		return errors.New("snapshot truncated")
-	}
-	var h hash.Hash32 = crc32.New(crcTable)
-	if _, err := io.Copy(h, io.LimitReader(f, st.Size()-4)); err != nil {
-		return err
-	}
-	var want uint32
-	if err := binary.Read(f, binary.LittleEndian, &want); err != nil {
-		return err
-	}
-	if h.Sum32() != want {
-		return errors.New("snapshot checksum mismatch")
-	}
-	return nil
-}
-
-func (ix *Index) decode(dec *decoder) error {
+// decode reads a snapshot into the empty index and returns the file offset
+// of its postings section. Frozen posting blobs alias the decoder's bytes
+// when mapped, else they are copied.
+func (ix *Index) decode(dec *decoder, mapped bool) (int64, error) {
 	magic := make([]byte, len(snapMagic))
 	if _, err := io.ReadFull(dec.r, magic); err != nil || string(magic) != snapMagic {
-		return errors.New("not an index snapshot")
+		return 0, errors.New("not an index snapshot")
 	}
 	var ver uint16
 	var cp uint64
 	if err := binary.Read(dec.r, binary.LittleEndian, &ver); err != nil {
-		return err
+		return 0, err
 	}
 	if ver != snapVersion && ver != 1 {
-		return fmt.Errorf("snapshot version %d, this build reads 1 and %d", ver, snapVersion)
+		return 0, fmt.Errorf("snapshot version %d, this build reads 1 and %d", ver, snapVersion)
 	}
 	if err := binary.Read(dec.r, binary.LittleEndian, &cp); err != nil {
-		return err
+		return 0, err
 	}
 	nDocs := dec.uvarint()
 	if nDocs > 1<<32-2 {
-		return errors.New("too many docs")
+		return 0, errors.New("too many docs")
 	}
 	ix.docs = make([]doc, 0, nDocs)
 	var tags []string
@@ -384,7 +610,7 @@ func (ix *Index) decode(dec *decoder) error {
 		}
 		nt := dec.uvarint()
 		if nt > 1<<20 {
-			return errors.New("too many tags")
+			return 0, errors.New("too many tags")
 		}
 		tags = tags[:0]
 		for j := uint64(0); j < nt && dec.err == nil; j++ {
@@ -426,30 +652,31 @@ func (ix *Index) decode(dec *decoder) error {
 	}
 	nCh := dec.uvarint()
 	for i := uint64(0); i < nCh && dec.err == nil; i++ {
-		b := dec.bytes(1 << 24)
+		b := dec.view(1 << 24)
 		var c yt.Channel
 		if dec.err == nil {
 			if err := json.Unmarshal(b, &c); err != nil {
-				return err
+				return 0, err
 			}
 			ix.channels[c.ID] = &c
 		}
 	}
+	postStart := int64(dec.r.off)
 	for fi := range ix.post {
 		ng := dec.uvarint()
 		m := make(map[uint64]*posting, min(ng, 1<<24))
 		for i := uint64(0); i < ng && dec.err == nil; i++ {
 			var k uint64
 			if err := binary.Read(dec.r, binary.LittleEndian, &k); err != nil {
-				return err
+				return 0, err
 			}
-			b := dec.bytes(1 << 31)
+			b := dec.view(1 << 31)
 			if dec.err != nil {
 				break
 			}
-			p, err := ix.loadPosting(b)
+			p, err := ix.loadPosting(b, mapped)
 			if err != nil {
-				return fmt.Errorf("posting %x: %w", k, err)
+				return 0, fmt.Errorf("posting %x: %w", k, err)
 			}
 			m[k] = p
 			ix.postTotal += p.card()
@@ -457,14 +684,14 @@ func (ix *Index) decode(dec *decoder) error {
 		ix.post[fi] = m
 	}
 	if dec.err != nil {
-		return dec.err
+		return 0, dec.err
 	}
 	ix.postCompacted = ix.postTotal
 	if ver == 1 {
 		ix.addTrigramPostings()
 	}
 	ix.checkpoint.Store(cp)
-	return nil
+	return postStart, nil
 }
 
 // addFiltersBulk files every alive doc under its channel, category and
@@ -539,9 +766,9 @@ func (ix *Index) addTrigramPostings() {
 }
 
 // loadPosting makes the settled posting of a serialized bitmap read from a
-// snapshot (b is not reused by the caller): a list when it is small, else
-// the blob itself, frozen, after validating it.
-func (ix *Index) loadPosting(b []byte) (*posting, error) {
+// snapshot: a list when it is small, else the blob, frozen, after validating
+// it: b itself when it lies in the snapshot's map (mapped), else a copy.
+func (ix *Index) loadPosting(b []byte, mapped bool) (*posting, error) {
 	bm := roaring.New()
 	if _, err := bm.FromBuffer(b); err != nil {
 		return nil, err
@@ -552,7 +779,10 @@ func (ix *Index) loadPosting(b []byte) (*posting, error) {
 	p := &posting{bm: bm, dirty: true}
 	var s settled
 	if card := bm.GetCardinality(); card > uint64(ix.compactListMax) {
-		s = settled{p: p, blob: b, fcard: uint32(card), fmax: bm.Maximum()}
+		s = settled{p: p, blob: b, fcard: uint32(card), fmax: bm.Maximum(), mapped: mapped}
+		if !mapped {
+			s.blob = slices.Clone(b)
+		}
 	} else {
 		var scratch []byte
 		var docs []uint32

@@ -38,6 +38,7 @@ type posting struct {
 	lcard  uint32          // docs in list
 	llast  uint32          // last (largest) doc in list
 	dirty  bool            // modified since the last compaction
+	mapped bool            // frozen lives in a snapshot's memory map (see mapping), not in the heap
 	// slabList: list lives in the slab, with room reserved after it
 	// (cap > len) for appends in place until the next compaction.
 	slabList bool
@@ -202,8 +203,12 @@ func (p *posting) writable() *roaring.Bitmap {
 			bm.Or(p.bm)
 		}
 		// The view's untouched containers still alias the blob; they are
-		// copy-on-write, so modifying bm never writes the blob.
-		p.bm, p.frozen, p.fcard, p.fmax = bm, nil, 0, 0
+		// copy-on-write, so modifying bm never writes the blob. A mapped
+		// blob is copied: the map goes away once no frozen posting uses it.
+		if p.mapped {
+			bm.CloneCopyOnWriteContainers()
+		}
+		p.bm, p.frozen, p.fcard, p.fmax, p.mapped = bm, nil, 0, 0, false
 		return bm
 	}
 	if p.bm == nil {
@@ -242,13 +247,17 @@ func (p *posting) isEmpty() bool {
 	return p.list == nil && p.frozen == nil && (p.bm == nil || p.bm.IsEmpty())
 }
 
-// sizeBytes estimates the heap held by the doc set.
-func (p *posting) sizeBytes() int64 {
-	n := int64(len(p.list) + len(p.frozen))
+// sizeBytes estimates the bytes held by the doc set, and how many of them
+// are mapped rather than in the heap.
+func (p *posting) sizeBytes() (n, mapped int64) {
+	n = int64(len(p.list) + len(p.frozen))
+	if p.mapped {
+		mapped = int64(len(p.frozen))
+	}
 	if p.bm != nil {
 		n += int64(p.bm.GetSizeInBytes())
 	}
-	return n
+	return n, mapped
 }
 
 // listSlab holds compact posting lists and tiny frozen blobs: chunks that
@@ -301,7 +310,7 @@ func (s *listSlab) used() uint64 {
 
 // inSlab reports whether p's settled bytes live in the slab.
 func (p *posting) inSlab() bool {
-	return (p.list != nil && p.slabList) || (p.frozen != nil && len(p.frozen) < bigBlob)
+	return (p.list != nil && p.slabList) || (p.frozen != nil && !p.mapped && len(p.frozen) < bigBlob)
 }
 
 // settledBytes is the slab space p uses (see inSlab), its room included.
@@ -324,6 +333,7 @@ type settled struct {
 	lcard, llast uint32
 	blob         []byte // frozen form (exact size)
 	fcard, fmax  uint32
+	mapped       bool // blob is p's mapped blob, kept where it is
 	empty        bool
 	keep         bool // the list stays where it is, in the slab
 }
@@ -344,7 +354,7 @@ func settle(p *posting, listCap int, scratch *[]byte, docs *[]uint32) settled {
 	case p.list != nil:
 		bm = p.bitmap() // longer than listCap (tests lower it)
 	case p.frozenOnly():
-		s.blob, s.fcard, s.fmax = p.frozen, p.fcard, p.fmax
+		s.blob, s.fcard, s.fmax, s.mapped = p.frozen, p.fcard, p.fmax, p.mapped
 		return s
 	case p.frozen != nil:
 		bm = p.bitmap()
@@ -450,12 +460,14 @@ func (s *settled) install(slab *listSlab) {
 	}
 	p.bm, p.tail = nil, nil
 	p.list, p.lcard, p.llast, p.slabList = nil, 0, 0, false
-	p.frozen, p.fcard, p.fmax = nil, 0, 0
+	p.frozen, p.fcard, p.fmax, p.mapped = nil, 0, 0, false
 	switch {
 	case s.empty:
 	case s.list != nil:
 		p.list, p.lcard, p.llast = slab.putRoom(s.list, listRoom(len(s.list))), s.lcard, s.llast
 		p.slabList = true
+	case s.mapped:
+		p.frozen, p.fcard, p.fmax, p.mapped = s.blob, s.fcard, s.fmax, true
 	case len(s.blob) < bigBlob:
 		p.frozen, p.fcard, p.fmax = slab.put(s.blob), s.fcard, s.fmax
 	default:
@@ -549,10 +561,11 @@ func (ix *Index) maybeCompact() {
 			n++
 			if !p.dirty {
 				step = append(step, settled{p: p, list: p.list, lcard: p.lcard, llast: p.llast,
-					blob: p.frozen, fcard: p.fcard, fmax: p.fmax}) // moves to the new slab
+					blob: p.frozen, fcard: p.fcard, fmax: p.fmax, mapped: p.mapped}) // moves to the new slab
 				continue
 			}
-			work += p.sizeBytes()
+			sz, _ := p.sizeBytes()
+			work += sz
 			s := settle(p, listCap, &scratch, &docs)
 			s.keep = s.keep && !moveAll
 			step = append(step, s)

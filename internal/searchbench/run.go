@@ -447,8 +447,18 @@ func buildIndex(ctx context.Context, cfg *Config, m *Model, ix *index.Index, rep
 	}
 	b.FlushSeconds = time.Since(t).Seconds()
 	b.DiskBytes = dirSize(filepath.Join(cfg.WorkDir, "index"))
-	pf("index: %d docs, apply %.1fs (%.0f docs/s), heap %s (%.2fx raw text %s), RSS %s, HWM %s, flush %.1fs, disk %s",
-		cfg.Docs, b.ApplySeconds, b.DocsPerSec, mb(b.IndexHeapBytes), b.HeapPerRaw, mb(raw), mb(b.RSSBytes), mb(b.HWMBytes), b.FlushSeconds, mb(b.DiskBytes))
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	debug.FreeOSMemory()
+	b.FlushedHeapBytes = int64(ms.HeapAlloc) - int64(heapBefore)
+	b.FlushedRSSAnon, b.FlushedRSSFile = procstat.Status("RssAnon"), procstat.Status("RssFile")
+	b.MappedBytes = ix.Stats().MappedBytes
+	if raw > 0 {
+		b.FlushedHeapPerRaw = float64(b.FlushedHeapBytes) / float64(raw)
+	}
+	pf("index: %d docs, apply %.1fs (%.0f docs/s), heap %s (%.2fx raw text %s), RSS %s, HWM %s, flush %.1fs, disk %s; after the flush heap %s (%.2fx), mapped postings %s, RssAnon %s, RssFile %s",
+		cfg.Docs, b.ApplySeconds, b.DocsPerSec, mb(b.IndexHeapBytes), b.HeapPerRaw, mb(raw), mb(b.RSSBytes), mb(b.HWMBytes), b.FlushSeconds, mb(b.DiskBytes),
+		mb(b.FlushedHeapBytes), b.FlushedHeapPerRaw, mb(b.MappedBytes), mb(b.FlushedRSSAnon), mb(b.FlushedRSSFile))
 	return nil
 }
 
@@ -695,6 +705,9 @@ func reopen(ctx context.Context, cfg *Config, ix *index.Index, dir string, qs []
 	if raw := rep.Corpus.RawTextBytes; raw > 0 {
 		ro.HeapPerRaw = float64(ro.HeapBytes) / float64(raw)
 	}
+	debug.FreeOSMemory()
+	ro.RSSAnon, ro.RSSFile = procstat.Status("RssAnon"), procstat.Status("RssFile")
+	ro.MappedBytes = ix2.Stats().MappedBytes
 	for i, q := range qs {
 		res, err := ix2.Search(ctx, index.Query{Q: q.Q, Sort: index.SortViews, Limit: topK})
 		if err != nil {
@@ -706,8 +719,8 @@ func reopen(ctx context.Context, cfg *Config, ix *index.Index, dir string, qs []
 			rep.Correctness.addExample(fmt.Sprintf("after reopening: %s %q: %s", q.Kind, q.Q, msg))
 		}
 	}
-	pf("reopen: flush %.1fs, open %.1fs, heap %s (%.2fx raw text), %d of %d queries differ from the oracle",
-		ro.FlushSeconds, ro.OpenSeconds, mb(ro.HeapBytes), ro.HeapPerRaw, ro.Mismatches, ro.Checked)
+	pf("reopen: flush %.1fs, open %.1fs, heap %s (%.2fx raw text), mapped postings %s, RssAnon %s, RssFile %s, %d of %d queries differ from the oracle",
+		ro.FlushSeconds, ro.OpenSeconds, mb(ro.HeapBytes), ro.HeapPerRaw, mb(ro.MappedBytes), mb(ro.RSSAnon), mb(ro.RSSFile), ro.Mismatches, ro.Checked)
 	return ix2, nil
 }
 
