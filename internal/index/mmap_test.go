@@ -2,8 +2,13 @@ package index
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -168,4 +173,57 @@ func TestMappedPostings(t *testing.T) {
 		t.Fatalf("after flushing the reopened index: %d mapped postings, %d maps, loaded map unmapped: %v", n, len(ix.maps), loaded.data == nil)
 	}
 	check("reopened and flushed")
+}
+
+// TestOpenDamagedSnapshot: a snapshot damaged in any byte, with a checksum
+// that matches the damage (so the decoder, not the CRC, meets it), is
+// rejected with an error or decodes into a usable index; it never panics
+// or allocates what a damaged length asks for.
+func TestOpenDamagedSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	ix, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix.compactMin, ix.compactListMax = 0, 1 // frozen blobs in the file
+	var recs []yt.Record
+	for i := range 12 {
+		recs = append(recs, vspec{id: vidID(i), title: fmt.Sprintf("영어 먹방 %d", i%3), tags: []string{"a"}, chanID: chanID(i % 2), chanTitle: "채널", views: int64(i), pub: t0}.rec())
+	}
+	mustApply(t, ix, recs...)
+	if err := ix.Flush(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	ix.Close()
+	path := filepath.Join(dir, snapName)
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rejected := 0
+	for i := range len(good) - 4 {
+		// Flipping every bit of a byte turns small varints into large
+		// ones and vice versa.
+		for _, v := range []byte{good[i] ^ 0xff} {
+			b := slices.Clone(good)
+			b[i] = v
+			binary.LittleEndian.PutUint32(b[len(b)-4:], crc32.Checksum(b[:len(b)-4], crcTable))
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			ix, err := Open(dir, Options{})
+			if err != nil {
+				rejected++
+				continue
+			}
+			if _, err := ix.Search(context.Background(), Query{Q: "영어"}); err != nil && !errors.Is(err, ErrBadQuery) {
+				t.Errorf("byte %d = %#x: search: %v", i, v, err)
+			}
+			ix.Close()
+		}
+	}
+	t.Logf("%d bytes, %d damaged snapshots rejected", len(good), rejected)
+	if rejected == 0 {
+		t.Fatal("no damaged snapshot was rejected")
+	}
 }

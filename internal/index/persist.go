@@ -502,6 +502,11 @@ func (d *decoder) length(maxLen uint64) (uint64, bool) {
 		d.err = fmt.Errorf("length %d exceeds %d", n, maxLen)
 		return 0, false
 	}
+	if left := uint64(len(d.r.b) - d.r.off); n > left {
+		// Checked before anything is allocated for it.
+		d.err = fmt.Errorf("length %d exceeds the %d bytes left", n, left)
+		return 0, false
+	}
 	return n, true
 }
 
@@ -775,6 +780,9 @@ func (ix *Index) loadPosting(b []byte, mapped bool) (*posting, error) {
 	}
 	if err := bm.Validate(); err != nil {
 		return nil, err
+	}
+	if !bm.IsEmpty() && uint64(bm.Maximum()) >= uint64(len(ix.docs)) {
+		return nil, fmt.Errorf("doc %d beyond the %d docs", bm.Maximum(), len(ix.docs))
 	}
 	p := &posting{bm: bm, dirty: true}
 	var s settled
