@@ -3,9 +3,6 @@ package index
 import (
 	"context"
 	"encoding/binary"
-	"hash/crc32"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -87,20 +84,9 @@ func TestSnapshotV1GetsTrigrams(t *testing.T) {
 		}
 	}
 	ix.mu.Unlock()
-	if err := ix.Flush(context.Background(), 7); err != nil {
-		t.Fatal(err)
-	}
-	ix.Close()
-	path := filepath.Join(dir, snapName)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, b := flushClosed(t, ix, dir, 7)
 	binary.LittleEndian.PutUint16(b[len(snapMagic):], 1)
-	binary.LittleEndian.PutUint32(b[len(b)-4:], crc32.Checksum(b[:len(b)-4], crcTable))
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeSnapshot(t, path, b)
 
 	ix2, err := Open(dir, Options{})
 	if err != nil {

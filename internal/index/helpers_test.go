@@ -3,8 +3,10 @@ package index
 import (
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"encoding/csv"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -163,4 +165,30 @@ func flushReopen(t *testing.T, ix *Index, dir string) *Index {
 	}
 	t.Cleanup(func() { ix2.Close() })
 	return ix2
+}
+
+// flushClosed flushes ix (checkpoint), closes it and returns its snapshot's
+// path and bytes.
+func flushClosed(t *testing.T, ix *Index, dir string, checkpoint uint64) (string, []byte) {
+	t.Helper()
+	if err := ix.Flush(context.Background(), checkpoint); err != nil {
+		t.Fatal(err)
+	}
+	ix.Close()
+	path := filepath.Join(dir, snapName)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, b
+}
+
+// writeSnapshot writes b, an edited snapshot, to path with a checksum that
+// matches the edit.
+func writeSnapshot(t *testing.T, path string, b []byte) {
+	t.Helper()
+	binary.LittleEndian.PutUint32(b[len(b)-4:], crc32.Checksum(b[:len(b)-4], crcTable))
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -2,12 +2,8 @@ package index
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -191,15 +187,7 @@ func TestOpenDamagedSnapshot(t *testing.T) {
 		recs = append(recs, vspec{id: vidID(i), title: fmt.Sprintf("영어 먹방 %d", i%3), tags: []string{"a"}, chanID: chanID(i % 2), chanTitle: "채널", views: int64(i), pub: t0}.rec())
 	}
 	mustApply(t, ix, recs...)
-	if err := ix.Flush(context.Background(), 1); err != nil {
-		t.Fatal(err)
-	}
-	ix.Close()
-	path := filepath.Join(dir, snapName)
-	good, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, good := flushClosed(t, ix, dir, 1)
 	rejected := 0
 	for i := range len(good) - 4 {
 		// Flipping every bit of a byte turns small varints into large
@@ -207,10 +195,7 @@ func TestOpenDamagedSnapshot(t *testing.T) {
 		for _, v := range []byte{good[i] ^ 0xff} {
 			b := slices.Clone(good)
 			b[i] = v
-			binary.LittleEndian.PutUint32(b[len(b)-4:], crc32.Checksum(b[:len(b)-4], crcTable))
-			if err := os.WriteFile(path, b, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			writeSnapshot(t, path, b)
 			ix, err := Open(dir, Options{})
 			if err != nil {
 				rejected++

@@ -59,9 +59,16 @@ func (ix *Index) Flush(ctx context.Context, checkpoint uint64) error {
 	defer os.Remove(tmp.Name()) // no-op after the rename
 	defer tmp.Close()           // no-op after the close below
 	h := crc32.New(crcTable)
-	cw := &countingWriter{w: io.MultiWriter(tmp, h)}
-	bw := bufio.NewWriterSize(cw, 1<<20)
-	e := &encoder{w: bw, pos: func() int64 { return cw.n + int64(bw.Buffered()) }}
+	bw := bufio.NewWriterSize(io.MultiWriter(tmp, h), 1<<20)
+	// The file offset of the next byte: what reached the file plus what
+	// waits in the buffer (asked for the postings that may be mapped).
+	e := &encoder{w: bw, pos: func() int64 {
+		off, err := tmp.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return -1 // not mapped (see adopt)
+		}
+		return off + int64(bw.Buffered())
+	}}
 	// Writers wait at the gate, not on ix.mu, so searches go on (see
 	// lockWrite).
 	ix.encodeGate.Lock()
@@ -79,7 +86,7 @@ func (ix *Index) Flush(ctx context.Context, checkpoint uint64) error {
 	if err == nil {
 		err = bw.Flush()
 	}
-	size := cw.n
+	size := e.pos()
 	if err == nil {
 		err = binary.Write(tmp, binary.LittleEndian, h.Sum32())
 	}
@@ -106,18 +113,6 @@ func (ix *Index) Flush(ctx context.Context, checkpoint uint64) error {
 	}
 	ix.log.Info("index flushed", "checkpoint", checkpoint)
 	return nil
-}
-
-// countingWriter counts the bytes written through it.
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n += int64(n)
-	return n, err
 }
 
 // adoptRec is a frozen posting written by a Flush: its blob at encode time
@@ -151,7 +146,7 @@ func (ix *Index) adopt(f *os.File, recs []adoptRec, postStart, end int64) error 
 		return nil
 	}
 	var m *mapping
-	if len(recs) > 0 {
+	if len(recs) > 0 && postStart >= 0 && end > postStart {
 		var err error
 		if m, err = mapRange(f, postStart, end-postStart, true); err != nil {
 			return err
@@ -398,7 +393,9 @@ func (ix *Index) encode(ctx context.Context, e *encoder, checkpoint uint64) erro
 			binary.Write(w, binary.LittleEndian, k)
 			e.uvarint(uint64(len(bb)))
 			if p := m[k]; e.pos != nil && p.frozen != nil && len(bb) >= bigBlob {
-				e.adopt = append(e.adopt, adoptRec{p: p, old: p.frozen, off: e.pos(), n: len(bb)})
+				if off := e.pos(); off >= 0 {
+					e.adopt = append(e.adopt, adoptRec{p: p, old: p.frozen, off: off, n: len(bb)})
+				}
 			}
 			w.Write(bb)
 		}
