@@ -200,7 +200,10 @@
 // the read lock for their whole run, so a write-lock barrier before the
 // unmap is enough), and Close unmaps all. The frozen postings, about 40% of
 // the index at 10M docs, so leave the Go heap for the page cache, which the
-// kernel can evict and read back. Flush encodes under the read lock: searches and
+// kernel can evict and read back. The index only ever replaces its snapshot
+// by a rename, so a mapped file never changes; truncating it from outside
+// while the index runs would crash the process (SIGBUS), as it would any
+// mmap-based store. Flush encodes under the read lock: searches and
 // statistics refreshes go on, and other writers wait for the encoding at a
 // gate of their own rather than queued on the lock, where they would stall
 // every new search for the rest of the flush (a flush at 10M docs takes

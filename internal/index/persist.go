@@ -41,7 +41,9 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 // Flush writes a crash-safe snapshot of the index to its directory (temp file,
 // fsync, rename, fsync dir) recording checkpoint, the last stream sequence the
 // caller applied. Searches continue during Flush, statistics refreshes too
-// (they take the read lock); other writes wait for its encoding.
+// (they take the read lock); other writes wait for its encoding. Once the
+// file is committed, the frozen postings read their blobs from its memory
+// map (adopt).
 func (ix *Index) Flush(ctx context.Context, checkpoint uint64) error {
 	ix.flushMu.Lock()
 	defer ix.flushMu.Unlock()
