@@ -624,11 +624,23 @@ func (ix *Index) andGrams(fi int, keys []uint64) *roaring.Bitmap {
 		}
 		slices.SortFunc(ps, func(a, b gramPosting) int { return cmp.Compare(a.card, b.card) })
 		out = roaring.And(ps[0].p.bitmap(), ps[1].p.bitmap())
+		c := out.GetCardinality()
+		removed := ps[0].card - c
 		for _, g := range ps[2:] {
-			if out.GetCardinality() <= andEnough {
+			// Another intersection costs about a merge of both inputs; a
+			// false candidate left in costs at most one verification
+			// (about andVerifyCost merge steps). The next posting is
+			// larger, so likely less selective, than the last: stop when
+			// removing as many docs as the last one did would not pay
+			// for the merge. (Consecutive grams of a word are strongly
+			// correlated: at 3M docs a 5-trigram term spent 1.1 ms on three
+			// intersections that removed 96 of 185,104 candidates.)
+			if c <= andEnough || removed*andVerifyCost < c+g.card {
 				break
 			}
 			out.And(g.p.bitmap())
+			next := out.GetCardinality()
+			removed, c = c-next, next
 		}
 	}
 	if out.IsEmpty() {
@@ -637,8 +649,11 @@ func (ix *Index) andGrams(fi int, keys []uint64) *roaring.Bitmap {
 	return out
 }
 
-// andEnough: see andGrams.
-const andEnough = 32
+// andEnough and andVerifyCost: see andGrams.
+const (
+	andEnough     = 32
+	andVerifyCost = 64
+)
 
 // andAll intersects bitmaps smallest first. With one input it returns it as is.
 func andAll(bms []*roaring.Bitmap) *roaring.Bitmap {
