@@ -25,7 +25,11 @@
 // bigrams intersect to many false candidates (about 2.5 % precision at 10M
 // docs); its trigrams are close to exact, and a three-rune ASCII term is its
 // trigram: answered by one posting list exactly, like 영어. Longer terms take the intersection
-// of their trigrams and of the bigrams no trigram covers as candidates, and
+// of their trigrams and of the bigrams no trigram covers as candidates
+// (smallest posting first; the consecutive grams of a word are strongly
+// correlated, so intersecting stops once the last intersection removed too
+// few candidates to pay for the next merge: verifying a false candidate is
+// cheaper than merging a posting of hundreds of thousands of docs), and
 // every candidate that may be returned or counted is VERIFIED against the
 // stored normalized text (strings.Index), so results are exact substring
 // matches. Snapshots of version 1 (before trigrams) get their trigram
