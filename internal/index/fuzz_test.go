@@ -2,9 +2,18 @@ package index
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"github.com/tubelake/tubelake/internal/yt"
 )
 
 func FuzzNormalize(f *testing.F) {
@@ -81,6 +90,59 @@ func FuzzQuery(f *testing.F) {
 		}
 		if len(res.Items) > res.Total {
 			t.Fatalf("%+v: %d items > total %d", query, len(res.Items), res.Total)
+		}
+	})
+}
+
+// FuzzOpenSnapshot: any snapshot bytes with a matching checksum either
+// fail to open with an error or open into an index that answers searches,
+// flushes and closes; nothing panics. The seed is a real snapshot with
+// lists, frozen blobs, filters and a tombstone.
+func FuzzOpenSnapshot(f *testing.F) {
+	dir := f.TempDir()
+	ix, err := Open(dir, Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	ix.compactMin, ix.compactListMax = 0, 1 // frozen blobs in the file
+	var recs []yt.Record
+	for i := range 8 {
+		recs = append(recs, vspec{id: vidID(i), title: fmt.Sprintf("영어 Minecraft %d", i%3), tags: []string{"tag"}, chanID: chanID(i % 2), chanTitle: "채널", lang: "ko", views: int64(i), pub: t0}.rec())
+	}
+	recs = append(recs, yt.NewEventRecord("api", &yt.Event{Type: yt.EventTombstone, EntityKind: yt.KindVideo, EntityID: vidID(3), ObservedAt: t0.Add(time.Hour)}))
+	if err := ix.Apply(context.Background(), recs); err != nil {
+		f.Fatal(err)
+	}
+	if err := ix.Flush(context.Background(), 1); err != nil {
+		f.Fatal(err)
+	}
+	ix.Close()
+	seed, err := os.ReadFile(filepath.Join(dir, snapName))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed[:len(seed)-4]) // the body; the fuzz target appends the checksum
+	f.Fuzz(func(t *testing.T, body []byte) {
+		dir := t.TempDir()
+		b := binary.LittleEndian.AppendUint32(slices.Clone(body), crc32.Checksum(body, crcTable))
+		if err := os.WriteFile(filepath.Join(dir, snapName), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ix, err := Open(dir, Options{})
+		if err != nil {
+			return
+		}
+		defer ix.Close()
+		for _, q := range []string{"영어", "minecraft", "t", "ㅇㅇ"} {
+			if _, err := ix.Search(context.Background(), Query{Q: q, ExactTotal: true, Initials: true}); err != nil && !errors.Is(err, ErrBadQuery) {
+				t.Fatalf("search %q: %v", q, err)
+			}
+		}
+		if err := ix.Apply(context.Background(), recs[:2]); err != nil {
+			t.Fatalf("apply: %v", err)
+		}
+		if err := ix.Flush(context.Background(), 2); err != nil {
+			t.Fatalf("flush: %v", err)
 		}
 	})
 }

@@ -501,13 +501,26 @@ func (d *decoder) length(maxLen uint64) (uint64, bool) {
 		d.err = fmt.Errorf("length %d exceeds %d", n, maxLen)
 		return 0, false
 	}
-	if left := uint64(len(d.r.b) - d.r.off); n > left {
+	if left := d.left(); n > left {
 		// Checked before anything is allocated for it.
 		d.err = fmt.Errorf("length %d exceeds the %d bytes left", n, left)
 		return 0, false
 	}
 	return n, true
 }
+
+// left is the number of bytes not read yet.
+func (d *decoder) left() uint64 { return uint64(len(d.r.b) - d.r.off) }
+
+// The fewest bytes a doc (9 empty strings, no tags, 4 normalized-text
+// flags, 8 one-byte varints, the alive flag) and a posting (key, length,
+// the smallest roaring blob: cookie and container count) take in a
+// snapshot: counts read from a damaged file are checked against them
+// before anything is allocated for them.
+const (
+	minDocBytes     = 9 + 1 + 4 + 8 + 1
+	minPostingBytes = 8 + 1 + 8
+)
 
 // view reads a length-prefixed byte string in place (it aliases the
 // snapshot's map).
@@ -598,8 +611,8 @@ func (ix *Index) decode(dec *decoder, mapped bool) (int64, error) {
 		return 0, err
 	}
 	nDocs := dec.uvarint()
-	if nDocs > 1<<32-2 {
-		return 0, errors.New("too many docs")
+	if nDocs > 1<<32-2 || nDocs > dec.left()/minDocBytes {
+		return 0, fmt.Errorf("%d docs in a snapshot of %d bytes", nDocs, len(dec.r.b))
 	}
 	ix.docs = make([]doc, 0, nDocs)
 	var tags []string
@@ -668,7 +681,10 @@ func (ix *Index) decode(dec *decoder, mapped bool) (int64, error) {
 	postStart := int64(dec.r.off)
 	for fi := range ix.post {
 		ng := dec.uvarint()
-		m := make(map[uint64]*posting, min(ng, 1<<24))
+		if ng > dec.left()/minPostingBytes {
+			return 0, fmt.Errorf("%d postings in %d bytes", ng, dec.left())
+		}
+		m := make(map[uint64]*posting, ng)
 		for i := uint64(0); i < ng && dec.err == nil; i++ {
 			var k uint64
 			if err := binary.Read(dec.r, binary.LittleEndian, &k); err != nil {
