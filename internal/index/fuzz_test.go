@@ -4,16 +4,12 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"hash/crc32"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 	"unicode/utf8"
-
-	"github.com/tubelake/tubelake/internal/yt"
 )
 
 func FuzzNormalize(f *testing.F) {
@@ -99,28 +95,7 @@ func FuzzQuery(f *testing.F) {
 // flushes and closes; nothing panics. The seed is a real snapshot with
 // lists, frozen blobs, filters and a tombstone.
 func FuzzOpenSnapshot(f *testing.F) {
-	dir := f.TempDir()
-	ix, err := Open(dir, Options{})
-	if err != nil {
-		f.Fatal(err)
-	}
-	ix.compactMin, ix.compactListMax = 0, 1 // frozen blobs in the file
-	var recs []yt.Record
-	for i := range 8 {
-		recs = append(recs, vspec{id: vidID(i), title: fmt.Sprintf("영어 Minecraft %d", i%3), tags: []string{"tag"}, chanID: chanID(i % 2), chanTitle: "채널", lang: "ko", views: int64(i), pub: t0}.rec())
-	}
-	recs = append(recs, yt.NewEventRecord("api", &yt.Event{Type: yt.EventTombstone, EntityKind: yt.KindVideo, EntityID: vidID(3), ObservedAt: t0.Add(time.Hour)}))
-	if err := ix.Apply(context.Background(), recs); err != nil {
-		f.Fatal(err)
-	}
-	if err := ix.Flush(context.Background(), 1); err != nil {
-		f.Fatal(err)
-	}
-	ix.Close()
-	seed, err := os.ReadFile(filepath.Join(dir, snapName))
-	if err != nil {
-		f.Fatal(err)
-	}
+	_, seed, recs := smallSnapshot(f)
 	f.Add(seed[:len(seed)-4]) // the body; the fuzz target appends the checksum
 	f.Fuzz(func(t *testing.T, body []byte) {
 		dir := t.TempDir()

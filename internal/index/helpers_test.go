@@ -169,7 +169,7 @@ func flushReopen(t *testing.T, ix *Index, dir string) *Index {
 
 // flushClosed flushes ix (checkpoint), closes it and returns its snapshot's
 // path and bytes.
-func flushClosed(t *testing.T, ix *Index, dir string, checkpoint uint64) (string, []byte) {
+func flushClosed(t testing.TB, ix *Index, dir string, checkpoint uint64) (string, []byte) {
 	t.Helper()
 	if err := ix.Flush(context.Background(), checkpoint); err != nil {
 		t.Fatal(err)
@@ -191,4 +191,24 @@ func writeSnapshot(t *testing.T, path string, b []byte) {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// smallSnapshot writes a small snapshot with list and frozen postings,
+// filters and a tombstone, and returns its directory, its bytes and the
+// records it was made from (for tests that damage it).
+func smallSnapshot(t testing.TB) (dir string, snap []byte, recs []yt.Record) {
+	t.Helper()
+	dir = t.TempDir()
+	ix, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix.compactMin, ix.compactListMax = 0, 1 // frozen blobs in the file
+	for i := range 8 {
+		recs = append(recs, vspec{id: vidID(i), title: fmt.Sprintf("영어 Minecraft %d", i%3), tags: []string{"tag"}, chanID: chanID(i % 2), chanTitle: "채널", lang: "ko", views: int64(i), pub: t0}.rec())
+	}
+	recs = append(recs, yt.NewEventRecord("api", &yt.Event{Type: yt.EventTombstone, EntityKind: yt.KindVideo, EntityID: vidID(3), ObservedAt: t0.Add(time.Hour)}))
+	mustApply(t, ix, recs...)
+	_, snap = flushClosed(t, ix, dir, 1)
+	return dir, snap, recs
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -176,18 +177,8 @@ func TestMappedPostings(t *testing.T) {
 // rejected with an error or decodes into a usable index; it never panics
 // or allocates what a damaged length asks for.
 func TestOpenDamagedSnapshot(t *testing.T) {
-	dir := t.TempDir()
-	ix, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix.compactMin, ix.compactListMax = 0, 1 // frozen blobs in the file
-	var recs []yt.Record
-	for i := range 12 {
-		recs = append(recs, vspec{id: vidID(i), title: fmt.Sprintf("영어 먹방 %d", i%3), tags: []string{"a"}, chanID: chanID(i % 2), chanTitle: "채널", views: int64(i), pub: t0}.rec())
-	}
-	mustApply(t, ix, recs...)
-	path, good := flushClosed(t, ix, dir, 1)
+	dir, good, _ := smallSnapshot(t)
+	path := filepath.Join(dir, snapName)
 	rejected := 0
 	for i := range len(good) - 4 {
 		// Flipping every bit of a byte turns small varints into large
