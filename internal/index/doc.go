@@ -221,7 +221,10 @@
 //
 // Correctness: TestOracleProperty and TestRealTitles compare top-20 ids and
 // totals with a brute-force normalized substring scan for every sort and both
-// execution paths; FuzzNormalize and FuzzQuery. Performance lives in
+// execution paths; FuzzNormalize, FuzzQuery and FuzzOpenSnapshot (any
+// snapshot bytes with a matching checksum: an error or a working index,
+// never a panic or an allocation sized by a damaged count; run with
+// go test -fuzz FuzzOpenSnapshot ./internal/index/). Performance lives in
 // benchmarks on a corpus made from the real chart titles in ../shared/data:
 //
 //	TUBELAKE_BENCH_DOCS=1000000 go test -run XXX -bench 'Search|ApplyStats' -benchtime 200x ./internal/index/
