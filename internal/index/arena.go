@@ -286,21 +286,51 @@ func applyPatch(dst []byte, norm, patch string) []byte {
 	case patchRaw:
 		return append(dst, patch[1:]...)
 	case patchEdits:
-		b := []byte(patch[1:])
-		pos := 0
-		for len(b) > 0 {
-			var c, k, n uint64
-			c, b = getUvarint(b)
-			k, b = getUvarint(b)
-			n, b = getUvarint(b)
-			dst = append(dst, norm[pos:pos+int(c)]...)
-			pos += int(c + k)
-			dst = append(dst, b[:n]...)
-			b = b[n:]
-		}
-		return append(dst, norm[pos:]...)
+		forEachRun(norm, patch, func(kept, ins string) {
+			dst = append(dst, kept...)
+			dst = append(dst, ins...)
+		})
+		return dst
 	}
 	return dst
+}
+
+// forEachRun calls fn with the runs an edit patch (patchEdits) makes the
+// raw text of: each kept run of norm with the bytes inserted after it, and
+// the rest of norm last (ins ""). It stops at a malformed edit (never
+// written so).
+func forEachRun(norm, patch string, fn func(kept, ins string)) {
+	b, pos := patch[1:], 0
+	for len(b) > 0 {
+		var c, k, n uint64
+		c, b = getUvarintStr(b)
+		k, b = getUvarintStr(b)
+		n, b = getUvarintStr(b)
+		if pos+int(c) > len(norm) || int(n) > len(b) {
+			return
+		}
+		fn(norm[pos:pos+int(c)], b[:n])
+		pos += int(c + k)
+		b = b[n:]
+	}
+	if pos <= len(norm) {
+		fn(norm[pos:], "")
+	}
+}
+
+// forEachTag calls fn with each raw tag of a tags patch (patchTags). It
+// stops at a malformed entry (never written so).
+func forEachTag(patch string, fn func(tag string)) {
+	cnt, b := getUvarintStr(patch[1:])
+	for range cnt {
+		var n uint64
+		n, b = getUvarintStr(b)
+		if int(n) > len(b) {
+			return
+		}
+		fn(b[:n])
+		b = b[n:]
+	}
 }
 
 func rawString(norm, patch string) string {
@@ -339,15 +369,8 @@ func makeTagsPatch(dst []byte, norm string, tags []string) []byte {
 
 func rawTags(norm, patch string) []string {
 	if patch != "" && patch[0] == patchTags {
-		b := []byte(patch[1:])
-		cnt, b := getUvarint(b)
-		out := make([]string, cnt)
-		for i := range out {
-			var n uint64
-			n, b = getUvarint(b)
-			out[i] = string(b[:n])
-			b = b[n:]
-		}
+		var out []string
+		forEachTag(patch, func(t string) { out = append(out, t) })
 		return out
 	}
 	j := rawString(norm, patch)
@@ -369,45 +392,19 @@ func rawLen(norm, patch string, tags bool) int {
 			return n
 		case patchTags:
 			n := 0
-			cnt, b := getUvarintStr(patch[1:])
-			for range cnt {
-				var m uint64
-				m, b = getUvarintStr(b)
-				if int(m) > len(b) {
-					break // malformed (never written so)
-				}
-				n += int(m)
-				b = b[m:]
-			}
+			forEachTag(patch, func(t string) { n += len(t) })
 			return n
 		case patchEdits:
 			// The raw text is never built (Stats measures every doc): kept
 			// runs of norm and inserted bytes are counted.
 			sep := string(rune(tagSep))
-			n, pos := 0, 0
-			b := patch[1:]
-			for len(b) > 0 {
-				var c, k, m uint64
-				c, b = getUvarintStr(b)
-				k, b = getUvarintStr(b)
-				m, b = getUvarintStr(b)
-				if pos+int(c) > len(norm) || int(m) > len(b) {
-					break // malformed (never written so)
-				}
-				kept, ins := norm[pos:pos+int(c)], b[:m]
+			n := 0
+			forEachRun(norm, patch, func(kept, ins string) {
 				n += len(kept) + len(ins)
 				if tags {
 					n -= strings.Count(kept, sep) + strings.Count(ins, sep)
 				}
-				pos += int(c + k)
-				b = b[m:]
-			}
-			if pos <= len(norm) {
-				n += len(norm) - pos
-				if tags {
-					n -= strings.Count(norm[pos:], sep)
-				}
-			}
+			})
 			return n
 		}
 	}

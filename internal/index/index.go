@@ -1530,8 +1530,6 @@ func langKeys(lang string) (full, primary string) {
 	return full, primary
 }
 
-// postAdd adds doc n to the posting of key k (a list while docs come in
-// ascending order and stay few; see posting).
 // langFilterKeys calls fn with each language filter key of lang: its full
 // tag and, when different, its primary subtag.
 func langFilterKeys(lang string, fn func(k string)) {
@@ -1542,6 +1540,8 @@ func langFilterKeys(lang string, fn func(k string)) {
 	}
 }
 
+// postAdd adds doc n to the posting of key k (a list while docs come in
+// ascending order and stay few; see posting).
 func postAdd(m map[string]*posting, k string, n uint32) {
 	if k == "" {
 		return

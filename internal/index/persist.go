@@ -380,7 +380,8 @@ func (ix *Index) encode(ctx context.Context, e *encoder, checkpoint uint64) erro
 		slices.Sort(keys)
 		e.uvarint(uint64(len(keys)))
 		for _, k := range keys {
-			switch p := m[k]; {
+			p := m[k]
+			switch {
 			case p.frozenOnly():
 				bb = p.frozen // the same portable format
 			case p.list != nil:
@@ -394,7 +395,7 @@ func (ix *Index) encode(ctx context.Context, e *encoder, checkpoint uint64) erro
 			}
 			binary.Write(w, binary.LittleEndian, k)
 			e.uvarint(uint64(len(bb)))
-			if p := m[k]; e.pos != nil && p.frozen != nil && len(bb) >= bigBlob {
+			if e.pos != nil && p.frozen != nil && len(bb) >= bigBlob {
 				if off := e.pos(); off >= 0 {
 					e.adopt = append(e.adopt, adoptRec{p: p, old: p.frozen, off: off, n: len(bb)})
 				}
@@ -406,9 +407,8 @@ func (ix *Index) encode(ctx context.Context, e *encoder, checkpoint uint64) erro
 }
 
 type decoder struct {
-	r       *memReader
-	err     error
-	scratch []byte // see tmpStr
+	r   *memReader
+	err error
 }
 
 // memReader reads a snapshot from memory (its map).
@@ -445,33 +445,11 @@ func (r *memReader) view(n int) ([]byte, error) {
 	return b, nil
 }
 
-// tmpStr reads a string into the decoder's scratch space and returns it
-// aliased, valid until the next resetTmp: the per-doc strings of a
-// snapshot are all copied elsewhere (interned, encoded into the text arena,
-// patched), and allocating each one was a sixth of the time to open a
-// 10M-doc snapshot.
-func (d *decoder) tmpStr() string {
-	n, ok := d.length(1 << 30)
-	if !ok {
-		return ""
-	}
-	if uint64(cap(d.scratch)-len(d.scratch)) < n {
-		// A new buffer: strings handed out before stay valid in the old one.
-		d.scratch = make([]byte, 0, max(uint64(2*cap(d.scratch)), n, 4096))
-	}
-	off := len(d.scratch)
-	d.scratch = d.scratch[:off+int(n)]
-	b := d.scratch[off:]
-	if _, err := io.ReadFull(d.r, b); err != nil {
-		d.err = err
-		return ""
-	}
-	return aliasString(b)
-}
-
-// resetTmp makes the scratch space reusable: every string tmpStr returned
-// since the last reset must be dead.
-func (d *decoder) resetTmp() { d.scratch = d.scratch[:0] }
+// tmpStr reads a string in place: it aliases the snapshot's bytes, so it
+// must be copied wherever it is kept (the per-doc strings are: interned,
+// encoded into the text arena, patched). Allocating each one was a sixth of
+// the time to open a 10M-doc snapshot.
+func (d *decoder) tmpStr() string { return aliasString(d.view(1 << 30)) }
 
 func (d *decoder) uvarint() uint64 {
 	if d.err != nil {
@@ -617,10 +595,9 @@ func (ix *Index) decode(dec *decoder, mapped bool) (int64, error) {
 	ix.docs = make([]doc, 0, nDocs)
 	var tags []string
 	for i := uint64(0); i < nDocs && dec.err == nil; i++ {
-		// Every string of a doc is read into the decoder's scratch space
-		// (tmpStr) and copied where it is kept: interned (strs.id, which
-		// clones new strings), the id table, the text arena (setRec).
-		dec.resetTmp()
+		// Every string of a doc aliases the snapshot (tmpStr) and is
+		// copied where it is kept: interned (strs.id, which clones new
+		// strings), the id table, the text arena (setRec).
 		var f [9]string // id, title, desc, chanID, chanTitle, catID, lang, thumb, dur
 		for j := range f {
 			f[j] = dec.tmpStr()
