@@ -90,14 +90,7 @@ writes DIR/search.json and DIR/search.md.`,
 				}
 			}
 			if errors.Is(err, searchbench.ErrMismatch) {
-				n := rep.Correctness.Mismatches + rep.Correctness.MismatchesAfterUpdates
-				if rep.API != nil {
-					n += rep.API.Mismatches
-				}
-				if rep.Reopen != nil {
-					n += rep.Reopen.Mismatches
-				}
-				return fmt.Errorf("bench search: %d answers differ from the brute-force oracle: %w", n, err)
+				return fmt.Errorf("bench search: %d answers differ from the brute-force oracle: %w", rep.Mismatches(), err)
 			}
 			return err
 		},

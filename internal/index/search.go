@@ -722,13 +722,7 @@ func (ix *Index) run(ctx context.Context, p *plan) (Result, error) {
 					return res, err
 				}
 			}
-			m := 0
-			for m < len(buf) && it.HasNext() {
-				if n := it.Next(); ix.colOK(p, n) {
-					buf[m] = n
-					m++
-				}
-			}
+			m := ix.gather(p, it, buf[:])
 			if (needVerify && !lazy) || scoring {
 				sink += ix.touchCandidates(buf[:m])
 			}
@@ -978,13 +972,7 @@ func (ix *Index) count(ctx context.Context, p *plan, cand *roaring.Bitmap, needV
 				return 0, false, err
 			}
 		}
-		m := 0
-		for m < len(buf) && it.HasNext() {
-			if n := it.Next(); ix.colOK(p, n) {
-				buf[m] = n
-				m++
-			}
-		}
+		m := ix.gather(p, it, buf[:])
 		if needVerify {
 			sink += ix.touchCandidates(buf[:m])
 		}
@@ -1008,6 +996,20 @@ func (ix *Index) count(ctx context.Context, p *plan, cand *roaring.Bitmap, needV
 // verifyGather is how many candidates a verification loop gathers before
 // verifying them (see touchCandidates).
 const verifyGather = 32
+
+// gather fills buf with the next candidates of it that pass p's column
+// filters and returns how many it found (fewer than len(buf) only at the
+// end of it).
+func (ix *Index) gather(p *plan, it roaring.IntIterable, buf []uint32) int {
+	m := 0
+	for m < len(buf) && it.HasNext() {
+		if n := it.Next(); ix.colOK(p, n) {
+			buf[m] = n
+			m++
+		}
+	}
+	return m
+}
 
 // touchCandidates loads the first line of the stored texts of docs ns.
 // Verifying a candidate costs two dependent cache misses in a large index

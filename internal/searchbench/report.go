@@ -219,14 +219,21 @@ func (r *Report) goals() {
 	if b := r.Build; b.FlushedHeapBytes > 0 {
 		add("memory after the first flush (index heap / raw text; frozen postings in the page cache)", "<= 3x", fmt.Sprintf("%.2fx (+ %s mapped)", b.FlushedHeapPerRaw, mb(b.MappedBytes)), b.FlushedHeapPerRaw <= 3)
 	}
-	bad := r.Correctness.Mismatches + r.Correctness.MismatchesAfterUpdates
+	bad := r.Mismatches()
+	add("correctness vs oracle", "0 mismatches", fmt.Sprintf("%d", bad), bad == 0)
+}
+
+// Mismatches counts the answers of every phase (before and after the
+// updates, through the API, after reopening) that differ from the oracle.
+func (r *Report) Mismatches() int {
+	n := r.Correctness.Mismatches + r.Correctness.MismatchesAfterUpdates
 	if r.API != nil {
-		bad += r.API.Mismatches
+		n += r.API.Mismatches
 	}
 	if r.Reopen != nil {
-		bad += r.Reopen.Mismatches
+		n += r.Reopen.Mismatches
 	}
-	add("correctness vs oracle", "0 mismatches", fmt.Sprintf("%d", bad), bad == 0)
+	return n
 }
 
 func slowest(k KindStats) string {

@@ -282,7 +282,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Machine.LoadEnd = procstat.LoadAvg()
 	rep.Machine.ProbeEndNs = speedProbe(model)
 	rep.Seconds = time.Since(start).Seconds()
-	if rep.Correctness.Mismatches+rep.Correctness.MismatchesAfterUpdates > 0 || (rep.API != nil && rep.API.Mismatches > 0) || (rep.Reopen != nil && rep.Reopen.Mismatches > 0) {
+	if rep.Mismatches() > 0 {
 		return rep, ErrMismatch
 	}
 	return rep, nil
@@ -374,10 +374,7 @@ func batchGen(ctx context.Context, m *Model, seed uint64, docs, lo, hi, batch, w
 }
 
 func buildIndex(ctx context.Context, cfg *Config, m *Model, ix *index.Index, rep *Report, pf func(string, ...any)) error {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	heapBefore := ms.HeapAlloc
+	heapBefore := liveHeap()
 	var applyDur time.Duration
 	var raw, titleBytes int64
 	langs := map[string]int{}
@@ -425,10 +422,8 @@ func buildIndex(ctx context.Context, cfg *Config, m *Model, ix *index.Index, rep
 	rep.Corpus.TitleBytes = titleBytes
 	rep.Corpus.Languages = langs
 	recs = nil
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	b.HeapBytes = int64(ms.HeapAlloc)
-	b.IndexHeapBytes = int64(ms.HeapAlloc) - int64(heapBefore)
+	b.HeapBytes = liveHeap()
+	b.IndexHeapBytes = b.HeapBytes - heapBefore
 	if err := writeHeapProfile(cfg.MemProfile); err != nil {
 		return err
 	}
@@ -447,10 +442,8 @@ func buildIndex(ctx context.Context, cfg *Config, m *Model, ix *index.Index, rep
 	}
 	b.FlushSeconds = time.Since(t).Seconds()
 	b.DiskBytes = dirSize(filepath.Join(cfg.WorkDir, "index"))
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
+	b.FlushedHeapBytes = liveHeap() - heapBefore
 	debug.FreeOSMemory()
-	b.FlushedHeapBytes = int64(ms.HeapAlloc) - int64(heapBefore)
 	b.FlushedRSSAnon, b.FlushedRSSFile = procstat.Status("RssAnon"), procstat.Status("RssFile")
 	b.MappedBytes = ix.Stats().MappedBytes
 	if raw > 0 {
@@ -684,10 +677,7 @@ func reopen(ctx context.Context, cfg *Config, ix *index.Index, dir string, qs []
 	ro.FlushSeconds = time.Since(t).Seconds()
 	ix.Close()
 	ix = nil // the caller holds no other reference
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	before := ms.HeapAlloc
+	before := liveHeap()
 	stopProfile, err := startProfile(cfg.ReopenCPUProfile)
 	if err != nil {
 		return nil, err
@@ -699,9 +689,7 @@ func reopen(ctx context.Context, cfg *Config, ix *index.Index, dir string, qs []
 	if err != nil {
 		return nil, fmt.Errorf("reopen the snapshot: %w", err)
 	}
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	ro.HeapBytes = int64(ms.HeapAlloc) - int64(before)
+	ro.HeapBytes = liveHeap() - before
 	if raw := rep.Corpus.RawTextBytes; raw > 0 {
 		ro.HeapPerRaw = float64(ro.HeapBytes) / float64(raw)
 	}
@@ -780,6 +768,14 @@ func medianInt(v []int) int {
 	s := slices.Clone(v)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// liveHeap collects garbage and returns the live heap in bytes.
+func liveHeap() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
 }
 
 // speedProbe times a fixed single-threaded workload, generating 20,000
