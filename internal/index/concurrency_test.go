@@ -21,6 +21,7 @@ func TestConcurrentApplySearchFlush(t *testing.T) {
 	// Settle postings often, mostly as frozen blobs, so compaction's
 	// lock-free settling runs beside the searches.
 	ix.compactMin, ix.compactListMax = 500, 8
+	ix.mergeRatio = 3 // most flushes write deltas, beside the writers
 	var base []yt.Record
 	for i := range 3000 {
 		base = append(base, vspec{id: vidID(i), title: "영어 먹방 minecraft " + string(rune('가'+i%300)), views: int64(i), pub: t0.Add(time.Duration(i) * time.Minute)}.rec())
@@ -114,6 +115,18 @@ func TestConcurrentApplySearchFlush(t *testing.T) {
 	if added := st.Docs + st.Deleted - 3000; added <= 0 || res.Total != added {
 		t.Errorf("%d new videos applied, %d found by their title", added, res.Total)
 	}
+	// The flushes above wrote deltas while the writers ran: with the last
+	// one, the directory holds exactly the index.
+	if err := ix.Flush(context.Background(), 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	ix2, err := Open(ix.dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix2.Close()
+	t.Logf("reopened from a base and %d deltas", ix2.snap.seq)
+	sameState(t, "reopened after concurrent flushes", stateOf(t, ix), stateOf(t, ix2))
 }
 
 // TestSearchDuringFlushWithWriter: a Flush encodes under the read lock

@@ -257,6 +257,12 @@ type Index struct {
 	// (see mapping): changed by load, Flush (holding flushMu and applyMu)
 	// and Close.
 	maps []*mapping
+	// chg is what changed since the last Flush's cut (see changes): replaced
+	// under the write lock, marked under it or (statistics) under the read
+	// lock. snap is the committed snapshot chain (flushMu).
+	chg        *changes
+	snap       snapState
+	mergeRatio float64 // see mergeRatio; tests raise it
 }
 
 // Open loads the snapshot in dir (if any) or starts empty. dir "" keeps the
@@ -295,6 +301,8 @@ func newIndex(dir string, opts Options) *Index {
 		compactMin:     1 << 24,
 		compactListMax: listMax,
 		slab:           &listSlab{},
+		chg:            newChanges(0),
+		mergeRatio:     mergeRatio,
 	}
 	for f := range ix.post {
 		ix.post[f] = map[uint64]*posting{}
@@ -801,6 +809,7 @@ func (ix *Index) statsOnly(n uint32, v *yt.Video, f int64) bool {
 func (ix *Index) applyStats(n uint32, v *yt.Video, f int64) {
 	d := &ix.docs[n]
 	views := yt.Val(v.Statistics.ViewCount)
+	ix.chg.markStats(n)
 	atomic.StoreInt64(&d.fetched, f)
 	atomic.StoreInt64(&ix.likes[n], yt.Val(v.Statistics.LikeCount))
 	atomic.StoreInt64(&ix.comments[n], yt.Val(v.Statistics.CommentCount))
@@ -1088,6 +1097,7 @@ func (ix *Index) applyVideo(v *yt.Video, p *prepared, same bool, hint uint32, df
 	if ok && (f <= d.fetched || f <= d.tomb) {
 		return false
 	}
+	ix.markDoc(n)
 	s := &v.Snippet
 	wasAlive, oldViews, oldPub := d.alive, ix.views[n], ix.pub[n]
 	d.fetched = f
@@ -1285,6 +1295,7 @@ func (ix *Index) applyChannel(c *yt.Channel) bool {
 	}
 	cc := *c
 	ix.channels[c.ID] = &cc
+	ix.chg.chans[c.ID] = struct{}{}
 	cf := c.FetchedAt.UnixMicro()
 	if p := ix.byChannel[c.ID]; p != nil {
 		it := p.bitmap().Iterator()
@@ -1295,6 +1306,7 @@ func (ix *Index) applyChannel(c *yt.Channel) bool {
 				continue
 			}
 			d.chanAt = cf
+			ix.markDoc(n)
 			ix.setChanTitle(n, c.Snippet.Title)
 		}
 	}
@@ -1307,6 +1319,7 @@ func (ix *Index) applyEvent(e *yt.Event) bool {
 		if e.Type == yt.EventTombstone {
 			if ch := ix.channels[e.EntityID]; ch != nil && o >= ch.FetchedAt.UnixMicro() {
 				delete(ix.channels, e.EntityID)
+				ix.chg.chans[e.EntityID] = struct{}{}
 				return true
 			}
 		}
@@ -1328,6 +1341,7 @@ func (ix *Index) applyEvent(e *yt.Event) bool {
 			return false
 		}
 		d.tomb = o
+		ix.markDoc(n)
 		if d.alive && o >= d.fetched {
 			ix.removeDoc(n)
 		}
@@ -1340,6 +1354,7 @@ func (ix *Index) applyEvent(e *yt.Event) bool {
 	if !d.alive || o <= d.textAt {
 		return false
 	}
+	ix.markDoc(n)
 	r := ix.rec(n)
 	ix.patchBuf = ix.patchBuf[:0]
 	var same bool
@@ -1424,7 +1439,14 @@ func (ix *Index) addText(fi int, n uint32, norm string, g []uint64) {
 		ix.scratchA = g
 	}
 	m := ix.post[fi]
+	old := ix.chg.grams[fi]
+	if n >= ix.chg.cut {
+		old = nil // a new doc: the delta finds it above the cut
+	}
 	for _, k := range g {
+		if old != nil {
+			old[k] = struct{}{}
+		}
 		p := m[k]
 		if p == nil {
 			p = &posting{}
@@ -1474,6 +1496,7 @@ func (ix *Index) removeGrams(fi int, n uint32, g []uint64) {
 	ix.flushTails()
 	m := ix.post[fi]
 	for _, k := range g {
+		ix.markGram(fi, k, n)
 		if p := m[k]; p != nil {
 			p.writable().Remove(n)
 			if p.isEmpty() {
@@ -1499,6 +1522,7 @@ func (ix *Index) setText(fi int, n uint32, old, norm string) {
 	for i < len(a) || j < len(b) {
 		switch {
 		case j == len(b) || (i < len(a) && a[i] < b[j]):
+			ix.markGram(fi, a[i], n)
 			if p := m[a[i]]; p != nil {
 				p.writable().Remove(n)
 				if p.isEmpty() {
@@ -1507,6 +1531,7 @@ func (ix *Index) setText(fi int, n uint32, old, norm string) {
 			}
 			i++
 		case i == len(a) || b[j] < a[i]:
+			ix.markGram(fi, b[j], n)
 			p := m[b[j]]
 			if p == nil {
 				p = &posting{}
@@ -1519,6 +1544,14 @@ func (ix *Index) setText(fi int, n uint32, old, norm string) {
 			i++
 			j++
 		}
+	}
+}
+
+// markGram records that the posting of gram k in field fi changed for doc
+// n: a delta writes it whole when n is not a new doc (see changes).
+func (ix *Index) markGram(fi int, k uint64, n uint32) {
+	if n < ix.chg.cut {
+		ix.chg.grams[fi][k] = struct{}{}
 	}
 }
 

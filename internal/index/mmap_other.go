@@ -7,6 +7,9 @@ import (
 	"os"
 )
 
+// canMmap: no memory maps here (see mmap_unix.go).
+const canMmap = false
+
 // Without mmap the range is read into the heap.
 func mmapFile(f *os.File, off int64, n int, _ bool) ([]byte, bool, error) {
 	b := make([]byte, n)

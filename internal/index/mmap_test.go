@@ -78,7 +78,7 @@ func TestMappedPostings(t *testing.T) {
 	if n, st := mappedPostings(t, ix), ix.Stats(); n != 0 || st.MappedBytes != 0 {
 		t.Fatalf("%d mapped postings (%d bytes) before any flush", n, st.MappedBytes)
 	}
-	if err := ix.Flush(context.Background(), 1); err != nil {
+	if err := ix.FlushFull(context.Background(), 1); err != nil {
 		t.Fatal(err)
 	}
 	first := mappedPostings(t, ix)
@@ -101,7 +101,7 @@ func TestMappedPostings(t *testing.T) {
 	edit.title, edit.fetched = "영어 다른 제목", t0.Add(time.Hour)
 	put(edit)
 	check("mutated")
-	if err := ix.Flush(context.Background(), 2); err != nil {
+	if err := ix.FlushFull(context.Background(), 2); err != nil {
 		t.Fatal(err)
 	}
 	if n := mappedPostings(t, ix); n != 0 || len(ix.maps) != 0 {
@@ -116,7 +116,7 @@ func TestMappedPostings(t *testing.T) {
 	}
 	put(more...)
 	check("added")
-	if err := ix.Flush(context.Background(), 3); err != nil {
+	if err := ix.FlushFull(context.Background(), 3); err != nil {
 		t.Fatal(err)
 	}
 	if n := mappedPostings(t, ix); n == 0 || len(ix.maps) != 1 {
@@ -130,7 +130,7 @@ func TestMappedPostings(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // let Apply reach the gate
 	}
 	put(vspec{id: vidID(100_001), title: "영어 먹방 minecraft 가", views: 5, pub: t0}) // frozen postings with additions
-	if err := ix.Flush(context.Background(), 4); err != nil {
+	if err := ix.FlushFull(context.Background(), 4); err != nil {
 		t.Fatal(err)
 	}
 	ix.flushHook = nil
@@ -161,7 +161,7 @@ func TestMappedPostings(t *testing.T) {
 	o.docs[vidID(8)].alive = false
 	check("reopened and mutated")
 	loaded := ix.maps[0]
-	if err := ix.Flush(context.Background(), 6); err != nil {
+	if err := ix.FlushFull(context.Background(), 6); err != nil {
 		t.Fatal(err)
 	}
 	// Postings the tombstone did not thaw now read the new snapshot; the

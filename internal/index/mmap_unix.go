@@ -7,6 +7,9 @@ import (
 	"syscall"
 )
 
+// canMmap: frozen postings can be read from a memory map of the snapshot.
+const canMmap = true
+
 func mmapFile(f *os.File, off int64, n int, populate bool) ([]byte, bool, error) {
 	flags := syscall.MAP_SHARED
 	if populate {

@@ -38,13 +38,25 @@ const (
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
-// Flush writes a crash-safe snapshot of the index to its directory (temp file,
-// fsync, rename, fsync dir) recording checkpoint, the last stream sequence the
-// caller applied. Searches continue during Flush, statistics refreshes too
-// (they take the read lock); other writes wait for its encoding. Once the
-// file is committed, the frozen postings read their blobs from its memory
-// map (adopt).
+// Flush makes the index's state durable in its directory, recording
+// checkpoint, the last stream sequence the caller applied. It writes a
+// delta of what changed since the previous Flush (see delta.go) or, when
+// none can be chained or the deltas have grown, a full snapshot that
+// replaces the base and its deltas. Either is crash-safe: temp file, fsync,
+// rename, fsync dir. Searches continue during Flush, statistics refreshes
+// too (they take the read lock); other writes wait for its encoding. Once
+// the file is committed, the frozen postings it holds are read from its
+// memory map (adopt).
 func (ix *Index) Flush(ctx context.Context, checkpoint uint64) error {
+	return ix.flush(ctx, checkpoint, false)
+}
+
+// FlushFull is Flush always writing a full snapshot (merging any deltas).
+func (ix *Index) FlushFull(ctx context.Context, checkpoint uint64) error {
+	return ix.flush(ctx, checkpoint, true)
+}
+
+func (ix *Index) flush(ctx context.Context, checkpoint uint64, full bool) error {
 	ix.flushMu.Lock()
 	defer ix.flushMu.Unlock()
 	if ix.dir == "" {
@@ -54,6 +66,8 @@ func (ix *Index) Flush(ctx context.Context, checkpoint uint64) error {
 	if err := os.MkdirAll(ix.dir, 0o755); err != nil {
 		return fmt.Errorf("index flush: %w", err)
 	}
+	start := time.Now()
+	name := snapName
 	tmp, err := os.CreateTemp(ix.dir, snapName+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("index flush: %w", err)
@@ -71,50 +85,95 @@ func (ix *Index) Flush(ctx context.Context, checkpoint uint64) error {
 		}
 		return off + int64(bw.Buffered())
 	}}
+	st := ix.snap
 	// Writers wait at the gate, not on ix.mu, so searches go on (see
-	// lockWrite).
+	// lockWrite). Holding it, the cut (under the write lock) and the
+	// encoding see the same docs.
 	ix.encodeGate.Lock()
+	ix.mu.Lock()
+	closed := ix.closed
+	prev := ix.chg
+	docs := len(ix.docs)
+	full = full || st.fullDue(docs, ix.mergeRatio)
+	if !closed {
+		ix.chg = newChanges(docs)
+	}
+	ix.mu.Unlock()
+	if !full {
+		name = deltaName(st.seq + 1)
+	}
 	ix.mu.RLock()
-	if ix.closed {
+	if closed || ix.closed {
 		err = ErrClosed
 	} else {
 		if ix.flushHook != nil {
 			ix.flushHook()
 		}
-		err = ix.encode(ctx, e, checkpoint)
+		if full {
+			err = ix.encode(ctx, e, checkpoint)
+		} else {
+			err = ix.encodeDelta(ctx, e, checkpoint, prev, &st)
+		}
 	}
 	ix.mu.RUnlock()
 	ix.encodeGate.Unlock()
 	if err == nil {
 		err = bw.Flush()
 	}
-	size := e.pos()
+	size := e.pos() + 4
+	sum := h.Sum32()
 	if err == nil {
-		err = binary.Write(tmp, binary.LittleEndian, h.Sum32())
+		err = binary.Write(tmp, binary.LittleEndian, sum)
 	}
 	if err == nil {
 		err = tmp.Sync()
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), filepath.Join(ix.dir, snapName))
+		err = os.Rename(tmp.Name(), filepath.Join(ix.dir, name))
 	}
 	if err == nil {
 		err = syncDir(ix.dir)
 	}
 	if err != nil {
+		// The changes since the last cut are no longer tracked (and the
+		// file may be half there): only a full snapshot is sure to hold
+		// them.
+		ix.snap.forceFull = true
 		return fmt.Errorf("index flush: %w", err)
+	}
+	if full {
+		ix.snap = snapState{baseSize: size, baseCRC: sum, baseDocs: docs, prevCRC: sum}
+		ix.removeDeltas()
+	} else {
+		ix.snap.seq++
+		ix.snap.prevCRC = sum
+		ix.snap.deltaBytes += size
 	}
 	ix.checkpoint.Store(checkpoint)
 	// The snapshot is committed; reading its frozen postings from its map
 	// is a memory saving, not part of the commit.
-	if err := ix.adopt(tmp, e.adopt, e.postStart, size); err != nil {
+	if err := ix.adopt(tmp, e.adopt, e.postStart, size-4); err != nil {
 		ix.log.Warn("index flush: frozen postings stay in the heap", "err", err)
 	}
 	if err := tmp.Close(); err != nil {
 		ix.log.Warn("index flush: close snapshot", "err", err)
 	}
-	ix.log.Info("index flushed", "checkpoint", checkpoint)
+	ix.log.Info("index flushed", "checkpoint", checkpoint, "file", name, "bytes", size,
+		"deltas", ix.snap.seq, "seconds", time.Since(start).Seconds())
 	return nil
+}
+
+// FlushKind reports what the next Flush will write: "delta" or "full".
+func (ix *Index) FlushKind() string {
+	ix.flushMu.Lock()
+	defer ix.flushMu.Unlock()
+	ix.mu.RLock()
+	docs := len(ix.docs)
+	ix.mu.RUnlock()
+	if ix.snap.fullDue(docs, ix.mergeRatio) {
+		return "full"
+	}
+	return "delta"
 }
 
 // adoptRec is a frozen posting written by a Flush: its blob at encode time
@@ -314,41 +373,7 @@ func (ix *Index) encode(ctx context.Context, e *encoder, checkpoint uint64) erro
 				return err
 			}
 		}
-		d := &ix.docs[i]
-		var r textRec
-		if d.text != noText {
-			r = ix.rec(uint32(i))
-		}
-		title, desc := rawString(r.norm[fTitle], r.patch[fTitle]), rawString(r.norm[fDesc], r.patch[fDesc])
-		chanTitle := ix.strs.str(d.chanTitle)
-		for _, s := range []string{ix.docID(uint32(i)), title, desc, ix.strs.str(d.chanID), chanTitle, ix.strs.str(d.catID), ix.strs.str(d.lang), r.thumb, ix.strs.str(d.dur)} {
-			e.str(s)
-		}
-		tags := rawTags(r.norm[fTags], r.patch[fTags])
-		e.uvarint(uint64(len(tags)))
-		for _, t := range tags {
-			e.str(t)
-		}
-		// Normalized texts: flag 0 = same as the original field.
-		r.norm[fChannel] = ix.strs.normOf(d.chanTitle)
-		orig := [nFields]string{title, "\x00", chanTitle, desc}
-		for fi, s := range r.norm {
-			if s == orig[fi] {
-				w.WriteByte(0)
-			} else {
-				w.WriteByte(1)
-				e.str(s)
-			}
-		}
-		for _, v := range []int64{atomic.LoadInt64(&d.fetched), atomic.LoadInt64(&d.textAt), atomic.LoadInt64(&d.chanAt), d.tomb,
-			atomic.LoadInt64(&ix.views[i]), atomic.LoadInt64(&ix.likes[i]), atomic.LoadInt64(&ix.comments[i]), ix.pub[i]} {
-			e.varint(v)
-		}
-		if d.alive {
-			w.WriteByte(1)
-		} else {
-			w.WriteByte(0)
-		}
+		ix.encodeDoc(e, uint32(i))
 	}
 	ids := make([]string, 0, len(ix.channels))
 	for id := range ix.channels {
@@ -404,6 +429,47 @@ func (ix *Index) encode(ctx context.Context, e *encoder, checkpoint uint64) erro
 		}
 	}
 	return nil
+}
+
+// encodeDoc writes doc n: its strings, normalized texts, times, columns and
+// liveness (what decodeDoc reads).
+func (ix *Index) encodeDoc(e *encoder, n uint32) {
+	w := e.w
+	d := &ix.docs[n]
+	var r textRec
+	if d.text != noText {
+		r = ix.rec(n)
+	}
+	title, desc := rawString(r.norm[fTitle], r.patch[fTitle]), rawString(r.norm[fDesc], r.patch[fDesc])
+	chanTitle := ix.strs.str(d.chanTitle)
+	for _, s := range []string{ix.docID(n), title, desc, ix.strs.str(d.chanID), chanTitle, ix.strs.str(d.catID), ix.strs.str(d.lang), r.thumb, ix.strs.str(d.dur)} {
+		e.str(s)
+	}
+	tags := rawTags(r.norm[fTags], r.patch[fTags])
+	e.uvarint(uint64(len(tags)))
+	for _, t := range tags {
+		e.str(t)
+	}
+	// Normalized texts: flag 0 = same as the original field.
+	r.norm[fChannel] = ix.strs.normOf(d.chanTitle)
+	orig := [nFields]string{title, "\x00", chanTitle, desc}
+	for fi, s := range r.norm {
+		if s == orig[fi] {
+			w.WriteByte(0)
+		} else {
+			w.WriteByte(1)
+			e.str(s)
+		}
+	}
+	for _, v := range []int64{atomic.LoadInt64(&d.fetched), atomic.LoadInt64(&d.textAt), atomic.LoadInt64(&d.chanAt), d.tomb,
+		atomic.LoadInt64(&ix.views[n]), atomic.LoadInt64(&ix.likes[n]), atomic.LoadInt64(&ix.comments[n]), ix.pub[n]} {
+		e.varint(v)
+	}
+	if d.alive {
+		w.WriteByte(1)
+	} else {
+		w.WriteByte(0)
+	}
 }
 
 type decoder struct {
@@ -564,9 +630,35 @@ func (ix *Index) load() error {
 		m.drop(postStart)
 		ix.maps = append(ix.maps, m)
 	}
-	ix.rebuildNowLocked()
-	ix.log.Info("index loaded", "docs", ix.live, "checkpoint", ix.checkpoint.Load())
+	crc := binary.LittleEndian.Uint32(data[size-4:])
+	chain := snapState{baseSize: size, baseCRC: crc, baseDocs: len(ix.docs), prevCRC: crc, forceFull: ix.snap.forceFull}
+	if err := ix.loadDeltas(&chain); err != nil {
+		for _, m := range ix.maps {
+			m.close()
+		}
+		ix.maps = nil
+		return err
+	}
+	ix.snap = chain
+	ix.finishLoad()
+	ix.log.Info("index loaded", "docs", ix.live, "deltas", chain.seq, "checkpoint", ix.checkpoint.Load())
 	return nil
+}
+
+// finishLoad derives what a snapshot does not hold (the live count,
+// filters, buckets and rank orders) once the base and its deltas are read,
+// and starts tracking changes for the next Flush.
+func (ix *Index) finishLoad() {
+	ix.live = 0
+	for n := range ix.docs {
+		if ix.docs[n].alive {
+			ix.live++
+			ix.addBuckets(uint32(n))
+		}
+	}
+	ix.addFiltersBulk()
+	ix.rebuildNowLocked()
+	ix.chg = newChanges(len(ix.docs))
 }
 
 // decode reads a snapshot into the empty index and returns the file offset
@@ -595,54 +687,9 @@ func (ix *Index) decode(dec *decoder, mapped bool) (int64, error) {
 	ix.docs = make([]doc, 0, nDocs)
 	var tags []string
 	for i := uint64(0); i < nDocs && dec.err == nil; i++ {
-		// Every string of a doc aliases the snapshot (tmpStr) and is
-		// copied where it is kept: interned (strs.id, which clones new
-		// strings), the id table, the text arena (setRec).
-		var f [9]string // id, title, desc, chanID, chanTitle, catID, lang, thumb, dur
-		for j := range f {
-			f[j] = dec.tmpStr()
+		if err := ix.decodeDoc(dec, 0, false, &tags); err != nil {
+			return 0, err
 		}
-		nt := dec.uvarint()
-		if nt > 1<<20 {
-			return 0, errors.New("too many tags")
-		}
-		tags = tags[:0]
-		for j := uint64(0); j < nt && dec.err == nil; j++ {
-			tags = append(tags, dec.tmpStr())
-		}
-		var r textRec
-		orig := [nFields]string{f[1], "", f[4], f[2]}
-		for fi := range r.norm {
-			if dec.byte1() == 0 {
-				r.norm[fi] = orig[fi]
-			} else {
-				r.norm[fi] = dec.tmpStr()
-			}
-		}
-		if dec.err != nil {
-			break
-		}
-		n := ix.newSlot(f[0])
-		d := &ix.docs[n]
-		d.chanID, d.chanTitle, d.catID, d.lang, d.dur = ix.strs.id(f[3]), ix.strs.id(f[4]), ix.strs.id(f[5]), ix.strs.id(f[6]), ix.strs.id(f[8])
-		d.fetched, d.textAt, d.chanAt, d.tomb = dec.varint(), dec.varint(), dec.varint(), dec.varint()
-		ix.views[n], ix.likes[n], ix.comments[n], ix.pub[n] = dec.varint(), dec.varint(), dec.varint(), dec.varint()
-		d.alive = dec.byte1() == 1
-		if d.alive || f[1] != "" || f[2] != "" || len(tags) > 0 || r.norm != [nFields]string{} || f[7] != "" {
-			ix.patchBuf = ix.patchBuf[:0]
-			r.patch[fTitle] = ix.patch(r.norm[fTitle], f[1])
-			r.patch[fTags] = ix.tagsPatch(r.norm[fTags], tags)
-			r.patch[fDesc] = ix.patch(r.norm[fDesc], f[2])
-			r.thumb = f[7]
-			ix.setRec(n, &r)
-		}
-		if d.alive {
-			ix.live++
-			ix.addBuckets(n)
-		}
-	}
-	if dec.err == nil {
-		ix.addFiltersBulk()
 	}
 	nCh := dec.uvarint()
 	for i := uint64(0); i < nCh && dec.err == nil; i++ {
@@ -686,9 +733,68 @@ func (ix *Index) decode(dec *decoder, mapped bool) (int64, error) {
 	ix.postCompacted = ix.postTotal
 	if ver == 1 {
 		ix.addTrigramPostings()
+		ix.snap.forceFull = true // no delta on top of a version 1 file
 	}
 	ix.checkpoint.Store(cp)
 	return postStart, nil
+}
+
+// decodeDoc reads a doc written by encodeDoc into a new slot, or with
+// replace over doc n (whose video id it must hold: a snapshot delta's
+// changed doc). Filters, buckets and the live count are derived once
+// everything is read (finishLoad).
+func (ix *Index) decodeDoc(dec *decoder, n uint32, replace bool, tags *[]string) error {
+	// Every string of a doc aliases the snapshot (tmpStr) and is copied
+	// where it is kept: interned (strs.id, which clones new strings), the
+	// id table, the text arena (setRec).
+	var f [9]string // id, title, desc, chanID, chanTitle, catID, lang, thumb, dur
+	for j := range f {
+		f[j] = dec.tmpStr()
+	}
+	nt := dec.uvarint()
+	if nt > 1<<20 {
+		return errors.New("too many tags")
+	}
+	*tags = (*tags)[:0]
+	for j := uint64(0); j < nt && dec.err == nil; j++ {
+		*tags = append(*tags, dec.tmpStr())
+	}
+	var r textRec
+	orig := [nFields]string{f[1], "", f[4], f[2]}
+	for fi := range r.norm {
+		if dec.byte1() == 0 {
+			r.norm[fi] = orig[fi]
+		} else {
+			r.norm[fi] = dec.tmpStr()
+		}
+	}
+	if dec.err != nil {
+		return nil // the caller reports dec.err
+	}
+	if replace {
+		if got := ix.docID(n); got != f[0] {
+			return fmt.Errorf("doc %d is video %q in the snapshot, %q in its delta", n, got, f[0])
+		}
+	} else {
+		n = ix.newSlot(f[0])
+	}
+	d := &ix.docs[n]
+	d.chanID, d.chanTitle, d.catID, d.lang, d.dur = ix.strs.id(f[3]), ix.strs.id(f[4]), ix.strs.id(f[5]), ix.strs.id(f[6]), ix.strs.id(f[8])
+	d.fetched, d.textAt, d.chanAt, d.tomb = dec.varint(), dec.varint(), dec.varint(), dec.varint()
+	ix.views[n], ix.likes[n], ix.comments[n], ix.pub[n] = dec.varint(), dec.varint(), dec.varint(), dec.varint()
+	d.alive = dec.byte1() == 1
+	if d.alive || f[1] != "" || f[2] != "" || len(*tags) > 0 || r.norm != [nFields]string{} || f[7] != "" {
+		ix.patchBuf = ix.patchBuf[:0]
+		r.patch[fTitle] = ix.patch(r.norm[fTitle], f[1])
+		r.patch[fTags] = ix.tagsPatch(r.norm[fTags], *tags)
+		r.patch[fDesc] = ix.patch(r.norm[fDesc], f[2])
+		r.thumb = f[7]
+		ix.setRec(n, &r)
+	} else if d.text != noText {
+		ix.arena.garbage += int64(recLen(ix.arena.rec(d.text)))
+		d.text = noText
+	}
+	return nil
 }
 
 // addFiltersBulk files every alive doc under its channel, category and
