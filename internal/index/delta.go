@@ -60,8 +60,9 @@ const (
 	// mergeRatio: the deltas together may reach this share of the base
 	// before the next Flush merges them into a new full snapshot.
 	mergeRatio = 0.25
-	// maxDeltas bounds the chain (each delta costs Open a file).
-	maxDeltas = 64
+	// maxDeltas bounds the chain: each delta costs Open a file, and a
+	// server flushing every 5 s reaches it in about 85 minutes.
+	maxDeltas = 1024
 )
 
 // Posting kinds of a delta.

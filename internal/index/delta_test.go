@@ -291,6 +291,9 @@ func TestDeltaFiles(t *testing.T) {
 		t.Fatalf("delta of 100 refreshes: %d bytes (base %d)", len(d1), base.Size())
 	}
 	t.Logf("base %d bytes; delta of 100 statistics refreshes %d bytes", base.Size(), len(d1))
+	if st := ix.Stats(); st.Deltas != 1 || st.SnapBytes != base.Size()+int64(len(d1)) {
+		t.Fatalf("stats: %d deltas, %d snapshot bytes; want 1, %d", st.Deltas, st.SnapBytes, base.Size()+int64(len(d1)))
+	}
 	put(vspec{id: vidID(5000), title: "새 영상 영어", views: 3, pub: t0})
 	if err := ix.Flush(context.Background(), 3); err != nil {
 		t.Fatal(err)
@@ -299,8 +302,8 @@ func TestDeltaFiles(t *testing.T) {
 	if err := ix.FlushFull(context.Background(), 4); err != nil {
 		t.Fatal(err)
 	}
-	if files, _ := deltaFiles(dir); len(files) != 0 {
-		t.Fatalf("deltas left after a merge: %v", files)
+	if files, _ := deltaFiles(dir); len(files) != 0 || ix.Stats().Deltas != 0 {
+		t.Fatalf("deltas left after a merge: %v (stats %d)", files, ix.Stats().Deltas)
 	}
 	ix.Close()
 	// A crash between the merge's commit and its clean-up leaves deltas of

@@ -140,19 +140,21 @@ type Result struct {
 
 // Stats describes the index.
 type Stats struct {
-	Docs         int    `json:"docs"`          // searchable videos
-	Deleted      int    `json:"deleted"`       // tombstoned videos still holding a slot
-	Channels     int    `json:"channels"`      // channels with a stored yt.Channel
-	Grams        int    `json:"grams"`         // distinct (field, gram) posting lists
-	TextBytes    int64  `json:"text_bytes"`    // raw text held (titles, descriptions, tags, channel titles)
-	PostingBytes int64  `json:"posting_bytes"` // serialized size of all posting lists
-	MemBytes     int64  `json:"mem_bytes"`     // rough estimate of the heap held
-	MappedBytes  int64  `json:"mapped_bytes"`  // posting bytes read in place from the snapshot's memory map (page cache, not heap)
-	Applied      uint64 `json:"applied"`       // records that changed state
-	Stale        uint64 `json:"stale"`         // records ignored as older than the stored state
-	Rejected     uint64 `json:"rejected"`      // invalid records skipped
-	Rebuilds     uint64 `json:"rebuilds"`      // rank-order rebuilds
-	InPlace      uint64 `json:"in_place"`      // statistics refreshes applied under the read lock (see applyStats)
+	Docs         int    `json:"docs"`           // searchable videos
+	Deleted      int    `json:"deleted"`        // tombstoned videos still holding a slot
+	Channels     int    `json:"channels"`       // channels with a stored yt.Channel
+	Grams        int    `json:"grams"`          // distinct (field, gram) posting lists
+	TextBytes    int64  `json:"text_bytes"`     // raw text held (titles, descriptions, tags, channel titles)
+	PostingBytes int64  `json:"posting_bytes"`  // serialized size of all posting lists
+	MemBytes     int64  `json:"mem_bytes"`      // rough estimate of the heap held
+	MappedBytes  int64  `json:"mapped_bytes"`   // posting bytes read in place from the snapshot's memory map (page cache, not heap)
+	Deltas       int    `json:"deltas"`         // snapshot deltas written or loaded on top of the full snapshot (see Flush)
+	SnapBytes    int64  `json:"snapshot_bytes"` // the full snapshot and its deltas on disk
+	Applied      uint64 `json:"applied"`        // records that changed state
+	Stale        uint64 `json:"stale"`          // records ignored as older than the stored state
+	Rejected     uint64 `json:"rejected"`       // invalid records skipped
+	Rebuilds     uint64 `json:"rebuilds"`       // rank-order rebuilds
+	InPlace      uint64 `json:"in_place"`       // statistics refreshes applied under the read lock (see applyStats)
 	Checkpoint   uint64 `json:"checkpoint"`
 }
 
@@ -263,6 +265,9 @@ type Index struct {
 	chg        *changes
 	snap       snapState
 	mergeRatio float64 // see mergeRatio; tests raise it
+	// snapDeltas and snapBytes mirror snap for Stats (which must not wait
+	// for a Flush in progress).
+	snapDeltas, snapBytes atomic.Int64
 }
 
 // Open loads the snapshot in dir (if any) or starts empty. dir "" keeps the
@@ -1681,6 +1686,7 @@ func (ix *Index) Stats() Stats {
 		Docs: ix.live, Deleted: len(ix.docs) - ix.live, Channels: len(ix.channels),
 		Applied: ix.applied.Load(), Stale: ix.stale.Load(), Rejected: ix.rejected.Load(),
 		Rebuilds: ix.rebuilds.Load(), Checkpoint: ix.checkpoint.Load(), InPlace: ix.inPlace.Load(),
+		Deltas: int(ix.snapDeltas.Load()), SnapBytes: ix.snapBytes.Load(),
 	}
 	for fi := range ix.post {
 		st.Grams += len(ix.post[fi])

@@ -149,6 +149,8 @@ func (ix *Index) flush(ctx context.Context, checkpoint uint64, full bool) error 
 		ix.snap.prevCRC = sum
 		ix.snap.deltaBytes += size
 	}
+	ix.snapDeltas.Store(int64(ix.snap.seq))
+	ix.snapBytes.Store(ix.snap.baseSize + ix.snap.deltaBytes)
 	ix.checkpoint.Store(checkpoint)
 	// The snapshot is committed; reading its frozen postings from its map
 	// is a memory saving, not part of the commit.
@@ -640,6 +642,8 @@ func (ix *Index) load() error {
 		return err
 	}
 	ix.snap = chain
+	ix.snapDeltas.Store(int64(chain.seq))
+	ix.snapBytes.Store(chain.baseSize + chain.deltaBytes)
 	ix.finishLoad()
 	ix.log.Info("index loaded", "docs", ix.live, "deltas", chain.seq, "checkpoint", ix.checkpoint.Load())
 	return nil

@@ -99,8 +99,13 @@ type Build struct {
 // (after the updates) flushed, the index closed and opened again from the
 // snapshot, as a restarted server does, and the queries checked again.
 type Reopen struct {
+	// The final flush writes a delta of what changed since the build's
+	// full snapshot (the updates), unless the policy merges (FlushKind).
+	FlushKind    string  `json:"flush_kind"`
+	FlushBytes   int64   `json:"flush_bytes"`
 	FlushSeconds float64 `json:"flush_seconds"`
 	OpenSeconds  float64 `json:"open_seconds"`
+	OpenDeltas   int     `json:"open_deltas"` // deltas applied on top of the full snapshot by Open
 	// HeapBytes is the heap the reopened index holds (after a GC): every
 	// posting is loaded in its settled form.
 	HeapBytes   int64   `json:"heap_bytes"`
@@ -360,8 +365,8 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	p("mismatches vs brute-force oracle: %d of %d queries (top-20 ids and total), %d of %d after the updates", c.Mismatches, c.Checked, c.MismatchesAfterUpdates, c.CheckedAfterUpdates)
 	if ro := r.Reopen; ro != nil {
 		p("")
-		p("Snapshot round trip (the final state flushed, the index closed and opened from the snapshot as a restarted server does): flush %.1f s, open %.1f s, reopened index heap %s (%.2fx the raw text) plus %s of postings read from the snapshot's memory map, RssAnon %s, RssFile %s; %d of %d queries differ from the oracle.",
-			ro.FlushSeconds, ro.OpenSeconds, mb(ro.HeapBytes), ro.HeapPerRaw, mb(ro.MappedBytes), mb(ro.RSSAnon), mb(ro.RSSFile), ro.Mismatches, ro.Checked)
+		p("Snapshot round trip (the final state flushed, the index closed and opened from the snapshot as a restarted server does): flush (%s, %s written) %.2f s, open (full snapshot + %d deltas) %.1f s, reopened index heap %s (%.2fx the raw text) plus %s of postings read from the snapshot's memory map, RssAnon %s, RssFile %s; %d of %d queries differ from the oracle.",
+			ro.FlushKind, mb(ro.FlushBytes), ro.FlushSeconds, ro.OpenDeltas, ro.OpenSeconds, mb(ro.HeapBytes), ro.HeapPerRaw, mb(ro.MappedBytes), mb(ro.RSSAnon), mb(ro.RSSFile), ro.Mismatches, ro.Checked)
 	}
 	for _, e := range c.Examples {
 		p("- %s", e)

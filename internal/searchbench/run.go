@@ -669,12 +669,19 @@ func runUpdates(ctx context.Context, cfg *Config, m *Model, ix *index.Index, s *
 func reopen(ctx context.Context, cfg *Config, ix *index.Index, dir string, qs []Query, want []scanResult, rep *Report, pf func(string, ...any)) (*index.Index, error) {
 	ro := &Reopen{}
 	rep.Reopen = ro
+	ro.FlushKind = ix.FlushKind()
+	bytesBefore := ix.Stats().SnapBytes
 	t := time.Now()
 	if err := ix.Flush(ctx, 2); err != nil {
 		ix.Close()
 		return nil, err
 	}
 	ro.FlushSeconds = time.Since(t).Seconds()
+	if st := ix.Stats(); ro.FlushKind == "delta" {
+		ro.FlushBytes = st.SnapBytes - bytesBefore
+	} else {
+		ro.FlushBytes = st.SnapBytes
+	}
 	ix.Close()
 	ix = nil // the caller holds no other reference
 	before := liveHeap()
@@ -695,7 +702,8 @@ func reopen(ctx context.Context, cfg *Config, ix *index.Index, dir string, qs []
 	}
 	debug.FreeOSMemory()
 	ro.RSSAnon, ro.RSSFile = procstat.Status("RssAnon"), procstat.Status("RssFile")
-	ro.MappedBytes = ix2.Stats().MappedBytes
+	st2 := ix2.Stats()
+	ro.MappedBytes, ro.OpenDeltas = st2.MappedBytes, st2.Deltas
 	for i, q := range qs {
 		res, err := ix2.Search(ctx, index.Query{Q: q.Q, Sort: index.SortViews, Limit: topK})
 		if err != nil {
@@ -707,8 +715,8 @@ func reopen(ctx context.Context, cfg *Config, ix *index.Index, dir string, qs []
 			rep.Correctness.addExample(fmt.Sprintf("after reopening: %s %q: %s", q.Kind, q.Q, msg))
 		}
 	}
-	pf("reopen: flush %.1fs, open %.1fs, heap %s (%.2fx raw text), mapped postings %s, RssAnon %s, RssFile %s, %d of %d queries differ from the oracle",
-		ro.FlushSeconds, ro.OpenSeconds, mb(ro.HeapBytes), ro.HeapPerRaw, mb(ro.MappedBytes), mb(ro.RSSAnon), mb(ro.RSSFile), ro.Mismatches, ro.Checked)
+	pf("reopen: flush (%s, %s) %.2fs, open (%d deltas) %.1fs, heap %s (%.2fx raw text), mapped postings %s, RssAnon %s, RssFile %s, %d of %d queries differ from the oracle",
+		ro.FlushKind, mb(ro.FlushBytes), ro.FlushSeconds, ro.OpenDeltas, ro.OpenSeconds, mb(ro.HeapBytes), ro.HeapPerRaw, mb(ro.MappedBytes), mb(ro.RSSAnon), mb(ro.RSSFile), ro.Mismatches, ro.Checked)
 	return ix2, nil
 }
 

@@ -127,7 +127,10 @@ func TestRunSmall(t *testing.T) {
 		t.Errorf("updates: %+v", rep.Updates)
 	}
 	// The snapshot round trip: the reopened index answers as the oracle.
-	if ro := rep.Reopen; ro == nil || ro.Checked != len(rep.Queries) || ro.Mismatches != 0 || ro.OpenSeconds <= 0 || ro.HeapBytes <= 0 {
+	// The final flush holds the updates as a delta on top of the build's
+	// full snapshot, which the reopened index applies.
+	if ro := rep.Reopen; ro == nil || ro.Checked != len(rep.Queries) || ro.Mismatches != 0 || ro.OpenSeconds <= 0 || ro.HeapBytes <= 0 ||
+		ro.FlushKind != "delta" || ro.OpenDeltas != 1 || ro.FlushBytes <= 0 || ro.FlushBytes >= rep.Build.DiskBytes {
 		t.Errorf("reopen: %+v", rep.Reopen)
 	}
 	if m := rep.Machine; m.ProbeStartNs <= 0 || m.ProbeEndNs <= 0 {
