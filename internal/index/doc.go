@@ -185,10 +185,34 @@
 //
 // # Persistence
 //
-// Flush writes one snapshot file (temp file, fsync, rename, fsync dir) with
+// A full snapshot is one file (temp file, fsync, rename, fsync dir) with
 // the docs, channels, serialized posting lists, a checkpoint (the caller's
 // last applied stream sequence) and a CRC-32C; Open loads it and derives the
 // filters and rank orders.
+//
+// Flush usually writes a delta instead (delta.go): an immutable file, as
+// crash-safe, of only what changed since the previous Flush, on top of the
+// full snapshot. Apply records the changes as they happen: docs created
+// since the last flush's cut are new (every doc id above the cut); below it
+// a bitset of docs refreshed in place (set atomically by applyStats under
+// the read lock, in the doc's cache lines' neighbourhood) and one of docs
+// changed otherwise (text, tombstone, revival, channel title), the grams
+// whose postings changed for such a doc, and the channels stored or
+// deleted. The cut is taken under the write lock while holding the encode
+// gate, so the encoding that follows sees exactly the docs of the cut. A
+// delta holds the new docs, the changed docs whole, a refreshed doc as its
+// six counters and times (~30 bytes), and per posting either the whole
+// posting (its older docs changed, or compaction froze it anew in the heap:
+// it is then read from the delta's map) or only its docs above the cut. A
+// delta names its base (size and checksum) and its predecessor (checksum);
+// Open applies the chain that continues the base it loaded and ignores any
+// other delta (left by a crash between a merge's commit and its clean-up).
+// Once the deltas reach a quarter of the full snapshot, or the docs grew by
+// a quarter since it, or 1024 deltas chained, the next Flush merges: it
+// writes a full snapshot and deletes the deltas (FlushFull forces that).
+// A failed Flush forces the next one to be full (its changes are no longer
+// tracked). At 3M docs, the flush after 500k statistics refreshes writes
+// 12.8 MiB in 0.23 s; a full snapshot of the same index, 2.8 GB in 12-16 s.
 //
 // The snapshot is also where frozen postings live afterwards (mmap.go).
 // Open reads the file through a read-only memory map (checksum and decode
@@ -210,18 +234,19 @@
 // mmap-based store. Flush encodes under the read lock: searches and
 // statistics refreshes go on, and other writers wait for the encoding at a
 // gate of their own rather than queued on the lock, where they would stall
-// every new search for the rest of the flush (a flush at 10M docs takes
-// ~45 s). A full snapshot costs time and I/O in proportion to the whole
-// index, the main reason for what comes next: immutable, mmap-friendly
-// segments (sorted gram dictionary + roaring blobs + columnar docs) with an
-// in-memory buffer segment and background merges, of which this format is a
-// first step.
+// every new search for the rest of the flush (a full snapshot at 10M docs
+// takes ~45 s; a delta, a fraction of a second). Deltas are mapped like
+// snapshots: a whole posting a delta holds reads its blob from the
+// delta's map.
 //
 // # Measuring
 //
 // Correctness: TestOracleProperty and TestRealTitles compare top-20 ids and
 // totals with a brute-force normalized substring scan for every sort and both
-// execution paths; FuzzNormalize, FuzzQuery and FuzzOpenSnapshot (any
+// execution paths; TestDeltaChain opens the directory after every flush of
+// random changes of every kind (full or delta) and compares every doc,
+// channel and posting with the live index; TestOpenDamagedDelta damages
+// each byte of a delta; FuzzNormalize, FuzzQuery and FuzzOpenSnapshot (any
 // snapshot bytes with a matching checksum: an error or a working index,
 // never a panic or an allocation sized by a damaged count; run with
 // go test -fuzz FuzzOpenSnapshot ./internal/index/). Performance lives in

@@ -14,13 +14,15 @@
 // ConsumeOptions.Commit, which runs one batch at a time in stream order,
 // so it never covers a batch whose files are not all durable (a crash
 // leaves at most two batches of files past it, replayed idempotently). The
-// index consumer applies batches in memory, flushes a
-// crash-safe snapshot with the last applied stream sequence every few
-// seconds (IndexFlushEvery, but at least four times the last snapshot's
-// duration, which grows with the index: ~45 s at 10M docs; new videos wait
-// while a snapshot is encoded, searches do not), and on restart the stream
-// replays exactly what came after that checkpoint. Snapshot durations are
-// in the tubelake_index_flush_seconds histogram.
+// index consumer applies batches in memory, flushes it crash-safe with
+// the last applied stream sequence every few seconds (IndexFlushEvery, but
+// at least four times the last flush's duration; new videos wait while a
+// flush is encoded, searches do not), and on restart the stream replays
+// exactly what came after that checkpoint. A flush usually writes a small
+// delta of what changed since the previous one; now and then it merges
+// the deltas into a full snapshot, whose duration grows with the index
+// (~45 s at 10M docs; see index.Flush). Flush durations are in the
+// tubelake_index_flush_seconds histogram.
 //
 // BenchIngest (tubelake bench ingest) measures publish -> stream -> lake
 // committed throughput per engine, with process CPU and peak RSS, and can

@@ -218,7 +218,7 @@ func (n *Node) Run(parent context.Context) error {
 		}
 	}()
 	wg.Wait()
-	// The final snapshot may take as long as the last one (~45 s at 10M docs).
+	// The final flush may be a merge into a full snapshot (~45 s at 10M docs).
 	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), max(time.Minute, 3*time.Duration(n.lastFlush.Load())))
 	defer fcancel()
 	if err := n.FlushIndex(fctx); err != nil {
@@ -357,9 +357,10 @@ func (n *Node) FlushIndex(ctx context.Context) error {
 	return nil
 }
 
-// flushWait is the pause before the next index snapshot: the configured
-// interval, but at least four times the last snapshot's duration. A
-// snapshot costs time in proportion to the whole index (~45 s at 10M docs)
+// flushWait is the pause before the next index flush: the configured
+// interval, but at least four times the last flush's duration. A delta
+// takes a fraction of a second, but a merge into a full snapshot costs
+// time in proportion to the whole index (~45 s at 10M docs)
 // and new videos wait while it is encoded (searches and statistics
 // refreshes do not), so snapshots take at most a fifth of the time.
 func flushWait(every, last time.Duration) time.Duration {
