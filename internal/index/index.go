@@ -326,6 +326,11 @@ func (ix *Index) lockWrite() {
 	ix.encodeGate.Unlock()
 }
 
+// Wait blocks until the background work started so far (rank-order
+// rebuilds) has finished: for measurements that must not count a rebuild's
+// second copy of the orders.
+func (ix *Index) Wait() { ix.bg.Wait() }
+
 // Close waits for background work and releases the index. Searches and
 // Apply after Close fail with ErrClosed.
 func (ix *Index) Close() error {

@@ -422,6 +422,7 @@ func buildIndex(ctx context.Context, cfg *Config, m *Model, ix *index.Index, rep
 	rep.Corpus.TitleBytes = titleBytes
 	rep.Corpus.Languages = langs
 	recs = nil
+	ix.Wait() // a rank rebuild started by the last batch holds a second copy of the orders until it ends
 	b.HeapBytes = liveHeap()
 	b.IndexHeapBytes = b.HeapBytes - heapBefore
 	if err := writeHeapProfile(cfg.MemProfile); err != nil {
