@@ -125,7 +125,7 @@ func TestConcurrentApplySearchFlush(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ix2.Close()
-	t.Logf("reopened from a base and %d deltas", ix2.snap.seq)
+	t.Logf("reopened from a base and %d deltas", ix2.snap.seq())
 	sameState(t, "reopened after concurrent flushes", stateOf(t, ix), stateOf(t, ix2))
 }
 

@@ -113,21 +113,124 @@ func (ix *Index) markDoc(n uint32) {
 // snapState is the committed snapshot chain in ix.dir: guarded by flushMu
 // (and set by load before the index is shared).
 type snapState struct {
-	baseSize   int64  // 0: no base known, the next Flush writes one
-	baseCRC    uint32 // the base's trailer
-	baseDocs   int    // docs in the base
-	seq        uint32 // deltas applied on top of it
-	prevCRC    uint32 // trailer of the chain's last file
-	deltaBytes int64  // the deltas' total size
-	forceFull  bool   // the next Flush writes a full snapshot (a failed flush, a version 1 base)
+	baseSize  int64 // 0: no base known, the next Flush writes one
+	baseDocs  int   // docs in the base
+	forceFull bool  // the next Flush writes a full snapshot (a failed flush, a version 1 base)
+	// files are the chain: [0] the base, [i] delta i.
+	files []chainFile
+	// runs are the deltas written by this process at the chain's tail, by
+	// level, oldest (highest level) first: the ones a later delta may
+	// merge (see planDelta).
+	runs []deltaRun
+}
+
+type chainFile struct {
+	crc  uint32 // its trailer
+	size int64
+}
+
+// deltaRun is a run of deltas of one level at the chain's tail: count of
+// them from seq first on, acc the union of the changes they hold.
+type deltaRun struct {
+	level, count int
+	first        uint32
+	acc          *changes
+}
+
+// deltaFanout: this many deltas of one level merge into one of the next
+// level (size-tiered, like an LSM tree's merges): a server flushing every
+// few seconds keeps a chain of at most deltaFanout deltas per level, and
+// each change is rewritten once per level.
+const deltaFanout = 8
+
+// seq is the number of deltas in the chain.
+func (s *snapState) seq() uint32 { return uint32(max(len(s.files)-1, 0)) }
+
+// deltaBytes is the size of the chain's deltas.
+func (s *snapState) deltaBytes() int64 {
+	var n int64
+	for _, f := range s.files[min(1, len(s.files)):] {
+		n += f.size
+	}
+	return n
 }
 
 // fullDue reports whether the next Flush must write a full snapshot, with
 // docs docs and deltas allowed up to ratio (mergeRatio) of the base.
 func (s *snapState) fullDue(docs int, ratio float64) bool {
-	return s.baseSize == 0 || s.forceFull || s.seq >= maxDeltas ||
-		float64(s.deltaBytes) > ratio*float64(s.baseSize) ||
+	return s.baseSize == 0 || len(s.files) == 0 || s.forceFull || s.seq() >= maxDeltas ||
+		float64(s.deltaBytes()) > ratio*float64(s.baseSize) ||
 		float64(docs-s.baseDocs) > ratio*float64(max(s.baseDocs, 1))
+}
+
+// deltaPlan is the delta a Flush writes: file seq, holding chg; it
+// replaces the deltas from seq on (a merge when seq is not the next one)
+// and is of the given level. keep is how many runs stay.
+type deltaPlan struct {
+	seq         uint32
+	chg         *changes
+	level, keep int
+}
+
+// planDelta plans the delta of changes c: a new delta of level 0 unless
+// the run of level 0 at the tail holds deltaFanout-1 deltas, in which case
+// the new one merges them (the union of their changes and c) into one of
+// level 1, and so on up. It may modify the runs' unions: a failed Flush
+// forces a full snapshot next, which drops them.
+func (s *snapState) planDelta(c *changes) deltaPlan {
+	p := deltaPlan{seq: s.seq() + 1, chg: c, keep: len(s.runs)}
+	for p.keep > 0 {
+		r := s.runs[p.keep-1]
+		if r.level != p.level || r.count+1 < deltaFanout {
+			break
+		}
+		p.chg = r.acc.union(p.chg)
+		p.seq, p.level = r.first, p.level+1
+		p.keep--
+	}
+	return p
+}
+
+// commitDelta records delta p, committed with trailer crc and size, and
+// returns the sequence numbers of the delta files it replaced.
+func (s *snapState) commitDelta(p deltaPlan, crc uint32, size int64) (replaced []uint32) {
+	for q := p.seq + 1; q <= s.seq(); q++ {
+		replaced = append(replaced, q)
+	}
+	s.files = append(s.files[:p.seq], chainFile{crc: crc, size: size})
+	s.runs = s.runs[:p.keep]
+	if n := len(s.runs); n > 0 && s.runs[n-1].level == p.level {
+		r := &s.runs[n-1]
+		r.count++
+		r.acc = r.acc.union(p.chg)
+	} else {
+		s.runs = append(s.runs, deltaRun{level: p.level, count: 1, first: p.seq, acc: p.chg})
+	}
+	return replaced
+}
+
+// union adds to a the changes of b, recorded after a's: the docs b found
+// below its cut but at or above a's are new docs for a. It returns a.
+func (a *changes) union(b *changes) *changes {
+	n := min(len(a.stats), len(b.stats))
+	for i := range n {
+		a.stats[i] |= b.stats[i]
+		a.full[i] |= b.full[i]
+	}
+	if r := a.cut % 64; r != 0 && n == len(a.stats) && n > 0 {
+		mask := uint64(1)<<r - 1
+		a.stats[n-1] &= mask
+		a.full[n-1] &= mask
+	}
+	for fi := range a.grams {
+		for k := range b.grams[fi] {
+			a.grams[fi][k] = struct{}{}
+		}
+	}
+	for id := range b.chans {
+		a.chans[id] = struct{}{}
+	}
+	return a
 }
 
 func deltaName(seq uint32) string {
@@ -201,18 +304,19 @@ func (p *posting) maxDoc() (uint32, bool) {
 	return 0, false
 }
 
-// encodeDelta writes the changes c since the last Flush (see changes) as
-// delta seq of the chain st. Caller holds ix.mu for reading, and the encode
-// gate: no writer runs, so every doc at or above c.cut is new since then.
-func (ix *Index) encodeDelta(ctx context.Context, e *encoder, checkpoint uint64, c *changes, st *snapState) error {
+// encodeDelta writes the changes c (since the last Flush, or since the
+// cut of the first delta a merge replaces) as delta seq of the chain st.
+// Caller holds ix.mu for reading, and the encode gate: no writer runs, so
+// every doc at or above c.cut is new since then.
+func (ix *Index) encodeDelta(ctx context.Context, e *encoder, checkpoint uint64, c *changes, st *snapState, seq uint32) error {
 	w := e.w
 	w.WriteString(deltaMagic)
 	binary.Write(w, binary.LittleEndian, uint16(deltaVersion))
 	binary.Write(w, binary.LittleEndian, checkpoint)
 	binary.Write(w, binary.LittleEndian, uint64(st.baseSize))
-	binary.Write(w, binary.LittleEndian, st.baseCRC)
-	binary.Write(w, binary.LittleEndian, st.seq+1)
-	binary.Write(w, binary.LittleEndian, st.prevCRC)
+	binary.Write(w, binary.LittleEndian, st.files[0].crc)
+	binary.Write(w, binary.LittleEndian, seq)
+	binary.Write(w, binary.LittleEndian, st.files[seq-1].crc)
 	start, end := c.cut, uint32(len(ix.docs))
 	e.uvarint(uint64(start))
 	e.uvarint(uint64(end))
@@ -452,9 +556,7 @@ func (ix *Index) loadDelta(path string, st *snapState) (bool, error) {
 		m.drop(postStart)
 		ix.maps = append(ix.maps, m)
 	}
-	st.seq++
-	st.prevCRC = sum
-	st.deltaBytes += size
+	st.files = append(st.files, chainFile{crc: sum, size: size})
 	return true, nil
 }
 
@@ -473,7 +575,7 @@ func (ix *Index) decodeDelta(dec *decoder, st *snapState, mapped bool) (postStar
 	cp := binary.LittleEndian.Uint64(h[2:])
 	baseSize, baseCRC := binary.LittleEndian.Uint64(h[10:]), binary.LittleEndian.Uint32(h[18:])
 	seq, prevCRC := binary.LittleEndian.Uint32(h[22:]), binary.LittleEndian.Uint32(h[26:])
-	if baseSize != uint64(st.baseSize) || baseCRC != st.baseCRC || seq != st.seq+1 || prevCRC != st.prevCRC {
+	if baseSize != uint64(st.baseSize) || baseCRC != st.files[0].crc || seq != st.seq()+1 || prevCRC != st.files[st.seq()].crc {
 		return 0, false, errNotChained
 	}
 	start, end := dec.uvarint(), dec.uvarint()

@@ -220,7 +220,7 @@ func TestDeltaChain(t *testing.T) {
 		if ix2.Checkpoint() != uint64(round) {
 			t.Fatalf("round %d: checkpoint %d", round, ix2.Checkpoint())
 		}
-		sameState(t, fmt.Sprintf("round %d (%s flush, %d deltas)", round, kind, ix2.snap.seq), want, stateOf(t, ix2))
+		sameState(t, fmt.Sprintf("round %d (%s flush, %d deltas)", round, kind, ix2.snap.seq()), want, stateOf(t, ix2))
 		for _, q := range []string{"영어", "먹방 가", "minecraft", "채널", "새 태그"} {
 			for _, s := range []Sort{SortViews, SortRecent, SortRelevance} {
 				q := Query{Q: q, Sort: s, In: []Field{FieldTitle, FieldTags, FieldChannel}, ExactTotal: true}
@@ -315,8 +315,8 @@ func TestDeltaFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameState(t, "stale delta", want, stateOf(t, ix))
-	if ix.snap.seq != 0 || ix.Checkpoint() != 4 {
-		t.Fatalf("stale delta applied: seq %d, checkpoint %d", ix.snap.seq, ix.Checkpoint())
+	if ix.snap.seq() != 0 || ix.Checkpoint() != 4 {
+		t.Fatalf("stale delta applied: seq %d, checkpoint %d", ix.snap.seq(), ix.Checkpoint())
 	}
 	// The next delta replaces the stale file of its number.
 	specs[1].views, specs[1].fetched = 77, t0.Add(2*time.Hour)
@@ -334,8 +334,8 @@ func TestDeltaFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameState(t, "delta after a gap", want, stateOf(t, ix))
-	if ix.snap.seq != 1 || ix.Checkpoint() != 5 {
-		t.Fatalf("seq %d, checkpoint %d", ix.snap.seq, ix.Checkpoint())
+	if ix.snap.seq() != 1 || ix.Checkpoint() != 5 {
+		t.Fatalf("seq %d, checkpoint %d", ix.snap.seq(), ix.Checkpoint())
 	}
 	ix.Close()
 	// A damaged delta of the chain fails Open.
@@ -398,7 +398,7 @@ func TestOpenDamagedDelta(t *testing.T) {
 			outcomes["rejected"]++
 			continue
 		}
-		if ix.snap.seq == 0 {
+		if ix.snap.seq() == 0 {
 			outcomes["ignored"]++
 		} else {
 			outcomes["applied"]++
@@ -420,5 +420,74 @@ func TestOpenDamagedDelta(t *testing.T) {
 	t.Logf("%d bytes: %v", len(good), outcomes)
 	if outcomes["rejected"] == 0 || outcomes["ignored"] == 0 || outcomes["applied"] == 0 {
 		t.Fatalf("outcomes %v: want rejections and ignored chains", outcomes)
+	}
+}
+
+// TestDeltaTiers: a server flushing after every small batch keeps a short
+// chain: deltaFanout deltas of one level merge into one of the next level,
+// the merged files are removed, and opening the directory at any point
+// gives exactly the live index.
+func TestDeltaTiers(t *testing.T) {
+	dir := t.TempDir()
+	ix, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	ix.mergeRatio = 1000 // no full snapshot after the first
+	var specs []vspec
+	for i := range 500 {
+		specs = append(specs, vspec{id: vidID(i), title: fmt.Sprintf("영어 먹방 %c", '가'+i%40), views: int64(i), pub: t0})
+	}
+	var recs []yt.Record
+	for _, s := range specs {
+		recs = append(recs, s.rec())
+	}
+	mustApply(t, ix, recs...)
+	if err := ix.Flush(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	longest, merges := 0, 0
+	for f := 2; f <= 300; f++ {
+		s := &specs[(f*37)%len(specs)]
+		s.views, s.fetched = s.views+int64(f), t0.Add(time.Duration(f)*time.Minute)
+		recs := []yt.Record{s.rec()}
+		if f%5 == 0 { // a new video
+			n := len(specs)
+			specs = append(specs, vspec{id: vidID(n), title: fmt.Sprintf("새 영어 %d", n), views: 1, pub: t0, fetched: t0.Add(time.Duration(f) * time.Minute)})
+			recs = append(recs, specs[n].rec())
+		}
+		if f%7 == 0 { // a title edit
+			e := &specs[(f*11)%500]
+			e.title, e.fetched = fmt.Sprintf("바뀐 제목 %d", f), t0.Add(time.Duration(f)*time.Minute)
+			recs = append(recs, e.rec())
+		}
+		mustApply(t, ix, recs...)
+		before := ix.snap.seq()
+		if err := ix.Flush(context.Background(), uint64(f)); err != nil {
+			t.Fatal(err)
+		}
+		after := ix.snap.seq()
+		if after <= before {
+			merges++
+		}
+		longest = max(longest, int(after))
+		files, err := deltaFiles(dir)
+		if err != nil || len(files) != int(after) {
+			t.Fatalf("flush %d: %d delta files for a chain of %d (%v)", f, len(files), after, err)
+		}
+		if f%23 == 0 || f == 300 {
+			ix2, err := Open(dir, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameState(t, fmt.Sprintf("flush %d (%d deltas)", f, after), stateOf(t, ix), stateOf(t, ix2))
+			ix2.Close()
+		}
+	}
+	t.Logf("299 deltas: longest chain %d, %d merges, chain now %d (%d bytes of deltas)", longest, merges, ix.snap.seq(), ix.snap.deltaBytes())
+	// 299 = 4*64 + 5*8 + 3 in base 8: at most 7 per level over 3 levels.
+	if longest > 3*(deltaFanout-1)+1 || merges < 299/deltaFanout {
+		t.Fatalf("longest chain %d, %d merges", longest, merges)
 	}
 }

@@ -85,7 +85,7 @@ func (ix *Index) flush(ctx context.Context, checkpoint uint64, full bool) error 
 		}
 		return off + int64(bw.Buffered())
 	}}
-	st := ix.snap
+	st := &ix.snap
 	// Writers wait at the gate, not on ix.mu, so searches go on (see
 	// lockWrite). Holding it, the cut (under the write lock) and the
 	// encoding see the same docs.
@@ -99,8 +99,10 @@ func (ix *Index) flush(ctx context.Context, checkpoint uint64, full bool) error 
 		ix.chg = newChanges(docs)
 	}
 	ix.mu.Unlock()
+	var plan deltaPlan
 	if !full {
-		name = deltaName(st.seq + 1)
+		plan = st.planDelta(prev)
+		name = deltaName(plan.seq)
 	}
 	ix.mu.RLock()
 	if closed || ix.closed {
@@ -112,7 +114,7 @@ func (ix *Index) flush(ctx context.Context, checkpoint uint64, full bool) error 
 		if full {
 			err = ix.encode(ctx, e, checkpoint)
 		} else {
-			err = ix.encodeDelta(ctx, e, checkpoint, prev, &st)
+			err = ix.encodeDelta(ctx, e, checkpoint, plan.chg, st, plan.seq)
 		}
 	}
 	ix.mu.RUnlock()
@@ -142,15 +144,22 @@ func (ix *Index) flush(ctx context.Context, checkpoint uint64, full bool) error 
 		return fmt.Errorf("index flush: %w", err)
 	}
 	if full {
-		ix.snap = snapState{baseSize: size, baseCRC: sum, baseDocs: docs, prevCRC: sum}
+		ix.snap = snapState{baseSize: size, baseDocs: docs, files: []chainFile{{crc: sum, size: size}}}
 		ix.removeDeltas()
-	} else {
-		ix.snap.seq++
-		ix.snap.prevCRC = sum
-		ix.snap.deltaBytes += size
+	} else if replaced := st.commitDelta(plan, sum, size); len(replaced) > 0 {
+		// Merged: the deltas after it are replaced (a crash before they are
+		// gone leaves them unchained to the new one: ignored by Open).
+		for _, q := range replaced {
+			if err := os.Remove(filepath.Join(ix.dir, deltaName(q))); err != nil {
+				ix.log.Warn("index flush: remove merged delta", "err", err)
+			}
+		}
+		if err := syncDir(ix.dir); err != nil {
+			ix.log.Warn("index flush: sync dir", "err", err)
+		}
 	}
-	ix.snapDeltas.Store(int64(ix.snap.seq))
-	ix.snapBytes.Store(ix.snap.baseSize + ix.snap.deltaBytes)
+	ix.snapDeltas.Store(int64(ix.snap.seq()))
+	ix.snapBytes.Store(ix.snap.baseSize + ix.snap.deltaBytes())
 	ix.checkpoint.Store(checkpoint)
 	// The snapshot is committed; reading its frozen postings from its map
 	// is a memory saving, not part of the commit.
@@ -161,7 +170,7 @@ func (ix *Index) flush(ctx context.Context, checkpoint uint64, full bool) error 
 		ix.log.Warn("index flush: close snapshot", "err", err)
 	}
 	ix.log.Info("index flushed", "checkpoint", checkpoint, "file", name, "bytes", size,
-		"deltas", ix.snap.seq, "seconds", time.Since(start).Seconds())
+		"deltas", ix.snap.seq(), "seconds", time.Since(start).Seconds())
 	return nil
 }
 
@@ -633,7 +642,7 @@ func (ix *Index) load() error {
 		ix.maps = append(ix.maps, m)
 	}
 	crc := binary.LittleEndian.Uint32(data[size-4:])
-	chain := snapState{baseSize: size, baseCRC: crc, baseDocs: len(ix.docs), prevCRC: crc, forceFull: ix.snap.forceFull}
+	chain := snapState{baseSize: size, baseDocs: len(ix.docs), forceFull: ix.snap.forceFull, files: []chainFile{{crc: crc, size: size}}}
 	if err := ix.loadDeltas(&chain); err != nil {
 		for _, m := range ix.maps {
 			m.close()
@@ -642,10 +651,10 @@ func (ix *Index) load() error {
 		return err
 	}
 	ix.snap = chain
-	ix.snapDeltas.Store(int64(chain.seq))
-	ix.snapBytes.Store(chain.baseSize + chain.deltaBytes)
+	ix.snapDeltas.Store(int64(chain.seq()))
+	ix.snapBytes.Store(chain.baseSize + chain.deltaBytes())
 	ix.finishLoad()
-	ix.log.Info("index loaded", "docs", ix.live, "deltas", chain.seq, "checkpoint", ix.checkpoint.Load())
+	ix.log.Info("index loaded", "docs", ix.live, "deltas", chain.seq(), "checkpoint", ix.checkpoint.Load())
 	return nil
 }
 
