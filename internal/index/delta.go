@@ -26,10 +26,11 @@ import (
 // running server only a sliver changes: statistics refreshes, new videos,
 // a few text edits. So a Flush normally writes a delta: a small immutable
 // file holding only what changed since the previous flush, chained to the
-// full snapshot (the base) and the delta before it. Once the deltas add up
-// to a quarter of the base (or maxDeltas of them, or the new docs since the
-// base to a quarter of it), the next Flush writes a full snapshot again and
-// deletes the deltas: the merge, which runs in the flushing goroutine while
+// full snapshot (the base) and the delta before it. Deltas merge among
+// themselves size-tiered (planDelta). Once they add up to a quarter of the
+// base (or maxDeltas of them, or the new docs since the base to a quarter
+// of it), the next Flush writes a full snapshot again and deletes the
+// deltas: the full merge, which runs in the flushing goroutine while
 // searches and statistics refreshes go on.
 //
 // Delta file layout (integers little-endian or uvarint):

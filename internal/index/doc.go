@@ -207,9 +207,16 @@
 // delta names its base (size and checksum) and its predecessor (checksum);
 // Open applies the chain that continues the base it loaded and ignores any
 // other delta (left by a crash between a merge's commit and its clean-up).
-// Once the deltas reach a quarter of the full snapshot, or the docs grew by
-// a quarter since it, or 1024 deltas chained, the next Flush merges: it
-// writes a full snapshot and deletes the deltas (FlushFull forces that).
+// Deltas merge size-tiered, like an LSM tree's segments: when a flush
+// would make the eighth delta of one level in a row at the chain's tail,
+// it writes instead one delta of the next level holding the union of their
+// changes and its own, over the first one's number, and removes the others
+// (a crash before they are gone leaves them unchained: ignored). So a
+// server flushing every 5 s keeps at most 7 deltas per level, and each
+// change is rewritten once per level. Once the deltas reach a quarter of
+// the full snapshot, or the docs grew by a quarter since it, the next
+// Flush writes a full snapshot and deletes the deltas (FlushFull forces
+// that).
 // A failed Flush forces the next one to be full (its changes are no longer
 // tracked). At 3M docs, the flush after 500k statistics refreshes writes
 // 12.8 MiB in 0.23 s; a full snapshot of the same index, 2.8 GB in 12-16 s.
