@@ -8,12 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/tubelake/tubelake/internal/index"
 	"github.com/tubelake/tubelake/internal/lake"
 	"github.com/tubelake/tubelake/internal/lakesql"
 	"github.com/tubelake/tubelake/internal/stream"
@@ -22,8 +24,11 @@ import (
 
 // The crash test re-executes this test binary as the pipeline process
 // (TestCrashChild with TUBELAKE_CRASH_DIR set), SIGKILLs it at random
-// points while it ingests and compacts, restarts it, and finally proves
-// with DuckDB that every published record is in the lake exactly once.
+// points while it ingests, compacts and flushes its index, restarts it,
+// and finally proves with DuckDB that every published record is in the
+// lake exactly once, and that the index recovered from its snapshot, its
+// deltas and the stream's replay holds exactly what an index that applied
+// every record once holds.
 
 const (
 	crashRecords = 20000
@@ -65,7 +70,9 @@ func crashChild(dir string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	rpm, _ := strconv.Atoi(os.Getenv("TUBELAKE_CRASH_RPM"))
-	n, err := Open(ctx, Config{DataDir: dir, BatchSize: 700, MaxWait: 50 * time.Millisecond, NoIndex: true, StreamRecordsPerMessage: rpm})
+	// The index flushes every 100 ms (deltas, now and then a full
+	// snapshot), so kills land in its flushes too.
+	n, err := Open(ctx, Config{DataDir: dir, BatchSize: 700, MaxWait: 50 * time.Millisecond, StreamRecordsPerMessage: rpm, IndexFlushEvery: 100 * time.Millisecond})
 	if err != nil {
 		return err
 	}
@@ -244,6 +251,76 @@ func TestCrashKillRestart(t *testing.T) {
 		t.Errorf("lake checkpoint %+v ok=%v err=%v, want last_seq %d (the stream's last)", cp, ok, err, info.LastSeq)
 	}
 	t.Logf("stream: %d messages for %d records (runs alternated 1 and 20 records per message)", info.Messages, crashRecords)
+	checkCrashIndex(t, filepath.Join(dir, "index"))
+}
+
+// checkCrashIndex compares the index the crashed and restarted pipeline
+// left in dir with one that applied every record once, in order.
+func checkCrashIndex(t *testing.T, dir string) {
+	got, err := index.Open(dir, index.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Close()
+	want, err := index.Open("", index.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer want.Close()
+	var videos, channels []string
+	for lo := 0; lo < crashRecords; lo += 1000 {
+		var recs []yt.Record
+		for i := lo; i < min(lo+1000, crashRecords); i++ {
+			r := crashRecord(i)
+			recs = append(recs, r)
+			switch r.Kind {
+			case yt.KindVideo:
+				videos = append(videos, r.Video.ID)
+			case yt.KindChannel:
+				channels = append(channels, r.Channel.ID)
+			}
+		}
+		if err := want.Apply(context.Background(), recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ws, gs := want.Stats(), got.Stats()
+	if ws.Docs != gs.Docs || ws.Deleted != gs.Deleted || ws.Channels != gs.Channels || ws.Grams != gs.Grams {
+		t.Fatalf("index after the crashes: %d docs, %d deleted, %d channels, %d grams; want %d, %d, %d, %d",
+			gs.Docs, gs.Deleted, gs.Channels, gs.Grams, ws.Docs, ws.Deleted, ws.Channels, ws.Grams)
+	}
+	for _, id := range videos {
+		w, wok := want.VideoDoc(id)
+		g, gok := got.VideoDoc(id)
+		if wok != gok || !reflect.DeepEqual(w, g) {
+			t.Fatalf("video %s after the crashes:\n got %+v\nwant %+v", id, g, w)
+		}
+	}
+	for _, id := range channels {
+		w, _ := want.Channel(id)
+		g, _ := got.Channel(id)
+		if !reflect.DeepEqual(w, g) {
+			t.Fatalf("channel %s after the crashes:\n got %+v\nwant %+v", id, g, w)
+		}
+	}
+	for _, q := range []string{"초등영어", "lesson", "synthetic video 12", "channel 7"} {
+		iq := index.Query{Q: q, Sort: index.SortViews, In: []index.Field{index.FieldTitle, index.FieldChannel}, ExactTotal: true}
+		w, err1 := want.Search(context.Background(), iq)
+		g, err2 := got.Search(context.Background(), iq)
+		if err1 != nil || err2 != nil || w.Total != g.Total || !reflect.DeepEqual(hitIDs(w), hitIDs(g)) {
+			t.Fatalf("search %q after the crashes: %d %v (%v), want %d %v (%v)", q, g.Total, hitIDs(g), err2, w.Total, hitIDs(w), err1)
+		}
+	}
+	t.Logf("index: %d videos, %d channels, %d grams, identical to applying every record once (snapshot + %d deltas, %d bytes)",
+		gs.Docs, gs.Channels, gs.Grams, gs.Deltas, gs.SnapBytes)
+}
+
+func hitIDs(r index.Result) []string {
+	var out []string
+	for _, h := range r.Items {
+		out = append(out, h.ID)
+	}
+	return out
 }
 
 // checkView proves every record of ids is in the (record_id-deduped) view
