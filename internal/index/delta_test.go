@@ -491,3 +491,44 @@ func TestDeltaTiers(t *testing.T) {
 		t.Fatalf("longest chain %d, %d merges", longest, merges)
 	}
 }
+
+// TestFlushDelta: FlushDelta writes a delta even when the merge policy
+// asks for a full snapshot (a quick flush before a shutdown), and a full
+// snapshot only when there is none yet.
+func TestFlushDelta(t *testing.T) {
+	dir := t.TempDir()
+	ix, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	mustApply(t, ix, vspec{id: vidID(1), title: "영어 하나", views: 1, pub: t0}.rec())
+	if err := ix.FlushDelta(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	if st := ix.Stats(); st.Deltas != 0 || st.SnapBytes == 0 {
+		t.Fatalf("first FlushDelta: %d deltas, %d bytes; want a full snapshot", st.Deltas, st.SnapBytes)
+	}
+	mustApply(t, ix, vspec{id: vidID(2), title: "영어 둘", views: 2, pub: t0}.rec(), vspec{id: vidID(3), title: "영어 셋", views: 3, pub: t0}.rec())
+	if k := ix.FlushKind(); k != "full" { // the docs tripled
+		t.Fatalf("FlushKind %s, want full", k)
+	}
+	if err := ix.FlushDelta(context.Background(), 2); err != nil {
+		t.Fatal(err)
+	}
+	if st := ix.Stats(); st.Deltas != 1 {
+		t.Fatalf("FlushDelta: %d deltas, want 1", st.Deltas)
+	}
+	ix2, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix2.Close()
+	sameState(t, "after FlushDelta", stateOf(t, ix), stateOf(t, ix2))
+	if err := ix.Flush(context.Background(), 3); err != nil {
+		t.Fatal(err)
+	}
+	if st := ix.Stats(); st.Deltas != 0 {
+		t.Fatalf("Flush after FlushDelta: %d deltas, want the merge", st.Deltas)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -48,15 +49,29 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 // the file is committed, the frozen postings it holds are read from its
 // memory map (adopt).
 func (ix *Index) Flush(ctx context.Context, checkpoint uint64) error {
-	return ix.flush(ctx, checkpoint, false)
+	return ix.flush(ctx, checkpoint, flushAuto)
 }
 
 // FlushFull is Flush always writing a full snapshot (merging any deltas).
 func (ix *Index) FlushFull(ctx context.Context, checkpoint uint64) error {
-	return ix.flush(ctx, checkpoint, true)
+	return ix.flush(ctx, checkpoint, flushFull)
 }
 
-func (ix *Index) flush(ctx context.Context, checkpoint uint64, full bool) error {
+// FlushDelta is Flush writing a delta whenever the chain can take one,
+// even when the deltas have grown enough for a full snapshot: a quick
+// flush before a shutdown (the next Flush merges).
+func (ix *Index) FlushDelta(ctx context.Context, checkpoint uint64) error {
+	return ix.flush(ctx, checkpoint, flushDelta)
+}
+
+// Flush modes: the merge policy's choice, always full, a delta if possible.
+const (
+	flushAuto = iota
+	flushFull
+	flushDelta
+)
+
+func (ix *Index) flush(ctx context.Context, checkpoint uint64, mode int) error {
 	ix.flushMu.Lock()
 	defer ix.flushMu.Unlock()
 	if ix.dir == "" {
@@ -94,7 +109,15 @@ func (ix *Index) flush(ctx context.Context, checkpoint uint64, full bool) error 
 	closed := ix.closed
 	prev := ix.chg
 	docs := len(ix.docs)
-	full = full || st.fullDue(docs, ix.mergeRatio)
+	var full bool
+	switch mode {
+	case flushFull:
+		full = true
+	case flushDelta:
+		full = st.fullDue(docs, math.Inf(1))
+	default:
+		full = st.fullDue(docs, ix.mergeRatio)
+	}
 	if !closed {
 		ix.chg = newChanges(docs)
 	}

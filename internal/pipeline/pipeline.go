@@ -218,10 +218,12 @@ func (n *Node) Run(parent context.Context) error {
 		}
 	}()
 	wg.Wait()
-	// The final flush may be a merge into a full snapshot (~45 s at 10M docs).
+	// The final flush writes a delta (a merge into a full snapshot, ~45 s
+	// at 10M docs, waits for the next start), unless there is no snapshot
+	// yet.
 	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), max(time.Minute, 3*time.Duration(n.lastFlush.Load())))
 	defer fcancel()
-	if err := n.FlushIndex(fctx); err != nil {
+	if err := n.flushIndex(fctx, n.Index.FlushDelta); err != nil {
 		return fmt.Errorf("pipeline: final index flush: %w", err)
 	}
 	select {
@@ -340,14 +342,19 @@ func (n *Node) runLake(ctx context.Context) error {
 	})
 }
 
-// FlushIndex writes an index snapshot if anything was applied since the last one.
+// FlushIndex flushes the index (a delta or a full snapshot, see
+// index.Flush) if anything was applied since the last flush.
 func (n *Node) FlushIndex(ctx context.Context) error {
+	return n.flushIndex(ctx, n.Index.Flush)
+}
+
+func (n *Node) flushIndex(ctx context.Context, flush func(context.Context, uint64) error) error {
 	seq := n.applied.Load()
 	if seq == n.flushed.Load() {
 		return nil
 	}
 	t := time.Now()
-	if err := n.Index.Flush(ctx, seq); err != nil {
+	if err := flush(ctx, seq); err != nil {
 		return err
 	}
 	d := time.Since(t)
