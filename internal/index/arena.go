@@ -2,6 +2,8 @@ package index
 
 import (
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"hash/maphash"
 	"slices"
 	"strings"
@@ -643,4 +645,79 @@ func recLen(b []byte) int {
 		b = rest[n:]
 	}
 	return total - len(b)
+}
+
+// validRec checks a text record read from a snapshot (see encodeRec):
+// every length within the record, nothing after the thumbnail, and
+// patches that can be applied (see validPatch).
+func validRec(b []byte) error {
+	var r textRec
+	next := func() (string, error) {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			return "", errors.New("bad length")
+		}
+		s := aliasString(b[k : k+int(n)])
+		b = b[k+int(n):]
+		return s, nil
+	}
+	var err error
+	for _, fi := range textFields {
+		if r.norm[fi], err = next(); err != nil {
+			return err
+		}
+		if r.patch[fi], err = next(); err != nil {
+			return err
+		}
+	}
+	if r.thumb, err = next(); err != nil {
+		return err
+	}
+	if len(b) != 0 {
+		return fmt.Errorf("%d bytes after the thumbnail", len(b))
+	}
+	for _, fi := range textFields {
+		if err := validPatch(r.norm[fi], r.patch[fi], fi == fTags); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validPatch checks that patch can rebuild a raw text from norm:
+// applyPatch trusts the upper-case positions of a case patch.
+func validPatch(norm, patch string, tags bool) error {
+	if patch == "" {
+		return nil
+	}
+	switch patch[0] {
+	case patchRaw, patchEdits: // forEachRun stops at a malformed edit
+		return nil
+	case patchTags:
+		if !tags {
+			return errors.New("tags patch outside the tags")
+		}
+		return nil
+	case patchCase:
+		b := []byte(patch[1:])
+		cnt, k := binary.Uvarint(b)
+		if k <= 0 || cnt > uint64(len(norm)) {
+			return errors.New("bad case patch")
+		}
+		b = b[k:]
+		pos := 0
+		for i := range cnt {
+			d, k := binary.Uvarint(b)
+			if k <= 0 || d > uint64(len(norm)) || (i > 0 && d == 0) {
+				return errors.New("bad case patch")
+			}
+			b = b[k:]
+			pos += int(d)
+			if pos >= len(norm) || norm[pos] < 'a' || norm[pos] > 'z' {
+				return errors.New("bad case patch")
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("patch kind %d", patch[0])
 }

@@ -588,7 +588,7 @@ func (ix *Index) decodeDelta(dec *decoder, st *snapState, mapped bool) (postStar
 	}
 	var tags []string
 	for n := start; n < end && dec.err == nil; n++ {
-		if err := ix.decodeDoc(dec, 0, false, &tags); err != nil {
+		if err := ix.decodeDoc(dec, 0, false, snapVersion, &tags); err != nil {
 			return 0, false, err
 		}
 	}
@@ -611,7 +611,7 @@ func (ix *Index) decodeDelta(dec *decoder, st *snapState, mapped bool) (postStar
 		}
 		return dec.err
 	}
-	if err := older("changed", func(n uint32) error { return ix.decodeDoc(dec, n, true, &tags) }); err != nil {
+	if err := older("changed", func(n uint32) error { return ix.decodeDoc(dec, n, true, snapVersion, &tags) }); err != nil {
 		return 0, false, err
 	}
 	if err := older("refreshed", func(n uint32) error {
@@ -667,7 +667,7 @@ func (ix *Index) decodeDelta(dec *decoder, st *snapState, mapped bool) (postStar
 			}
 			switch kind {
 			case deltaWhole:
-				p, err := ix.loadPosting(b, mapped)
+				p, err := ix.loadPosting(b, mapped, uint64(len(ix.docs)))
 				if err != nil {
 					return 0, false, fmt.Errorf("posting %x: %w", k, err)
 				}

@@ -1,8 +1,6 @@
 package index
 
 import (
-	"context"
-	"encoding/binary"
 	"slices"
 	"testing"
 )
@@ -48,58 +46,6 @@ func TestTrigrams(t *testing.T) {
 	}{{"old", true}, {"#1!", true}, {"o d", false}, {"영어a", false}, {"abcd", false}, {"ab", true}, {"영어", true}, {"초등영", false}} {
 		if _, exact := patternGrams(pattern{runes: []rune(c.p)}); exact != c.exact {
 			t.Errorf("patternGrams(%q) exact = %v, want %v", c.p, exact, c.exact)
-		}
-	}
-}
-
-// A version 1 snapshot (no trigram postings) gets them on load, so English
-// queries, which now look trigrams up, still find its docs.
-func TestSnapshotV1GetsTrigrams(t *testing.T) {
-	dir := t.TempDir()
-	ix, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range smallCorpus() {
-		mustApply(t, ix, s.rec())
-	}
-	queries := []Query{{Q: "minecraft", In: []Field{FieldTitle, FieldTags, FieldChannel}}, {Q: "blocky", In: []Field{FieldChannel}}, {Q: "영어"}}
-	var want []Result
-	for _, q := range queries {
-		r, err := ix.Search(context.Background(), q)
-		if err != nil || r.Total == 0 {
-			t.Fatalf("%q: total %d, %v: the corpus should match it", q.Q, r.Total, err)
-		}
-		want = append(want, r)
-	}
-	grams := ix.Stats().Grams
-	// Make it a version 1 snapshot: drop the trigram postings, flush, and
-	// rewrite the version (and the checksum).
-	ix.mu.Lock()
-	for fi := range ix.post {
-		for k := range ix.post[fi] {
-			if k&trigramBit != 0 {
-				delete(ix.post[fi], k)
-			}
-		}
-	}
-	ix.mu.Unlock()
-	path, b := flushClosed(t, ix, dir, 7)
-	binary.LittleEndian.PutUint16(b[len(snapMagic):], 1)
-	writeSnapshot(t, path, b)
-
-	ix2, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ix2.Close()
-	if g := ix2.Stats().Grams; g != grams {
-		t.Fatalf("grams after loading a version 1 snapshot: %d, want %d", g, grams)
-	}
-	for i, q := range queries {
-		r, err := ix2.Search(context.Background(), q)
-		if err != nil || r.Total != want[i].Total || !slices.Equal(ids(r), ids(want[i])) {
-			t.Fatalf("%q after a version 1 load: %v (%d), %v; want %v (%d)", q.Q, ids(r), r.Total, err, ids(want[i]), want[i].Total)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -22,19 +23,28 @@ import (
 	"github.com/tubelake/tubelake/internal/yt"
 )
 
-// Snapshot file layout (all integers little-endian or uvarint):
+// Snapshot file layout, version 3 (all integers little-endian or uvarint):
 //
 //	magic "TLIDX\x00" | version u16 | checkpoint u64
-//	docs:      count, then per doc its strings, times, columns, flags
+//	docs:      count, then per doc its strings (id, channel id, channel
+//	           title, category, language, duration), its text record as
+//	           the text arena holds it (normalized title, tags and
+//	           description, each with the patch rebuilding the raw text,
+//	           and the thumbnail; empty: none), times, columns, liveness
 //	channels:  count, then per channel its JSON
 //	postings:  per field: count, then (gram key u64, len, roaring bytes)
-//	trailer:   CRC-32C of everything before it (u32)
+//	trailer:   file offset of the postings section (u64), then the CRC-32C
+//	           of everything before it (u32)
 //
-// Filter bitmaps and rank orders are derived on load.
+// The postings offset lets Open decode the postings while it decodes the
+// docs. Version 2 stored each doc's raw texts (and normalized ones where
+// they differ), whose patches Open recomputed, and no offset; version 1
+// also lacked the trigram postings, which are added on load. Filter bitmaps
+// and rank orders are derived on load.
 const (
 	snapName    = "index.snap"
 	snapMagic   = "TLIDX\x00"
-	snapVersion = 2 // 2: ASCII trigram postings; version 1 files get them on load
+	snapVersion = 3
 )
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -90,16 +100,11 @@ func (ix *Index) flush(ctx context.Context, checkpoint uint64, mode int) error {
 	defer os.Remove(tmp.Name()) // no-op after the rename
 	defer tmp.Close()           // no-op after the close below
 	h := crc32.New(crcTable)
-	bw := bufio.NewWriterSize(io.MultiWriter(tmp, h), 1<<20)
+	var written countWriter
+	bw := bufio.NewWriterSize(io.MultiWriter(tmp, h, &written), 1<<20)
 	// The file offset of the next byte: what reached the file plus what
-	// waits in the buffer (asked for the postings that may be mapped).
-	e := &encoder{w: bw, pos: func() int64 {
-		off, err := tmp.Seek(0, io.SeekCurrent)
-		if err != nil {
-			return -1 // not mapped (see adopt)
-		}
-		return off + int64(bw.Buffered())
-	}}
+	// waits in the buffer.
+	e := &encoder{w: bw, pos: func() int64 { return written.n + int64(bw.Buffered()) }}
 	st := &ix.snap
 	// Writers wait at the gate, not on ix.mu, so searches go on (see
 	// lockWrite). Holding it, the cut (under the write lock) and the
@@ -362,6 +367,14 @@ func (ix *Index) releaseMaps() {
 	}
 }
 
+// countWriter counts the bytes written through it.
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return len(p), nil
+}
+
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
@@ -424,9 +437,7 @@ func (ix *Index) encode(ctx context.Context, e *encoder, checkpoint uint64) erro
 	}
 	var bb, lb []byte
 	var docs []uint32
-	if e.pos != nil {
-		e.postStart = e.pos()
-	}
+	e.postStart = e.pos()
 	for fi := range ix.post {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -454,46 +465,29 @@ func (ix *Index) encode(ctx context.Context, e *encoder, checkpoint uint64) erro
 			}
 			binary.Write(w, binary.LittleEndian, k)
 			e.uvarint(uint64(len(bb)))
-			if e.pos != nil && p.frozen != nil && len(bb) >= bigBlob {
-				if off := e.pos(); off >= 0 {
-					e.adopt = append(e.adopt, adoptRec{p: p, old: p.frozen, off: off, n: len(bb)})
-				}
+			if p.frozen != nil && len(bb) >= bigBlob {
+				e.adopt = append(e.adopt, adoptRec{p: p, old: p.frozen, off: e.pos(), n: len(bb)})
 			}
 			w.Write(bb)
 		}
 	}
-	return nil
+	return binary.Write(w, binary.LittleEndian, uint64(e.postStart))
 }
 
-// encodeDoc writes doc n: its strings, normalized texts, times, columns and
-// liveness (what decodeDoc reads).
+// encodeDoc writes doc n (what decodeDoc reads).
 func (ix *Index) encodeDoc(e *encoder, n uint32) {
 	w := e.w
 	d := &ix.docs[n]
-	var r textRec
-	if d.text != noText {
-		r = ix.rec(n)
-	}
-	title, desc := rawString(r.norm[fTitle], r.patch[fTitle]), rawString(r.norm[fDesc], r.patch[fDesc])
-	chanTitle := ix.strs.str(d.chanTitle)
-	for _, s := range []string{ix.docID(n), title, desc, ix.strs.str(d.chanID), chanTitle, ix.strs.str(d.catID), ix.strs.str(d.lang), r.thumb, ix.strs.str(d.dur)} {
+	for _, s := range []string{ix.docID(n), ix.strs.str(d.chanID), ix.strs.str(d.chanTitle), ix.strs.str(d.catID), ix.strs.str(d.lang), ix.strs.str(d.dur)} {
 		e.str(s)
 	}
-	tags := rawTags(r.norm[fTags], r.patch[fTags])
-	e.uvarint(uint64(len(tags)))
-	for _, t := range tags {
-		e.str(t)
-	}
-	// Normalized texts: flag 0 = same as the original field.
-	r.norm[fChannel] = ix.strs.normOf(d.chanTitle)
-	orig := [nFields]string{title, "\x00", chanTitle, desc}
-	for fi, s := range r.norm {
-		if s == orig[fi] {
-			w.WriteByte(0)
-		} else {
-			w.WriteByte(1)
-			e.str(s)
-		}
+	if d.text == noText {
+		e.uvarint(0)
+	} else {
+		b := ix.arena.rec(d.text)
+		b = b[:recLen(b)]
+		e.uvarint(uint64(len(b)))
+		w.Write(b)
 	}
 	for _, v := range []int64{atomic.LoadInt64(&d.fetched), atomic.LoadInt64(&d.textAt), atomic.LoadInt64(&d.chanAt), d.tomb,
 		atomic.LoadInt64(&ix.views[n]), atomic.LoadInt64(&ix.likes[n]), atomic.LoadInt64(&ix.comments[n]), ix.pub[n]} {
@@ -507,8 +501,9 @@ func (ix *Index) encodeDoc(e *encoder, n uint32) {
 }
 
 type decoder struct {
-	r   *memReader
-	err error
+	r     *memReader
+	err   error
+	start int // where the postings section started (decodePostings)
 }
 
 // memReader reads a snapshot from memory (its map).
@@ -710,21 +705,71 @@ func (ix *Index) decode(dec *decoder, mapped bool) (int64, error) {
 	if err := binary.Read(dec.r, binary.LittleEndian, &ver); err != nil {
 		return 0, err
 	}
-	if ver != snapVersion && ver != 1 {
-		return 0, fmt.Errorf("snapshot version %d, this build reads 1 and %d", ver, snapVersion)
+	if ver < 1 || ver > snapVersion {
+		return 0, fmt.Errorf("snapshot version %d, this build reads 1 to %d", ver, snapVersion)
 	}
 	if err := binary.Read(dec.r, binary.LittleEndian, &cp); err != nil {
 		return 0, err
+	}
+	var postDec *decoder
+	if ver >= 3 {
+		// The trailer gives the postings offset: the docs end there.
+		b := dec.r.b
+		if len(b)-dec.r.off < 8 {
+			return 0, errors.New("snapshot truncated")
+		}
+		off := binary.LittleEndian.Uint64(b[len(b)-8:])
+		if off < uint64(dec.r.off) || off > uint64(len(b)-8) {
+			return 0, fmt.Errorf("postings offset %d outside the snapshot", off)
+		}
+		postDec = &decoder{r: &memReader{b: b[:len(b)-8], off: int(off)}}
+		dec.r.b = b[:off]
 	}
 	nDocs := dec.uvarint()
 	if nDocs > 1<<32-2 || nDocs > dec.left()/minDocBytes {
 		return 0, fmt.Errorf("%d docs in a snapshot of %d bytes", nDocs, len(dec.r.b))
 	}
 	ix.docs = make([]doc, 0, nDocs)
+	var postErr error
+	var wg sync.WaitGroup
+	if postDec != nil {
+		// The postings touch nothing the docs do (the gram maps and the
+		// slab, not the docs, strings, ids or arena).
+		wg.Go(func() { postErr = ix.decodePostings(postDec, mapped, nDocs) })
+	}
+	err := ix.decodeDocs(dec, nDocs, ver)
+	if postDec == nil {
+		postDec = dec
+		if err == nil {
+			postErr = ix.decodePostings(dec, mapped, nDocs)
+		}
+	}
+	wg.Wait()
+	if err == nil {
+		err = postErr
+	}
+	if err == nil && (dec.left() != 0 || postDec.left() != 0) {
+		err = fmt.Errorf("%d bytes after the channels, %d after the postings", dec.left(), postDec.left())
+	}
+	if err != nil {
+		return 0, err
+	}
+	ix.postCompacted = ix.postTotal
+	if ver == 1 {
+		ix.addTrigramPostings()
+		ix.snap.forceFull = true // no delta on top of a version 1 file
+	}
+	ix.checkpoint.Store(cp)
+	return int64(postDec.start), nil
+}
+
+// decodeDocs reads nDocs docs of a snapshot of version ver, then its
+// channels.
+func (ix *Index) decodeDocs(dec *decoder, nDocs uint64, ver uint16) error {
 	var tags []string
 	for i := uint64(0); i < nDocs && dec.err == nil; i++ {
-		if err := ix.decodeDoc(dec, 0, false, &tags); err != nil {
-			return 0, err
+		if err := ix.decodeDoc(dec, 0, false, ver, &tags); err != nil {
+			return err
 		}
 	}
 	nCh := dec.uvarint()
@@ -733,53 +778,101 @@ func (ix *Index) decode(dec *decoder, mapped bool) (int64, error) {
 		var c yt.Channel
 		if dec.err == nil {
 			if err := json.Unmarshal(b, &c); err != nil {
-				return 0, err
+				return err
 			}
 			ix.channels[c.ID] = &c
 		}
 	}
-	postStart := int64(dec.r.off)
+	return dec.err
+}
+
+// decodePostings reads the postings section (of a snapshot of nDocs docs).
+func (ix *Index) decodePostings(dec *decoder, mapped bool, nDocs uint64) error {
+	dec.start = dec.r.off
 	for fi := range ix.post {
 		ng := dec.uvarint()
 		if ng > dec.left()/minPostingBytes {
-			return 0, fmt.Errorf("%d postings in %d bytes", ng, dec.left())
+			return fmt.Errorf("%d postings in %d bytes", ng, dec.left())
 		}
 		m := make(map[uint64]*posting, ng)
 		for i := uint64(0); i < ng && dec.err == nil; i++ {
-			var k uint64
-			if err := binary.Read(dec.r, binary.LittleEndian, &k); err != nil {
-				return 0, err
+			kb, err := dec.r.view(8)
+			if err != nil {
+				return err
 			}
+			k := binary.LittleEndian.Uint64(kb)
 			b := dec.view(1 << 31)
 			if dec.err != nil {
 				break
 			}
-			p, err := ix.loadPosting(b, mapped)
+			p, err := ix.loadPosting(b, mapped, nDocs)
 			if err != nil {
-				return 0, fmt.Errorf("posting %x: %w", k, err)
+				return fmt.Errorf("posting %x: %w", k, err)
 			}
 			m[k] = p
 			ix.postTotal += p.card()
 		}
 		ix.post[fi] = m
 	}
-	if dec.err != nil {
-		return 0, dec.err
-	}
-	ix.postCompacted = ix.postTotal
-	if ver == 1 {
-		ix.addTrigramPostings()
-		ix.snap.forceFull = true // no delta on top of a version 1 file
-	}
-	ix.checkpoint.Store(cp)
-	return postStart, nil
+	return dec.err
 }
 
-// decodeDoc reads a doc written by encodeDoc into a new slot, or with
-// replace over doc n (whose video id it must hold: a snapshot delta's
-// changed doc). Filters, buckets and the live count are derived once
-// everything is read (finishLoad).
-func (ix *Index) decodeDoc(dec *decoder, n uint32, replace bool, tags *[]string) error {
+// decodeDoc reads a doc written by encodeDoc (of snapshot version ver)
+// into a new slot, or with replace over doc n (whose video id it must
+// hold: a snapshot delta's changed doc). Filters, buckets and the live
+// count are derived once everything is read (finishLoad).
+func (ix *Index) decodeDoc(dec *decoder, n uint32, replace bool, ver uint16, tags *[]string) error {
+	if ver < 3 {
+		return ix.decodeDocV2(dec, n, replace, tags)
+	}
+	// The strings alias the snapshot (tmpStr) and are copied where kept:
+	// interned (strs.id clones new strings), the id table, the text arena.
+	var f [6]string // id, chanID, chanTitle, catID, lang, dur
+	for j := range f {
+		f[j] = dec.tmpStr()
+	}
+	rec := dec.view(1 << 30)
+	if dec.err != nil {
+		return nil // the caller reports dec.err
+	}
+	if len(rec) > 0 {
+		if err := validRec(rec); err != nil {
+			return fmt.Errorf("video %q: text record: %w", f[0], err)
+		}
+	}
+	n, err := ix.docSlot(n, replace, f[0])
+	if err != nil {
+		return err
+	}
+	d := &ix.docs[n]
+	d.chanID, d.chanTitle, d.catID, d.lang, d.dur = ix.strs.id(f[1]), ix.strs.id(f[2]), ix.strs.id(f[3]), ix.strs.id(f[4]), ix.strs.id(f[5])
+	d.fetched, d.textAt, d.chanAt, d.tomb = dec.varint(), dec.varint(), dec.varint(), dec.varint()
+	ix.views[n], ix.likes[n], ix.comments[n], ix.pub[n] = dec.varint(), dec.varint(), dec.varint(), dec.varint()
+	d.alive = dec.byte1() == 1
+	if len(rec) > 0 {
+		ix.putRec(n, rec) // copied into the arena
+	} else if d.text != noText {
+		ix.arena.garbage += int64(recLen(ix.arena.rec(d.text)))
+		d.text = noText
+	}
+	return nil
+}
+
+// docSlot returns the doc a decoded doc goes to: a new slot, or doc n
+// when replacing (it must hold video id).
+func (ix *Index) docSlot(n uint32, replace bool, id string) (uint32, error) {
+	if !replace {
+		return ix.newSlot(id), nil
+	}
+	if got := ix.docID(n); got != id {
+		return 0, fmt.Errorf("doc %d is video %q in the snapshot, %q in its delta", n, got, id)
+	}
+	return n, nil
+}
+
+// decodeDocV2 reads a doc of a version 1 or 2 snapshot: raw texts (and
+// normalized ones where they differ), whose patches it computes.
+func (ix *Index) decodeDocV2(dec *decoder, n uint32, replace bool, tags *[]string) error {
 	// Every string of a doc aliases the snapshot (tmpStr) and is copied
 	// where it is kept: interned (strs.id, which clones new strings), the
 	// id table, the text arena (setRec).
@@ -807,12 +900,9 @@ func (ix *Index) decodeDoc(dec *decoder, n uint32, replace bool, tags *[]string)
 	if dec.err != nil {
 		return nil // the caller reports dec.err
 	}
-	if replace {
-		if got := ix.docID(n); got != f[0] {
-			return fmt.Errorf("doc %d is video %q in the snapshot, %q in its delta", n, got, f[0])
-		}
-	} else {
-		n = ix.newSlot(f[0])
+	n, err := ix.docSlot(n, replace, f[0])
+	if err != nil {
+		return err
 	}
 	d := &ix.docs[n]
 	d.chanID, d.chanTitle, d.catID, d.lang, d.dur = ix.strs.id(f[3]), ix.strs.id(f[4]), ix.strs.id(f[5]), ix.strs.id(f[6]), ix.strs.id(f[8])
@@ -907,7 +997,7 @@ func (ix *Index) addTrigramPostings() {
 // loadPosting makes the settled posting of a serialized bitmap read from a
 // snapshot: a list when it is small, else the blob, frozen, after validating
 // it: b itself when it lies in the snapshot's map (mapped), else a copy.
-func (ix *Index) loadPosting(b []byte, mapped bool) (*posting, error) {
+func (ix *Index) loadPosting(b []byte, mapped bool, nDocs uint64) (*posting, error) {
 	bm := roaring.New()
 	if _, err := bm.FromBuffer(b); err != nil {
 		return nil, err
@@ -915,8 +1005,8 @@ func (ix *Index) loadPosting(b []byte, mapped bool) (*posting, error) {
 	if err := bm.Validate(); err != nil {
 		return nil, err
 	}
-	if !bm.IsEmpty() && uint64(bm.Maximum()) >= uint64(len(ix.docs)) {
-		return nil, fmt.Errorf("doc %d beyond the %d docs", bm.Maximum(), len(ix.docs))
+	if !bm.IsEmpty() && uint64(bm.Maximum()) >= nDocs {
+		return nil, fmt.Errorf("doc %d beyond the %d docs", bm.Maximum(), nDocs)
 	}
 	p := &posting{bm: bm, dirty: true}
 	var s settled
