@@ -186,9 +186,14 @@
 // # Persistence
 //
 // A full snapshot is one file (temp file, fsync, rename, fsync dir) with
-// the docs, channels, serialized posting lists, a checkpoint (the caller's
-// last applied stream sequence) and a CRC-32C; Open loads it and derives the
-// filters and rank orders.
+// the docs (each with its text record exactly as the arena holds it:
+// normalized texts and patches, validated when read), channels, serialized
+// posting lists, a checkpoint (the caller's last applied stream sequence),
+// the postings section's offset and a CRC-32C; Open loads it, decoding
+// the docs and the postings in two goroutines, and derives the filters and
+// rank orders. Format version 3; files of versions 1 and 2 (raw texts,
+// whose patches Open recomputes) still load, checked against golden files
+// in testdata.
 //
 // Flush usually writes a delta instead (delta.go): an immutable file, as
 // crash-safe, of only what changed since the previous Flush, on top of the
@@ -222,8 +227,8 @@
 // 12.8 MiB in 0.23 s; a full snapshot of the same index, 2.8 GB in 12-16 s.
 //
 // The snapshot is also where frozen postings live afterwards (mmap.go).
-// Open reads the file through a read-only memory map (checksum and decode
-// in one pass over it, no copy of the posting bytes) and keeps each frozen
+// Open reads the file through a read-only memory map (no copy of the
+// posting bytes) and keeps each frozen
 // blob as a slice of the map; the doc section's pages are then dropped from
 // the resident set. After a Flush has committed its file, it maps the
 // postings section and swaps every frozen posting whose blob is unchanged
