@@ -65,7 +65,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	root.AddCommand(simCmd(g), serveCmd(g), importCmd(g), collectCmd(g), demoCmd(g), sqlCmd(g), lakeCmd(g))
+	root.AddCommand(simCmd(g), serveCmd(g), importCmd(g), collectCmd(g), demoCmd(g), sqlCmd(g), lakeCmd(g), indexCmd(g))
 	addBench(root, g)
 	return root
 }

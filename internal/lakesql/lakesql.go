@@ -242,6 +242,52 @@ func (db *DB) Query(ctx context.Context, q string) (*Result, error) {
 	}
 }
 
+// Each runs read-only query q and calls fn with every row as it streams
+// from DuckDB (values as Query returns them; row is reused between calls),
+// for results too large to hold. It stops at fn's first error.
+func (db *DB) Each(ctx context.Context, q string, fn func(row []any) error) error {
+	if err := db.refresh(ctx, false); err != nil {
+		return err
+	}
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("lakesql: %w", err)
+	}
+	defer conn.Close()
+	if err := checkReadOnly(ctx, conn, q); err != nil {
+		return err
+	}
+	rows, err := conn.QueryContext(ctx, q)
+	if err != nil {
+		return fmt.Errorf("lakesql: query: %w", err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return fmt.Errorf("lakesql: %w", err)
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return fmt.Errorf("lakesql: scan: %w", err)
+		}
+		for i := range vals {
+			vals[i] = normalize(vals[i])
+		}
+		if err := fn(vals); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("lakesql: query: %w", err)
+	}
+	return nil
+}
+
 func vanishedFile(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "No such file or directory") || strings.Contains(msg, "No files found")

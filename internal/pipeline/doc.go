@@ -22,7 +22,9 @@
 // delta of what changed since the previous one; now and then it merges
 // the deltas into a full snapshot, whose duration grows with the index
 // (~45 s at 10M docs; see index.Flush). Flush durations are in the
-// tubelake_index_flush_seconds histogram.
+// tubelake_index_flush_seconds histogram. RebuildIndex (tubelake index
+// rebuild) rebuilds the index from the lake instead, with the lake's
+// checkpoint.
 //
 // BenchIngest (tubelake bench ingest) measures publish -> stream -> lake
 // committed throughput per engine, with process CPU and peak RSS, and can
