@@ -451,17 +451,9 @@ func (ix *Index) encode(ctx context.Context, e *encoder, checkpoint uint64) erro
 		e.uvarint(uint64(len(keys)))
 		for _, k := range keys {
 			p := m[k]
-			switch {
-			case p.frozenOnly():
-				bb = p.frozen // the same portable format
-			case p.list != nil:
-				lb = p.appendListPortable(lb[:0], &docs)
-				bb = lb
-			default:
-				var err error
-				if bb, err = p.bitmap().ToBytes(); err != nil {
-					return err
-				}
+			var err error
+			if bb, lb, err = p.portable(lb, &docs); err != nil {
+				return err
 			}
 			binary.Write(w, binary.LittleEndian, k)
 			e.uvarint(uint64(len(bb)))
@@ -840,15 +832,11 @@ func (ix *Index) decodeDoc(dec *decoder, n uint32, replace bool, ver uint16, tag
 			return fmt.Errorf("video %q: text record: %w", f[0], err)
 		}
 	}
-	n, err := ix.docSlot(n, replace, f[0])
+	n, err := ix.decodeDocFields(dec, n, replace, f[0], f[1], f[2], f[3], f[4], f[5])
 	if err != nil {
 		return err
 	}
 	d := &ix.docs[n]
-	d.chanID, d.chanTitle, d.catID, d.lang, d.dur = ix.strs.id(f[1]), ix.strs.id(f[2]), ix.strs.id(f[3]), ix.strs.id(f[4]), ix.strs.id(f[5])
-	d.fetched, d.textAt, d.chanAt, d.tomb = dec.varint(), dec.varint(), dec.varint(), dec.varint()
-	ix.views[n], ix.likes[n], ix.comments[n], ix.pub[n] = dec.varint(), dec.varint(), dec.varint(), dec.varint()
-	d.alive = dec.byte1() == 1
 	if len(rec) > 0 {
 		ix.putRec(n, rec) // copied into the arena
 	} else if d.text != noText {
@@ -858,15 +846,20 @@ func (ix *Index) decodeDoc(dec *decoder, n uint32, replace bool, ver uint16, tag
 	return nil
 }
 
-// docSlot returns the doc a decoded doc goes to: a new slot, or doc n
-// when replacing (it must hold video id).
-func (ix *Index) docSlot(n uint32, replace bool, id string) (uint32, error) {
+// decodeDocFields puts a decoded doc in a new slot, or over doc n when
+// replacing (it must hold video id), sets its interned strings and reads
+// its times, columns and liveness. It returns the doc.
+func (ix *Index) decodeDocFields(dec *decoder, n uint32, replace bool, id, chanID, chanTitle, catID, lang, dur string) (uint32, error) {
 	if !replace {
-		return ix.newSlot(id), nil
-	}
-	if got := ix.docID(n); got != id {
+		n = ix.newSlot(id)
+	} else if got := ix.docID(n); got != id {
 		return 0, fmt.Errorf("doc %d is video %q in the snapshot, %q in its delta", n, got, id)
 	}
+	d := &ix.docs[n]
+	d.chanID, d.chanTitle, d.catID, d.lang, d.dur = ix.strs.id(chanID), ix.strs.id(chanTitle), ix.strs.id(catID), ix.strs.id(lang), ix.strs.id(dur)
+	d.fetched, d.textAt, d.chanAt, d.tomb = dec.varint(), dec.varint(), dec.varint(), dec.varint()
+	ix.views[n], ix.likes[n], ix.comments[n], ix.pub[n] = dec.varint(), dec.varint(), dec.varint(), dec.varint()
+	d.alive = dec.byte1() == 1
 	return n, nil
 }
 
@@ -900,15 +893,11 @@ func (ix *Index) decodeDocV2(dec *decoder, n uint32, replace bool, tags *[]strin
 	if dec.err != nil {
 		return nil // the caller reports dec.err
 	}
-	n, err := ix.docSlot(n, replace, f[0])
+	n, err := ix.decodeDocFields(dec, n, replace, f[0], f[3], f[4], f[5], f[6], f[8])
 	if err != nil {
 		return err
 	}
 	d := &ix.docs[n]
-	d.chanID, d.chanTitle, d.catID, d.lang, d.dur = ix.strs.id(f[3]), ix.strs.id(f[4]), ix.strs.id(f[5]), ix.strs.id(f[6]), ix.strs.id(f[8])
-	d.fetched, d.textAt, d.chanAt, d.tomb = dec.varint(), dec.varint(), dec.varint(), dec.varint()
-	ix.views[n], ix.likes[n], ix.comments[n], ix.pub[n] = dec.varint(), dec.varint(), dec.varint(), dec.varint()
-	d.alive = dec.byte1() == 1
 	if d.alive || f[1] != "" || f[2] != "" || len(*tags) > 0 || r.norm != [nFields]string{} || f[7] != "" {
 		ix.patchBuf = ix.patchBuf[:0]
 		r.patch[fTitle] = ix.patch(r.norm[fTitle], f[1])

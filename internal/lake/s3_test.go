@@ -2,36 +2,20 @@ package lake
 
 import (
 	"context"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/tubelake/tubelake/internal/lake/laketest"
 )
 
-// StartFakeS3 serves the S3 protocol in-process (gofakes3) on a loopback
-// port with bucket created, and returns the lake URL for it.
-func startFakeS3(t testing.TB, bucket string) string {
-	t.Helper()
-	be := s3mem.New()
-	if err := be.CreateBucket(bucket); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gofakes3.New(be).Server())
-	t.Cleanup(srv.Close)
-	return "s3://" + bucket + "?region=us-east-1&anonymous=true&use_path_style=true&endpoint=" + srv.URL
-}
-
 // TestS3EndToEnd writes, redelivers, checkpoints, compacts and reads back
 // a lake on an S3-protocol server through s3blob, then mirrors it locally.
 func TestS3EndToEnd(t *testing.T) {
 	ctx := context.Background()
-	u := startFakeS3(t, "tubelake-test")
+	u := laketest.FakeS3(t, "tubelake-test")
 	l, err := Open(ctx, u+"&prefix=lake/", Options{RowGroupRows: 7})
 	if err != nil {
 		t.Fatal(err)

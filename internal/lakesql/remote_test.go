@@ -2,11 +2,7 @@ package lakesql
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
-
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/tubelake/tubelake/internal/lake"
 	"github.com/tubelake/tubelake/internal/lake/laketest"
@@ -16,13 +12,7 @@ import (
 // queries it through a local mirror.
 func TestQueryS3Lake(t *testing.T) {
 	ctx := context.Background()
-	be := s3mem.New()
-	if err := be.CreateBucket("lake"); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gofakes3.New(be).Server())
-	defer srv.Close()
-	u := "s3://lake?region=us-east-1&anonymous=true&use_path_style=true&endpoint=" + srv.URL
+	u := laketest.FakeS3(t, "lake")
 	l, err := lake.Open(ctx, u, lake.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -32,19 +32,7 @@ func runNode(t *testing.T, cfg Config, recs []yt.Record) (lakeRecords float64) {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- n.Run(runCtx) }()
-	if err := n.Publish(ctx, recs...); err != nil {
-		t.Fatal(err)
-	}
-	if err := n.WaitIdle(ctx); err != nil {
-		t.Fatal(err)
-	}
-	stop()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	ingest(ctx, t, n, recs)
 	return testutil.ToFloat64(n.sinkRecords.WithLabelValues("lake", "video"))
 }
 

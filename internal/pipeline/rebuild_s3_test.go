@@ -2,15 +2,12 @@ package pipeline
 
 import (
 	"context"
-	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
-
 	"github.com/tubelake/tubelake/internal/index"
+	"github.com/tubelake/tubelake/internal/lake/laketest"
 )
 
 // TestRebuildIndexFromS3: with the lake in an object store (gofakes3 on
@@ -18,32 +15,14 @@ import (
 // one that applied the stream, with the lake's checkpoint.
 func TestRebuildIndexFromS3(t *testing.T) {
 	ctx := context.Background()
-	be := s3mem.New()
-	if err := be.CreateBucket("lake"); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gofakes3.New(be).Server())
-	defer srv.Close()
-	lakeURL := "s3://lake?region=us-east-1&anonymous=true&use_path_style=true&endpoint=" + srv.URL
+	lakeURL := laketest.FakeS3(t, "lake")
 	dir := t.TempDir()
 	n, err := Open(ctx, Config{DataDir: dir, LakeURL: lakeURL, BatchSize: 500, MaxWait: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	recs := rebuildRecords()
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- n.Run(runCtx) }()
-	if err := n.Publish(ctx, recs...); err != nil {
-		t.Fatal(err)
-	}
-	if err := n.WaitIdle(ctx); err != nil {
-		t.Fatal(err)
-	}
-	stop()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	ingest(ctx, t, n, recs)
 	want := n.Index.Stats()
 	wantRes, err := n.Index.Search(ctx, index.Query{Q: "초등영어", Sort: index.SortViews, ExactTotal: true})
 	if err != nil {

@@ -45,19 +45,7 @@ func TestRebuildIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs := rebuildRecords()
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- n.Run(runCtx) }()
-	if err := n.Publish(ctx, recs...); err != nil {
-		t.Fatal(err)
-	}
-	if err := n.WaitIdle(ctx); err != nil {
-		t.Fatal(err)
-	}
-	stop()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	ingest(ctx, t, n, recs)
 	n.Close()
 
 	type state struct {
@@ -137,16 +125,23 @@ func TestRebuildIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	if err := n.Publish(ctx, yt.NewVideoRecord("test", &yt.Video{ID: "vAfterRebld", FetchedAt: benchBase, Snippet: yt.VideoSnippet{Title: "after the rebuild", ChannelID: "UC" + encodeID(1, 22)}})); err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop = context.WithCancel(ctx)
-	go func() { done <- n.Run(runCtx) }()
-	if err := n.WaitIdle(ctx); err != nil {
-		t.Fatal(err)
-	}
+	ingest(ctx, t, n, []yt.Record{yt.NewVideoRecord("test", &yt.Video{ID: "vAfterRebld", FetchedAt: benchBase, Snippet: yt.VideoSnippet{Title: "after the rebuild", ChannelID: "UC" + encodeID(1, 22)}})})
 	if res, err := n.Index.Search(ctx, index.Query{Q: "after the rebuild"}); err != nil || res.Total != 1 || n.Index.Stats().Docs != want.stats.Docs+1 {
 		t.Fatalf("after restarting on the rebuilt index: %d found (%v), %d docs, want 1 and %d", res.Total, err, n.Index.Stats().Docs, want.stats.Docs+1)
+	}
+}
+
+// ingest runs n until it has consumed recs into both sinks, then stops it.
+func ingest(ctx context.Context, t *testing.T, n *Node, recs []yt.Record) {
+	t.Helper()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- n.Run(runCtx) }()
+	if err := n.Publish(ctx, recs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
 	}
 	stop()
 	if err := <-done; err != nil {

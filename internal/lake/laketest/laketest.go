@@ -4,7 +4,12 @@ package laketest
 
 import (
 	"fmt"
+	"net/http/httptest"
+	"testing"
 	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/tubelake/tubelake/internal/yt"
 )
@@ -105,4 +110,18 @@ func Mixed(n int, days ...time.Time) []yt.Record {
 		}
 	}
 	return recs
+}
+
+// FakeS3 serves the S3 protocol in-process (gofakes3, in memory) on a
+// loopback port with bucket created, stopped when the test ends, and
+// returns the lake URL for it.
+func FakeS3(t testing.TB, bucket string) string {
+	t.Helper()
+	be := s3mem.New()
+	if err := be.CreateBucket(bucket); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gofakes3.New(be).Server())
+	t.Cleanup(srv.Close)
+	return "s3://" + bucket + "?region=us-east-1&anonymous=true&use_path_style=true&endpoint=" + srv.URL
 }
