@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"maps"
 	"math/bits"
 	"os"
 	"path/filepath"
@@ -358,11 +359,7 @@ func (ix *Index) encodeDelta(ctx context.Context, e *encoder, checkpoint uint64,
 			e.varint(v)
 		}
 	}
-	ids := make([]string, 0, len(c.chans))
-	for id := range c.chans {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
+	ids := slices.Sorted(maps.Keys(c.chans))
 	e.uvarint(uint64(len(ids)))
 	for _, id := range ids {
 		ch := ix.channels[id]

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -422,11 +423,7 @@ func (ix *Index) encode(ctx context.Context, e *encoder, checkpoint uint64) erro
 		}
 		ix.encodeDoc(e, uint32(i))
 	}
-	ids := make([]string, 0, len(ix.channels))
-	for id := range ix.channels {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
+	ids := slices.Sorted(maps.Keys(ix.channels))
 	e.uvarint(uint64(len(ids)))
 	for _, id := range ids {
 		b, err := json.Marshal(ix.channels[id])
@@ -443,11 +440,7 @@ func (ix *Index) encode(ctx context.Context, e *encoder, checkpoint uint64) erro
 			return err
 		}
 		m := ix.post[fi]
-		keys := make([]uint64, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
+		keys := slices.Sorted(maps.Keys(m))
 		e.uvarint(uint64(len(keys)))
 		for _, k := range keys {
 			p := m[k]
