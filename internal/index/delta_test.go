@@ -203,6 +203,10 @@ func TestDeltaChain(t *testing.T) {
 				break
 			}
 		}
+		if round%3 == 0 { // a channel refreshed with its title unchanged: only chanAt moves
+			c := round % len(chanTitles)
+			recs = append(recs, yt.NewChannelRecord("api", &yt.Channel{ID: chanID(c), FetchedAt: tick(), Snippet: yt.ChannelSnippet{Title: chanTitles[c]}}))
+		}
 		if round%13 == 0 {
 			recs = append(recs, yt.NewEventRecord("api", &yt.Event{Type: yt.EventTombstone, EntityKind: yt.KindChannel, EntityID: chanID(round % 3), ObservedAt: tick()}))
 		}

@@ -1316,7 +1316,11 @@ func (ix *Index) applyChannel(c *yt.Channel) bool {
 				continue
 			}
 			d.chanAt = cf
-			ix.markDoc(n)
+			if ix.strs.str(d.chanTitle) == c.Snippet.Title {
+				ix.chg.markStats(n) // only chanAt changed: a delta's refresh record holds it
+			} else {
+				ix.markDoc(n)
+			}
 			ix.setChanTitle(n, c.Snippet.Title)
 		}
 	}
