@@ -369,3 +369,15 @@ func BenchmarkOpen(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ix.docs)), "ns/doc")
 }
+
+// BenchmarkTextHash: the hash every statistics refresh computes of the
+// record's texts (see textHash).
+func BenchmarkTextHash(b *testing.B) {
+	v := vspec{id: vidID(1), title: "[초등영어] 파닉스 1강 - Learn English Phonics for Kids 🎵 (2025)", desc: strings.Repeat("영어 공부 설명 line ", 8),
+		chanTitle: "영어선생님 English Teacher", tags: []string{"영어", "초등영어", "phonics", "english for kids"}}.video()
+	var sink uint64
+	for b.Loop() {
+		sink += textHash(v)
+	}
+	_ = sink
+}

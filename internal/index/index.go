@@ -2,7 +2,6 @@ package index
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -732,12 +731,15 @@ const gatherRecs = 32
 // not optimized away). Caller holds ix.mu for reading.
 func (ix *Index) touch(ns []uint32, found []bool) int64 {
 	var sum int64
-	rv := ix.rankViews
+	rv, chg := ix.rankViews, ix.chg
 	for j, n := range ns {
 		if found[j] {
 			sum += ix.docs[n].fetched + ix.pub[n] + ix.views[n] + ix.likes[n] + ix.comments[n] + int64(ix.thash[n])
 			if int(n) < len(rv.docBlock) {
 				sum += int64(rv.docBlock[n])
+			}
+			if n < chg.cut { // the refresh marks it for the next delta
+				sum += int64(chg.stats[n>>6])
 			}
 		}
 	}
@@ -769,25 +771,24 @@ func (ix *Index) touch(ns []uint32, found []bool) int64 {
 // title and thumbnail. A text change goes unnoticed only on a hash
 // collision (2^-64).
 func textHash(v *yt.Video) uint64 {
-	var d xxhash.Digest
-	d.Reset()
-	var n [4]byte
-	put := func(s string) {
-		binary.LittleEndian.PutUint32(n[:], uint32(len(s)))
-		d.Write(n[:])
-		d.WriteString(s)
-	}
+	// Each text is hashed in one call (xxhash's one-shot path: a Digest
+	// fed many short writes buffers each of them) and the hashes are
+	// chained in field order, so moving bytes between fields or tags
+	// changes the result like a length prefix did.
 	s := &v.Snippet
-	put(s.Title)
-	put(s.Description)
-	put(s.ChannelTitle)
-	put(thumbOf(v.ID, s.Thumbnail.URL))
-	binary.LittleEndian.PutUint32(n[:], uint32(len(s.Tags)))
-	d.Write(n[:])
+	h := mixHash(uint64(len(s.Tags)), xxhash.Sum64String(s.Title))
+	h = mixHash(h, xxhash.Sum64String(s.Description))
+	h = mixHash(h, xxhash.Sum64String(s.ChannelTitle))
+	h = mixHash(h, xxhash.Sum64String(thumbOf(v.ID, s.Thumbnail.URL)))
 	for _, t := range s.Tags {
-		put(t)
+		h = mixHash(h, xxhash.Sum64String(t))
 	}
-	return d.Sum64() | 1
+	return h | 1
+}
+
+// mixHash chains hash x onto h (order-dependent).
+func mixHash(h, x uint64) uint64 {
+	return (bits.RotateLeft64(h, 31) ^ x) * 0x9e3779b97f4a7c15
 }
 
 // statsOnly reports whether snapshot v (newer, same texts) of alive doc n
