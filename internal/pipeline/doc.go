@@ -24,7 +24,10 @@
 // (~45 s at 10M docs; see index.Flush). Flush durations are in the
 // tubelake_index_flush_seconds histogram. RebuildIndex (tubelake index
 // rebuild) rebuilds the index from the lake instead, with the lake's
-// checkpoint.
+// checkpoint. A Node and a rebuild hold an exclusive lock on DataDir/LOCK
+// (flock, released when the process dies), so two processes never run
+// sinks over one data directory and an index is never rebuilt under a
+// running server.
 //
 // BenchIngest (tubelake bench ingest) measures publish -> stream -> lake
 // committed throughput per engine, with process CPU and peak RSS, and can

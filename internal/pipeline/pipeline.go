@@ -59,6 +59,7 @@ type Config struct {
 type Node struct {
 	cfg    Config
 	log    *slog.Logger
+	lock   *os.File // the data directory's lock (see lockDataDir)
 	Stream stream.Stream
 	Lake   *lake.Lake
 	Index  *index.Index
@@ -103,9 +104,14 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.LakeURL == "" {
 		cfg.LakeURL = "file://" + filepath.Join(abs, "lake")
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger}
+	lock, err := lockDataDir(abs)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger, lock: lock}
 	n.Stream, err = stream.Open(ctx, stream.Config{URL: cfg.StreamURL, Dir: filepath.Join(abs, "stream"), Listen: cfg.StreamListen, DedupeWindow: cfg.StreamDedupeWindow, RecordsPerMessage: cfg.StreamRecordsPerMessage, Logger: cfg.Logger.With("component", "stream")})
 	if err != nil {
+		n.unlock()
 		return nil, err
 	}
 	lopts := cfg.Lake
@@ -113,12 +119,14 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	n.Lake, err = lake.Open(ctx, cfg.LakeURL, lopts)
 	if err != nil {
 		n.Stream.Close()
+		n.unlock()
 		return nil, fmt.Errorf("pipeline: open lake: %w", err)
 	}
 	n.Index, err = index.Open(filepath.Join(abs, "index"), index.Options{Logger: cfg.Logger.With("component", "index")})
 	if err != nil {
 		n.Lake.Close()
 		n.Stream.Close()
+		n.unlock()
 		return nil, fmt.Errorf("pipeline: open index: %w", err)
 	}
 	n.applied.Store(n.Index.Checkpoint())
@@ -432,5 +440,14 @@ func (n *Node) Close() error {
 	if n.Stream != nil {
 		errs = append(errs, n.Stream.Close())
 	}
+	n.unlock()
 	return errors.Join(errs...)
+}
+
+// unlock releases the data directory's lock (see lockDataDir).
+func (n *Node) unlock() {
+	if n.lock != nil {
+		n.lock.Close()
+		n.lock = nil
+	}
 }

@@ -63,6 +63,16 @@ func RebuildIndex(ctx context.Context, o RebuildOptions) (RebuildStats, error) {
 			return st, fmt.Errorf("index rebuild: no lake in %s: %w", dataDir, err)
 		}
 	}
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return st, fmt.Errorf("index rebuild: %w", err)
+	}
+	// A running pipeline holds the lock: the index it serves is not
+	// replaced under it.
+	lock, err := lockDataDir(dataDir)
+	if err != nil {
+		return st, fmt.Errorf("index rebuild: %w", err)
+	}
+	defer lock.Close()
 	// The checkpoint first: records the lake gets after it (none, with
 	// the pipeline stopped) would be replayed from the stream anyway.
 	lk, err := lake.Open(ctx, lakeURL, lake.Options{Logger: log})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,6 +129,17 @@ func TestRebuildIndex(t *testing.T) {
 	ingest(ctx, t, n, []yt.Record{yt.NewVideoRecord("test", &yt.Video{ID: "vAfterRebld", FetchedAt: benchBase, Snippet: yt.VideoSnippet{Title: "after the rebuild", ChannelID: "UC" + encodeID(1, 22)}})})
 	if res, err := n.Index.Search(ctx, index.Query{Q: "after the rebuild"}); err != nil || res.Total != 1 || n.Index.Stats().Docs != want.stats.Docs+1 {
 		t.Fatalf("after restarting on the rebuilt index: %d found (%v), %d docs, want 1 and %d", res.Total, err, n.Index.Stats().Docs, want.stats.Docs+1)
+	}
+	// While the pipeline runs over the data directory, neither a rebuild
+	// nor a second pipeline may touch it.
+	if _, err := RebuildIndex(ctx, RebuildOptions{DataDir: dir}); err == nil || !strings.Contains(err.Error(), "in use by another tubelake process") {
+		t.Fatalf("rebuild while the pipeline runs: %v", err)
+	}
+	if n2, err := Open(ctx, Config{DataDir: dir}); err == nil || !strings.Contains(err.Error(), "in use") {
+		if n2 != nil {
+			n2.Close()
+		}
+		t.Fatalf("a second pipeline over the data directory: %v", err)
 	}
 }
 
