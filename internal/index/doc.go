@@ -247,7 +247,7 @@
 // statistics refreshes go on, and other writers wait for the encoding at a
 // gate of their own rather than queued on the lock, where they would stall
 // every new search for the rest of the flush (a full snapshot at 10M docs
-// takes ~45 s; a delta, a fraction of a second). Deltas are mapped like
+// takes ~42 s; a delta, a fraction of a second). Deltas are mapped like
 // snapshots: a whole posting a delta holds reads its blob from the
 // delta's map.
 //

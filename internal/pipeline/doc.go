@@ -21,7 +21,7 @@
 // exactly what came after that checkpoint. A flush usually writes a small
 // delta of what changed since the previous one; now and then it merges
 // the deltas into a full snapshot, whose duration grows with the index
-// (~45 s at 10M docs; see index.Flush). Flush durations are in the
+// (~42 s at 10M docs; see index.Flush). Flush durations are in the
 // tubelake_index_flush_seconds histogram. RebuildIndex (tubelake index
 // rebuild) rebuilds the index from the lake instead, with the lake's
 // checkpoint. A Node and a rebuild hold an exclusive lock on DataDir/LOCK

@@ -226,7 +226,7 @@ func (n *Node) Run(parent context.Context) error {
 		}
 	}()
 	wg.Wait()
-	// The final flush writes a delta (a merge into a full snapshot, ~45 s
+	// The final flush writes a delta (a merge into a full snapshot, ~42 s
 	// at 10M docs, waits for the next start), unless there is no snapshot
 	// yet.
 	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), max(time.Minute, 3*time.Duration(n.lastFlush.Load())))
@@ -375,7 +375,7 @@ func (n *Node) flushIndex(ctx context.Context, flush func(context.Context, uint6
 // flushWait is the pause before the next index flush: the configured
 // interval, but at least four times the last flush's duration. A delta
 // takes a fraction of a second, but a merge into a full snapshot costs
-// time in proportion to the whole index (~45 s at 10M docs)
+// time in proportion to the whole index (~42 s at 10M docs)
 // and new videos wait while it is encoded (searches and statistics
 // refreshes do not), so snapshots take at most a fifth of the time.
 func flushWait(every, last time.Duration) time.Duration {
