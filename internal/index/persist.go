@@ -203,6 +203,12 @@ func (ix *Index) flush(ctx context.Context, checkpoint uint64, mode int) error {
 	return nil
 }
 
+// Chain reports the committed snapshot chain: the deltas on top of the
+// full snapshot and the bytes of all of it (cheap, unlike Stats).
+func (ix *Index) Chain() (deltas int, bytes int64) {
+	return int(ix.snapDeltas.Load()), ix.snapBytes.Load()
+}
+
 // FlushKind reports what the next Flush will write: "delta" or "full".
 func (ix *Index) FlushKind() string {
 	ix.flushMu.Lock()

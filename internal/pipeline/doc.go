@@ -22,7 +22,10 @@
 // delta of what changed since the previous one; now and then it merges
 // the deltas into a full snapshot, whose duration grows with the index
 // (~42 s at 10M docs; see index.Flush). Flush durations are in the
-// tubelake_index_flush_seconds histogram. RebuildIndex (tubelake index
+// tubelake_index_flush_seconds histogram (label kind: delta or full), and
+// the index's figures in tubelake_index_* gauges and counters (docs,
+// grams, heap and mapped bytes, snapshot bytes and deltas, checkpoint,
+// applied, in-place, stale and rejected records). RebuildIndex (tubelake index
 // rebuild) rebuilds the index from the lake instead, with the lake's
 // checkpoint. A Node and a rebuild hold an exclusive lock on DataDir/LOCK
 // (flock, released when the process dies), so two processes never run

@@ -23,9 +23,10 @@ func TestFlushWait(t *testing.T) {
 	}
 }
 
-// TestFlushIndexRecordsDuration: a snapshot is written only when something
+// TestFlushIndexRecordsDuration: a flush is written only when something
 // was applied since the last one, and its duration feeds the next wait and
-// the tubelake_index_flush_seconds histogram.
+// the tubelake_index_flush_seconds histogram by kind (the first is full,
+// the next a delta); the index's figures are exported as metrics.
 func TestFlushIndexRecordsDuration(t *testing.T) {
 	ctx := context.Background()
 	reg := prometheus.NewRegistry()
@@ -37,36 +38,81 @@ func TestFlushIndexRecordsDuration(t *testing.T) {
 	if err := n.FlushIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
-	count := func() uint64 {
+	// count returns the flushes observed per kind (delta, full).
+	count := func() map[string]uint64 {
 		mfs, err := reg.Gather()
 		if err != nil {
 			t.Fatal(err)
 		}
+		out := map[string]uint64{}
 		for _, mf := range mfs {
 			if mf.GetName() == "tubelake_index_flush_seconds" {
-				return mf.GetMetric()[0].GetHistogram().GetSampleCount()
+				for _, m := range mf.GetMetric() {
+					out[m.GetLabel()[0].GetValue()] = m.GetHistogram().GetSampleCount()
+				}
 			}
 		}
-		t.Fatal("tubelake_index_flush_seconds not registered")
-		return 0
+		return out
 	}
-	if c := count(); c != 0 || n.lastFlush.Load() != 0 {
+	total := func() uint64 {
+		var n uint64
+		for _, c := range count() {
+			n += c
+		}
+		return n
+	}
+	if c := total(); c != 0 || n.lastFlush.Load() != 0 {
 		t.Fatalf("nothing applied, yet %d snapshots (last %v)", c, time.Duration(n.lastFlush.Load()))
 	}
-	if err := n.Index.Apply(ctx, []yt.Record{SyntheticVideo(1, 10, 1)}); err != nil {
+	var first []yt.Record
+	for i := range 10 { // day 0 of 10 videos
+		first = append(first, SyntheticVideo(i, 20, 2))
+	}
+	if err := n.Index.Apply(ctx, first); err != nil {
 		t.Fatal(err)
 	}
 	n.applied.Store(1)
 	if err := n.FlushIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if c := count(); c != 1 || n.lastFlush.Load() <= 0 || n.Index.Checkpoint() != 1 {
-		t.Fatalf("after one snapshot: %d observed, last %v, checkpoint %d", c, time.Duration(n.lastFlush.Load()), n.Index.Checkpoint())
+	if c := count(); c["full"] != 1 || len(c) != 1 || n.lastFlush.Load() <= 0 || n.Index.Checkpoint() != 1 {
+		t.Fatalf("after one snapshot: %v observed, last %v, checkpoint %d", c, time.Duration(n.lastFlush.Load()), n.Index.Checkpoint())
 	}
 	if err := n.FlushIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if c := count(); c != 1 {
+	if c := total(); c != 1 {
 		t.Fatalf("a second snapshot with nothing new: %d observed", c)
+	}
+	// The next one writes a delta: a statistics refresh (day 1 of video 0).
+	if err := n.Index.Apply(ctx, []yt.Record{SyntheticVideo(10, 20, 2)}); err != nil {
+		t.Fatal(err)
+	}
+	n.applied.Store(2)
+	if err := n.FlushIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c := count(); c["full"] != 1 || c["delta"] != 1 {
+		t.Fatalf("flushes by kind %v, want one full and one delta", c)
+	}
+	// The index's own figures are exported too.
+	got := map[string]float64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			switch {
+			case m.GetGauge() != nil:
+				got[mf.GetName()] = m.GetGauge().GetValue()
+			case m.GetCounter() != nil:
+				got[mf.GetName()] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	if got["tubelake_index_docs"] != 10 || got["tubelake_index_deltas"] != 1 || got["tubelake_index_checkpoint"] != 2 ||
+		got["tubelake_index_snapshot_bytes"] <= 0 || got["tubelake_index_applied_records_total"] != 11 || got["tubelake_index_in_place_refreshes_total"] != 1 {
+		t.Fatalf("index metrics: %v", got)
 	}
 }

@@ -67,8 +67,8 @@ type Node struct {
 	sinkRecords *prometheus.CounterVec // per sink and kind
 	sinkSeconds *prometheus.HistogramVec
 	dlq         *prometheus.CounterVec
-	flushSecs   prometheus.Histogram
-	applied     atomic.Uint64 // last stream seq applied to the index
+	flushSecs   *prometheus.HistogramVec // by kind: delta or full
+	applied     atomic.Uint64            // last stream seq applied to the index
 	flushed     atomic.Uint64
 	lastFlush   atomic.Int64 // duration of the last index snapshot (ns)
 	lakeSeq     atomic.Uint64
@@ -134,9 +134,9 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	n.sinkRecords = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tubelake_sink_records_total", Help: "Records made durable per sink and kind."}, []string{"sink", "kind"})
 	n.sinkSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tubelake_sink_batch_seconds", Help: "Time to make one batch durable, per sink.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}, []string{"sink"})
 	n.dlq = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tubelake_dead_letters_total", Help: "Records routed to the dead-letter queue, per sink."}, []string{"sink"})
-	n.flushSecs = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tubelake_index_flush_seconds", Help: "Time to write one index snapshot.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 18)})
+	n.flushSecs = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tubelake_index_flush_seconds", Help: "Time to flush the index, by what the flush wrote: a delta or a full snapshot.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 18)}, []string{"kind"})
 	if cfg.Registerer != nil {
-		for _, c := range []prometheus.Collector{n.sinkRecords, n.sinkSeconds, n.dlq, n.flushSecs} {
+		for _, c := range []prometheus.Collector{n.sinkRecords, n.sinkSeconds, n.dlq, n.flushSecs, newIndexCollector(n.Index)} {
 			if err := cfg.Registerer.Register(c); err != nil {
 				n.Close()
 				return nil, fmt.Errorf("pipeline: metrics: %w", err)
@@ -367,7 +367,11 @@ func (n *Node) flushIndex(ctx context.Context, flush func(context.Context, uint6
 	}
 	d := time.Since(t)
 	n.lastFlush.Store(int64(d))
-	n.flushSecs.Observe(d.Seconds())
+	kind := "delta"
+	if deltas, _ := n.Index.Chain(); deltas == 0 {
+		kind = "full" // a delta, merged or not, leaves at least one
+	}
+	n.flushSecs.WithLabelValues(kind).Observe(d.Seconds())
 	n.flushed.Store(seq)
 	return nil
 }
