@@ -738,8 +738,8 @@ func (ix *Index) touch(ns []uint32, found []bool) int64 {
 			if int(n) < len(rv.docBlock) {
 				sum += int64(rv.docBlock[n])
 			}
-			if n < chg.cut { // the refresh marks it for the next delta
-				sum += int64(chg.stats[n>>6])
+			if n < chg.cut { // the refresh marks it for the next delta (the other goroutine may be marking a neighbour)
+				sum += int64(atomic.LoadUint64(&chg.stats[n>>6]))
 			}
 		}
 	}
