@@ -108,6 +108,11 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A rebuild interrupted by a crash is finished (or dropped) first.
+	if err := finishRebuild(abs); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("pipeline: index rebuild left behind: %w", err)
+	}
 	n := &Node{cfg: cfg, log: cfg.Logger, lock: lock}
 	n.Stream, err = stream.Open(ctx, stream.Config{URL: cfg.StreamURL, Dir: filepath.Join(abs, "stream"), Listen: cfg.StreamListen, DedupeWindow: cfg.StreamDedupeWindow, RecordsPerMessage: cfg.StreamRecordsPerMessage, Logger: cfg.Logger.With("component", "stream")})
 	if err != nil {

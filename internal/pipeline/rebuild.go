@@ -166,27 +166,67 @@ func RebuildIndex(ctx context.Context, o RebuildOptions) (RebuildStats, error) {
 	if err = ix.Close(); err != nil {
 		return st, fmt.Errorf("index rebuild: %w", err)
 	}
-	// Swap the directories: the old index goes only once the new one is
-	// in its place (a crash in between leaves one of them as "index", or
-	// the new one beside it).
-	old := final + ".old"
-	if err = os.RemoveAll(old); err != nil {
+	// The marker says the new index is complete: from here on, a crash
+	// is finished by the next start (finishRebuild) instead of lost.
+	if err = writeMarker(filepath.Join(tmp, rebuiltMarker)); err != nil {
 		return st, fmt.Errorf("index rebuild: %w", err)
 	}
-	if err = os.Rename(final, old); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return st, fmt.Errorf("index rebuild: %w", err)
-	}
-	if err = os.Rename(tmp, final); err != nil {
-		return st, fmt.Errorf("index rebuild: %w", err)
-	}
-	if err = syncDir(dataDir); err != nil {
-		return st, fmt.Errorf("index rebuild: %w", err)
-	}
-	if err = os.RemoveAll(old); err != nil {
+	if err = finishRebuild(dataDir); err != nil {
 		return st, fmt.Errorf("index rebuild: %w", err)
 	}
 	st.Seconds = time.Since(start).Seconds()
 	return st, nil
+}
+
+// rebuiltMarker marks a complete rebuilt index in <data>/index.rebuild.
+const rebuiltMarker = "REBUILT"
+
+func writeMarker(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// finishRebuild puts a complete rebuilt index (<data>/index.rebuild with
+// its marker) in place of <data>/index, which goes to index.old and then
+// away; a rebuild that did not complete is removed. RebuildIndex ends with
+// it, and pipeline.Open runs it first, so a crash at any point of a
+// rebuild leaves either the old index or the new one, never none.
+func finishRebuild(dataDir string) error {
+	final := filepath.Join(dataDir, "index")
+	tmp, old := final+".rebuild", final+".old"
+	if _, err := os.Stat(filepath.Join(tmp, rebuiltMarker)); err == nil {
+		if err := os.RemoveAll(old); err != nil {
+			return err
+		}
+		if err := os.Rename(final, old); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		if err := os.Rename(tmp, final); err != nil {
+			return err
+		}
+		if err := syncDir(dataDir); err != nil {
+			return err
+		}
+		if err := os.Remove(filepath.Join(final, rebuiltMarker)); err != nil {
+			return err
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := os.RemoveAll(tmp); err != nil { // an incomplete rebuild
+		return err
+	}
+	return os.RemoveAll(old)
 }
 
 func syncDir(dir string) error {

@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -120,12 +122,34 @@ func TestRebuildIndex(t *testing.T) {
 	if g, w := got.stats, want.stats; g.Docs != w.Docs || g.Deleted != w.Deleted || g.Channels != w.Channels || g.Grams != w.Grams {
 		t.Fatalf("rebuilt stats %+v, want %+v", g, w)
 	}
+	// A crash between the rebuild's marker and its swap: the index
+	// directory is gone, the complete rebuild waits beside it, and an
+	// incomplete one of an earlier attempt lies around too. The next start
+	// puts the complete one in place.
+	final := filepath.Join(dir, "index")
+	if err := os.Rename(final, final+".rebuild"); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeMarker(filepath.Join(final+".rebuild", rebuiltMarker)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(final+".old", 0o755); err != nil {
+		t.Fatal(err)
+	}
 	// The pipeline starts on the rebuilt index and goes on from its checkpoint.
 	n, err = Open(ctx, Config{DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer n.Close()
+	for _, p := range []string{final + ".rebuild", final + ".old", filepath.Join(final, rebuiltMarker)} {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%s left after the start: %v", p, err)
+		}
+	}
+	if d := n.Index.Stats().Docs; d != want.stats.Docs || n.Index.Checkpoint() != st.Checkpoint {
+		t.Fatalf("started on %d docs, checkpoint %d; want the rebuilt %d, %d", d, n.Index.Checkpoint(), want.stats.Docs, st.Checkpoint)
+	}
 	ingest(ctx, t, n, []yt.Record{yt.NewVideoRecord("test", &yt.Video{ID: "vAfterRebld", FetchedAt: benchBase, Snippet: yt.VideoSnippet{Title: "after the rebuild", ChannelID: "UC" + encodeID(1, 22)}})})
 	if res, err := n.Index.Search(ctx, index.Query{Q: "after the rebuild"}); err != nil || res.Total != 1 || n.Index.Stats().Docs != want.stats.Docs+1 {
 		t.Fatalf("after restarting on the rebuilt index: %d found (%v), %d docs, want 1 and %d", res.Total, err, n.Index.Stats().Docs, want.stats.Docs+1)
