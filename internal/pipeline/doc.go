@@ -27,7 +27,8 @@
 // grams, heap and mapped bytes, snapshot bytes and deltas, checkpoint,
 // applied, in-place, stale and rejected records). RebuildIndex (tubelake index
 // rebuild) rebuilds the index from the lake instead, with the lake's
-// checkpoint. A Node and a rebuild hold an exclusive lock on DataDir/LOCK
+// checkpoint, into index.rebuild; a marker then makes it complete and it
+// replaces the index (Open finishes a swap a crash interrupted). A Node and a rebuild hold an exclusive lock on DataDir/LOCK
 // (flock, released when the process dies), so two processes never run
 // sinks over one data directory and an index is never rebuilt under a
 // running server.
