@@ -1243,6 +1243,7 @@ func (ix *Index) setChanTitle(n uint32, title string) {
 	}
 	old := ix.strs.normOf(d.chanTitle)
 	d.chanTitle = ix.strs.id(title)
+	ix.markDoc(n) // a text changed: the next delta holds the whole doc
 	ix.thash[n] = 0
 	ix.textGen++
 	ix.setText(fChannel, n, old, ix.strs.normOf(d.chanTitle))
@@ -1317,11 +1318,7 @@ func (ix *Index) applyChannel(c *yt.Channel) bool {
 				continue
 			}
 			d.chanAt = cf
-			if ix.strs.str(d.chanTitle) == c.Snippet.Title {
-				ix.chg.markStats(n) // only chanAt changed: a delta's refresh record holds it
-			} else {
-				ix.markDoc(n)
-			}
+			ix.chg.markStats(n) // a delta's refresh record holds chanAt
 			ix.setChanTitle(n, c.Snippet.Title)
 		}
 	}

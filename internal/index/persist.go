@@ -169,11 +169,11 @@ func (ix *Index) flush(ctx context.Context, checkpoint uint64, mode int) error {
 		// The changes since the last cut are no longer tracked (and the
 		// file may be half there): only a full snapshot is sure to hold
 		// them.
-		ix.snap.forceFull = true
+		st.forceFull = true
 		return fmt.Errorf("index flush: %w", err)
 	}
 	if full {
-		ix.snap = snapState{baseSize: size, baseDocs: docs, files: []chainFile{{crc: sum, size: size}}}
+		*st = snapState{baseSize: size, baseDocs: docs, files: []chainFile{{crc: sum, size: size}}}
 		ix.removeDeltas()
 	} else if replaced := st.commitDelta(plan, sum, size); len(replaced) > 0 {
 		// Merged: the deltas after it are replaced (a crash before they are
@@ -187,8 +187,8 @@ func (ix *Index) flush(ctx context.Context, checkpoint uint64, mode int) error {
 			ix.log.Warn("index flush: sync dir", "err", err)
 		}
 	}
-	ix.snapDeltas.Store(int64(ix.snap.seq()))
-	ix.snapBytes.Store(ix.snap.baseSize + ix.snap.deltaBytes())
+	ix.snapDeltas.Store(int64(st.seq()))
+	ix.snapBytes.Store(st.baseSize + st.deltaBytes())
 	ix.checkpoint.Store(checkpoint)
 	// The snapshot is committed; reading its frozen postings from its map
 	// is a memory saving, not part of the commit.
@@ -199,7 +199,7 @@ func (ix *Index) flush(ctx context.Context, checkpoint uint64, mode int) error {
 		ix.log.Warn("index flush: close snapshot", "err", err)
 	}
 	ix.log.Info("index flushed", "checkpoint", checkpoint, "file", name, "bytes", size,
-		"deltas", ix.snap.seq(), "seconds", time.Since(start).Seconds())
+		"deltas", st.seq(), "seconds", time.Since(start).Seconds())
 	return nil
 }
 
