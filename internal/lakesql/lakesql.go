@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -221,17 +222,11 @@ var ErrNotReadOnly = errors.New("lakesql: only read-only statements (SELECT, EXP
 // normalized to nil, bool, int64, float64, string, time.Time (UTC),
 // []byte, *big.Int, []any or map[string]any.
 func (db *DB) Query(ctx context.Context, q string) (*Result, error) {
-	if err := db.refresh(ctx, false); err != nil {
-		return nil, err
-	}
-	conn, err := db.sql.Conn(ctx)
+	conn, err := db.readConn(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("lakesql: %w", err)
+		return nil, err
 	}
 	defer conn.Close()
-	if err := checkReadOnly(ctx, conn, q); err != nil {
-		return nil, err
-	}
 	// A compaction may delete a file between DuckDB's glob and its read;
 	// the next attempt globs again and finds the compacted output.
 	for attempt := 0; ; attempt++ {
@@ -242,21 +237,66 @@ func (db *DB) Query(ctx context.Context, q string) (*Result, error) {
 	}
 }
 
+// readConn refreshes the views and returns a connection on which
+// read-only query q may run (checkReadOnly).
+func (db *DB) readConn(ctx context.Context, q string) (*sql.Conn, error) {
+	if err := db.refresh(ctx, false); err != nil {
+		return nil, err
+	}
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lakesql: %w", err)
+	}
+	if err := checkReadOnly(ctx, conn, q); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
 // Each runs read-only query q and calls fn with every row as it streams
 // from DuckDB (values as Query returns them; row is reused between calls),
 // for results too large to hold. It stops at fn's first error.
 func (db *DB) Each(ctx context.Context, q string, fn func(row []any) error) error {
-	if err := db.refresh(ctx, false); err != nil {
-		return err
-	}
-	conn, err := db.sql.Conn(ctx)
+	conn, err := db.readConn(ctx, q)
 	if err != nil {
-		return fmt.Errorf("lakesql: %w", err)
+		return err
 	}
 	defer conn.Close()
-	if err := checkReadOnly(ctx, conn, q); err != nil {
-		return err
+	return eachRow(ctx, conn, q, nil, fn)
+}
+
+func vanishedFile(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "No such file or directory") || strings.Contains(msg, "No files found")
+}
+
+func runQuery(ctx context.Context, conn *sql.Conn, q string) (*Result, error) {
+	res := &Result{Rows: [][]any{}}
+	head := func(rows *sql.Rows) error {
+		cts, err := rows.ColumnTypes()
+		if err != nil {
+			return err
+		}
+		for _, ct := range cts {
+			res.Columns = append(res.Columns, ct.Name())
+			res.Types = append(res.Types, ct.DatabaseTypeName())
+		}
+		return nil
 	}
+	err := eachRow(ctx, conn, q, head, func(row []any) error {
+		res.Rows = append(res.Rows, slices.Clone(row))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// eachRow runs q on conn and calls fn with every row, normalized, in one
+// reused slice; head (if set) sees the result's columns first.
+func eachRow(ctx context.Context, conn *sql.Conn, q string, head func(*sql.Rows) error, fn func(row []any) error) error {
 	rows, err := conn.QueryContext(ctx, q)
 	if err != nil {
 		return fmt.Errorf("lakesql: query: %w", err)
@@ -265,6 +305,11 @@ func (db *DB) Each(ctx context.Context, q string, fn func(row []any) error) erro
 	cols, err := rows.Columns()
 	if err != nil {
 		return fmt.Errorf("lakesql: %w", err)
+	}
+	if head != nil {
+		if err := head(rows); err != nil {
+			return fmt.Errorf("lakesql: %w", err)
+		}
 	}
 	vals := make([]any, len(cols))
 	ptrs := make([]any, len(cols))
@@ -286,49 +331,6 @@ func (db *DB) Each(ctx context.Context, q string, fn func(row []any) error) erro
 		return fmt.Errorf("lakesql: query: %w", err)
 	}
 	return nil
-}
-
-func vanishedFile(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "No such file or directory") || strings.Contains(msg, "No files found")
-}
-
-func runQuery(ctx context.Context, conn *sql.Conn, q string) (*Result, error) {
-	rows, err := conn.QueryContext(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("lakesql: query: %w", err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, fmt.Errorf("lakesql: %w", err)
-	}
-	cts, err := rows.ColumnTypes()
-	if err != nil {
-		return nil, fmt.Errorf("lakesql: %w", err)
-	}
-	res := &Result{Columns: cols, Types: make([]string, len(cts)), Rows: [][]any{}}
-	for i, ct := range cts {
-		res.Types[i] = ct.DatabaseTypeName()
-	}
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, fmt.Errorf("lakesql: scan: %w", err)
-		}
-		for i := range vals {
-			vals[i] = normalize(vals[i])
-		}
-		res.Rows = append(res.Rows, vals)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("lakesql: query: %w", err)
-	}
-	return res, nil
 }
 
 // checkReadOnly prepares q and accepts only statement types that cannot
