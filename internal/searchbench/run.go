@@ -315,8 +315,27 @@ func compare(res index.Result, w scanResult) string {
 }
 
 // batchGen generates docs [lo, hi) in order, in batches, on `workers`
-// goroutines; fn receives the batches in order.
+// goroutines; fn receives the batches in order. With workers == 0 the
+// caller's goroutine generates each batch before fn sees it, so nothing
+// else runs while fn does.
 func batchGen(ctx context.Context, m *Model, seed uint64, docs, lo, hi, batch, workers int, fn func(b []Doc) error) error {
+	if workers == 0 {
+		g := NewGenerator(m, seed, docs)
+		b := make([]Doc, 0, batch)
+		for a := lo; a < hi; a += batch {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			b = b[:min(hi, a+batch)-a]
+			for i := range b {
+				g.Doc(a+i, &b[i])
+			}
+			if err := fn(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	type job struct {
 		lo, hi int
 		out    chan []Doc
@@ -387,7 +406,10 @@ func buildIndex(ctx context.Context, cfg *Config, m *Model, ix *index.Index, rep
 		return err
 	}
 	defer stopProfile()
-	err = batchGen(ctx, m, cfg.Seed, cfg.Docs, 0, cfg.Docs, cfg.Batch, 1, func(b []Doc) error {
+	// The corpus is generated between Apply calls, not beside them: a
+	// generator goroutine would take a share of the two cores from the
+	// index whose rate this phase measures.
+	err = batchGen(ctx, m, cfg.Seed, cfg.Docs, 0, cfg.Docs, cfg.Batch, 0, func(b []Doc) error {
 		recs = recs[:0]
 		for i := range b {
 			d := &b[i]
