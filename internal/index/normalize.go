@@ -120,6 +120,8 @@ func isStable(r rune) bool {
 		return true
 	case r < 0x10000:
 		return stableBMP()[r>>6]>>(r&63)&1 != 0
+	case r >= 0x1F000 && r < 0x20000:
+		return stableBMP()[1<<10+(r-0x1F000)>>6]>>(r&63)&1 != 0
 	}
 	return false
 }
@@ -130,12 +132,17 @@ func isStable(r rune) bool {
 // own normal form: the common symbols and punctuation of real titles (→, –,
 // ☆, •, ·, 々, ♪, ...) that the explicit list in isStable misses. Computed
 // once per process (about 30 ms; Open builds it), read only after.
-var stableBMP = sync.OnceValue(func() *[1 << 10]uint64 {
-	var t [1 << 10]uint64
+//
+// Words 1024.. hold the same for the symbols and emoji of U+1F000..1FFFF.
+var stableBMP = sync.OnceValue(func() *[1<<10 + 1<<6]uint64 {
+	var t [1<<10 + 1<<6]uint64
 	fold := cases.Fold()
-	for r := rune(0x80); r < 0x10000; r++ {
+	for r := rune(0x80); r < 0x20000; r++ {
 		if r >= 0xD800 && r <= 0xDFFF {
 			continue
+		}
+		if r == 0x10000 {
+			r = 0x1F000
 		}
 		s := string(r)
 		if r == utf8.RuneError || !norm.NFKC.PropertiesString(s).BoundaryBefore() || unicode.IsSpace(r) ||
@@ -147,7 +154,11 @@ var stableBMP = sync.OnceValue(func() *[1 << 10]uint64 {
 		x = fold.String(x)
 		x = norm.NFKC.String(x)
 		if x == s && foldCherokee(r) == r {
-			t[r>>6] |= 1 << (r & 63)
+			w := r >> 6
+			if r >= 0x1F000 {
+				w = 1<<10 + (r-0x1F000)>>6
+			}
+			t[w] |= 1 << (r & 63)
 		}
 	}
 	return &t
@@ -165,33 +176,48 @@ func normalizeFast(s string) (string, bool) {
 // normalizeFastFixed is normalizeFast, also reporting whether the result
 // is certainly a fixed point of Normalize: it holds only stable runes,
 // lower-case ASCII and single inner spaces, which normalizeFast returns
-// unchanged (no compatibility consonant became a choseong).
+// unchanged (no lone conjoining jamo was written).
 func normalizeFastFixed(s string) (string, bool, bool) {
+	if isNormalStable(s) {
+		return s, true, true // most Korean and Japanese titles: no copy
+	}
+	fold := foldBMP()
 	fixed := true
-	var b strings.Builder
-	b.Grow(len(s))
+	b := make([]byte, 0, len(s)+8)
 	space := false
+	// prev is the rune the previous input rune wrote last (0: none): a
+	// jongseong after an LV syllable, or a voicing mark after a kana,
+	// composes with it.
+	prev := rune(0)
 	for i := 0; i < len(s); {
 		r, sz := utf8.DecodeRuneInString(s[i:])
 		i += sz
+		last := prev
+		prev = 0
 		switch {
 		case r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == 0x3000 || r == 0xA0:
-			space = b.Len() > 0
+			space = len(b) > 0
 			continue
 		case r == 0x200B || r == 0x200D || r == 0xFEFF || r == utf8.RuneError:
-			continue // format characters; invalid UTF-8 and U+FFFD are dropped
+			// Format characters; invalid UTF-8 and U+FFFD are dropped.
+			// The full pipeline drops invalid bytes before NFKC, so a
+			// jongseong after them still joins the syllable before.
+			if r == utf8.RuneError && sz == 1 {
+				prev = last
+			}
+			continue
 		case r == 0x2026 || r == 0x203C || r == 0x2049: // … ‼ ⁉: NFKC spells them in ASCII
 			if space {
-				b.WriteByte(' ')
+				b = append(b, ' ')
 				space = false
 			}
 			switch r {
 			case 0x2026:
-				b.WriteString("...")
+				b = append(b, "..."...)
 			case 0x203C:
-				b.WriteString("!!")
+				b = append(b, "!!"...)
 			default:
-				b.WriteString("!?")
+				b = append(b, "!?"...)
 			}
 			continue
 		case r >= 'A' && r <= 'Z':
@@ -201,29 +227,188 @@ func normalizeFastFixed(s string) (string, bool, bool) {
 			if r >= 'A' && r <= 'Z' {
 				r += 'a' - 'A'
 			}
-		case r >= 0x3131 && r <= 0x314E: // compatibility consonant
-			c := compatToCho(r)
-			if c < 0 {
+		case r >= 0x1100 && r <= 0x11FF || r >= 0x3131 && r <= 0x318E:
+			// Hangul jamo: NFKC maps compatibility jamo to conjoining
+			// ones and composes a choseong and a jungseong (and a
+			// following jongseong) into a syllable.
+			j := jamoClass(r)
+			switch {
+			case j == jamoOther:
+				return "", false, false
+			case j == jamoT && isLV(last):
+				// A jongseong right after an LV syllable joins it.
+				last, n := utf8.DecodeLastRune(b)
+				b = utf8.AppendRune(b[:len(b)-n], last+(r-0x11A7))
+				continue
+			case j == jamoL:
+				cho := r
+				if r >= 0x3131 {
+					cho = compatToCho(r)
+				}
+				n, nsz := utf8.DecodeRuneInString(s[i:])
+				if i < len(s) && n == utf8.RuneError {
+					return "", false, false // the full pipeline may join across invalid bytes
+				}
+				if i < len(s) && jamoClass(n) == jamoV {
+					i += nsz
+					r = hangulBase + ((cho-choBase)*21+(jungOf(n)-0x1161))*28
+					if t, tsz := utf8.DecodeRuneInString(s[i:]); i < len(s) && t >= 0x11A8 && t <= 0x11C2 {
+						i += tsz
+						r += t - 0x11A7
+					} else {
+					}
+				} else {
+					r, fixed = cho, false
+				}
+			default: // a jungseong or jongseong on its own stays a conjoining one
+				r, fixed = jungOf(r), false
+			}
+		case isStable(r):
+		case r < 0x10000 && fold[r] != 0:
+			// A rune the pipeline maps to one stable rune whatever
+			// surrounds it (capitals, compatibility forms).
+			r = rune(fold[r])
+		case r == 0x3099 || r == 0x309A: // combining voiced and semi-voiced sound marks
+			c := kanaVoiced(last, r)
+			if c == 0 {
 				return "", false, false
 			}
-			if i < len(s) {
-				n, _ := utf8.DecodeRuneInString(s[i:])
-				if (n >= 0x314F && n <= 0x318E) || (n >= 0x1160 && n <= 0x11FF) || n == utf8.RuneError || !isStable(n) && !(n >= 0x3131 && n <= 0x314E) && n != ' ' {
-					return "", false, false
-				}
-			}
-			r, fixed = c, false
-		case !isStable(r):
+			_, n := utf8.DecodeLastRune(b)
+			b = utf8.AppendRune(b[:len(b)-n], c)
+			prev = c
+			continue
+		default:
 			return "", false, false
 		}
 		if space {
-			b.WriteByte(' ')
+			b = append(b, ' ')
 			space = false
 		}
-		b.WriteRune(r)
+		b = utf8.AppendRune(b, r)
+		prev = r
 	}
-	return b.String(), true, fixed
+	return string(b), true, fixed
 }
+
+// isLV reports whether r is a Hangul syllable without a jongseong.
+func isLV(r rune) bool { return r >= hangulBase && r <= hangulLast && (r-hangulBase)%28 == 0 }
+
+// kanaVoiced returns the precomposed kana NFKC makes of kana k followed by
+// the combining (semi-)voiced sound mark m, or 0.
+func kanaVoiced(k, m rune) rune {
+	if k < 0x3041 || k > 0x30FF {
+		return 0
+	}
+	return voicedKana()[k-0x3041][m-0x3099]
+}
+
+var voicedKana = sync.OnceValue(func() *[0x30FF - 0x3041 + 1][2]rune {
+	var t [0x30FF - 0x3041 + 1][2]rune
+	for k := rune(0x3041); k <= 0x30FF; k++ {
+		for i, m := range [2]rune{0x3099, 0x309A} {
+			s := norm.NFKC.String(string(k) + string(m))
+			if c, n := utf8.DecodeRuneInString(s); n == len(s) && isStable(c) {
+				t[k-0x3041][i] = c
+			}
+		}
+	}
+	return &t
+})
+
+// Jamo classes for the fast path (see jamoClass).
+const (
+	jamoOther = iota // needs the full pipeline (old Hangul, fillers, final-only clusters)
+	jamoL            // a choseong, or a compatibility consonant NFKC makes one
+	jamoV            // a modern jungseong, or a compatibility vowel
+	jamoT            // a modern conjoining jongseong
+)
+
+func jamoClass(r rune) int {
+	switch {
+	case r >= choBase && r <= choLast:
+		return jamoL
+	case r >= 0x1161 && r <= 0x1175, r >= 0x314F && r <= 0x3163:
+		return jamoV
+	case r >= 0x11A8 && r <= 0x11C2:
+		return jamoT
+	case r >= 0x3131 && r <= 0x314E && compatToCho(r) >= 0:
+		return jamoL
+	}
+	return jamoOther
+}
+
+// jungOf maps a compatibility vowel to its conjoining jungseong (what NFKC
+// does); any other rune is returned as it is.
+func jungOf(r rune) rune {
+	if r >= 0x314F && r <= 0x3163 {
+		return 0x1161 + (r - 0x314F)
+	}
+	return r
+}
+
+// isNormalStable reports whether s is its own normal form because it holds
+// only stable runes (lower-case ASCII included) and single inner ASCII
+// spaces.
+func isNormalStable(s string) bool {
+	if s == "" {
+		return true
+	}
+	if s[0] == ' ' || s[len(s)-1] == ' ' {
+		return false
+	}
+	prevSpace := false
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c == ' ' {
+				if prevSpace {
+					return false
+				}
+				prevSpace = true
+			} else {
+				if c < 0x21 || c == 0x7f || (c >= 'A' && c <= 'Z') {
+					return false
+				}
+				prevSpace = false
+			}
+			i++
+			continue
+		}
+		r, sz := utf8.DecodeRuneInString(s[i:])
+		if !isStable(r) {
+			return false
+		}
+		prevSpace = false
+		i += sz
+	}
+	return true
+}
+
+// foldBMP maps each BMP rune that the full pipeline turns into one stable
+// rune, alone and next to any other rune, to that rune (0: none): the
+// capitals of every script, compatibility and width variants (circled
+// digits, CJK compatibility ideographs, halfwidth katakana without a
+// voicing mark, ...). A rune qualifies when NFKC has a boundary before it
+// (nothing before it composes with it) and its image is stable (nothing
+// after it composes with that). Computed once, with stableBMP.
+var foldBMP = sync.OnceValue(func() *[1 << 16]uint16 {
+	var t [1 << 16]uint16
+	for r := rune(0x80); r < 0x10000; r++ {
+		if r >= 0xD800 && r <= 0xDFFF || isStable(r) || r >= 0x1100 && r <= 0x11FF || r >= 0x3131 && r <= 0x318E {
+			continue
+		}
+		s := string(r)
+		if !norm.NFKC.PropertiesString(s).BoundaryBefore() || unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			continue
+		}
+		x := normalizeSlow(s)
+		f, n := utf8.DecodeRuneInString(x)
+		if n == len(x) && n > 0 && f < 0x10000 && f != r && isStable(f) && normalizeSlow("a"+s+"a") == "a"+x+"a" {
+			t[r] = uint16(f)
+		}
+	}
+	return &t
+})
 
 // compatToCho maps a compatibility consonant to its conjoining choseong (what
 // NFKC does), or -1 for clusters that only exist as final consonants.

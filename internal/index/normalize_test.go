@@ -8,7 +8,10 @@ import "testing"
 func TestStableRunesExhaustive(t *testing.T) {
 	slowRef := func(s string) string { return fixedPoint(normalizeSlow, s) }
 	n := 0
-	for r := rune(0x21); r < 0x10000; r++ {
+	for r := rune(0x21); r < 0x20000; r++ {
+		if r == 0x10000 {
+			r = 0x1F000 // the symbols and emoji plane-1 block isStable covers
+		}
 		if !isStable(r) {
 			continue
 		}
@@ -21,9 +24,9 @@ func TestStableRunesExhaustive(t *testing.T) {
 		}
 	}
 	if n < 20000 {
-		t.Fatalf("only %d stable BMP runes", n)
+		t.Fatalf("only %d stable runes", n)
 	}
-	t.Logf("%d stable BMP runes", n)
+	t.Logf("%d stable runes (BMP and U+1F000..1FFFF)", n)
 	// The runes the fast path maps or drops itself, in the same contexts.
 	for _, s := range []string{"…", "‼", "⁉", "\u00a0", "\ufffd", "\xff", "\xe2\x80", "\u200b", "\u3000"} {
 		for _, ctx := range [][2]string{{"", ""}, {"a", "b"}, {"가 ", " 나"}, {"A", "Z"}, {"…", "…"}, {"ㅊ", "ㅇ"}, {"e", "\u0301"}} {
@@ -36,7 +39,7 @@ func TestStableRunesExhaustive(t *testing.T) {
 			t.Errorf("%q: not handled by the fast path", s)
 		}
 	}
-	for _, r := range []rune{'→', '–', '☆', '•', '·', '々', '♪', '★', '▶', '♡'} {
+	for _, r := range []rune{'→', '–', '☆', '•', '·', '々', '♪', '★', '▶', '♡', '🫶', '🟥', '🩹', '🀄'} {
 		if !isStable(r) {
 			t.Errorf("%q (U+%04X) not stable", r, r)
 		}
@@ -45,5 +48,122 @@ func TestStableRunesExhaustive(t *testing.T) {
 		if isStable(r) {
 			t.Errorf("%q (U+%04X) marked stable", r, r)
 		}
+	}
+}
+
+// TestFoldedRunesExhaustive checks every BMP rune the fast path maps to one
+// stable rune (foldBMP), alone and between other runes, against the full
+// pipeline iterated to its fixed point, and that the fast path handles it.
+func TestFoldedRunesExhaustive(t *testing.T) {
+	slowRef := func(s string) string { return fixedPoint(normalizeSlow, s) }
+	n := 0
+	for r, f := range foldBMP() {
+		if f == 0 {
+			continue
+		}
+		n++
+		for _, ctx := range [][2]string{{"", ""}, {"a", "b"}, {"가", "\u11ab"}, {"カ", "\u3099"}, {"e", "\u0301"}, {"ㅊ", "ㅏ"}, {"\u1100", "\u1161"}, {"A", "Ａ"}} {
+			s := ctx[0] + string(rune(r)) + ctx[1]
+			if got, want := Normalize(s), slowRef(s); got != want {
+				t.Fatalf("U+%04X in %q: Normalize %q, full pipeline %q", r, s, got, want)
+			}
+		}
+		if _, ok, _ := normalizeFastFixed("x" + string(rune(r)) + "y"); !ok {
+			t.Fatalf("U+%04X: not handled by the fast path", r)
+		}
+	}
+	// Capitals of other scripts, compatibility forms and the ideographs
+	// real titles hold.
+	for _, r := range []rune{'О', 'Σ', 'É', 'Ａ', '①', 'ⓒ', '㊗', 'ｶ', '\u212A', '\uF9E1'} {
+		if foldBMP()[r] == 0 {
+			t.Errorf("%q (U+%04X) not folded by the fast path", r, r)
+		}
+	}
+	if n < 1000 {
+		t.Fatalf("only %d folded BMP runes", n)
+	}
+	t.Logf("%d folded BMP runes", n)
+}
+
+// TestHangulJamoFastPath checks sequences of up to three jamo (conjoining
+// and compatibility, every class) after every kind of neighbour against the
+// full pipeline: composition of a choseong and a jungseong (and a
+// jongseong), a jongseong joining the syllable before, and jamo left alone.
+func TestHangulJamoFastPath(t *testing.T) {
+	slowRef := func(s string) string { return fixedPoint(normalizeSlow, s) }
+	jamo := []string{
+		"\u1100", "\u1112", "\u1161", "\u1175", "\u11a8", "\u11c2", // conjoining L, V, T (first and last)
+		"ㄱ", "ㅎ", "ㄳ", "ㅏ", "ㅣ", "ㆍ", "\u1113", "\u1176", "\u11c3", "\u115f", "\u1160", // compatibility, old Hangul, fillers
+		"\xff", "\u200b", // dropped: invalid UTF-8 before NFKC, a format character after it
+	}
+	before := []string{"", "a", " ", "가", "각", "\u200b", "\xff", "\ufffd", "㉮", "\u1100", "ㅋ"}
+	after := []string{"", "b", " ", "\xff", "\u11ab", "ㅏ"}
+	seqs := []string{""}
+	for range 3 {
+		var next []string
+		for _, s := range seqs {
+			for _, j := range jamo {
+				next = append(next, s+j)
+			}
+		}
+		seqs = append(seqs, next...)
+	}
+	fast := 0
+	for _, p := range before {
+		for _, q := range seqs {
+			for _, a := range after {
+				s := p + q + a
+				got, want := Normalize(s), slowRef(s)
+				if got != want {
+					t.Fatalf("%+q: Normalize %+q, full pipeline %+q", s, got, want)
+				}
+				if f, ok := normalizeFast(s); ok {
+					fast++
+					if one := normalizeSlow(s); f != one {
+						t.Fatalf("%+q: fast path %+q, one pass of the full pipeline %+q", s, f, one)
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d of %d texts took the fast path", fast, len(before)*len(seqs)*len(after))
+	for _, s := range []string{"\u1100\u1161\u11a8", "ㅋㅋㅋ", "ㅠㅠ", "ㅋㅏ", "가\u11ab", "\u110b\u1167\u11bc\u110b\u1165"} {
+		if _, ok := normalizeFast(s); !ok {
+			t.Errorf("%+q: not handled by the fast path", s)
+		}
+	}
+}
+
+// TestKanaVoicingFastPath checks every kana followed by the combining
+// voiced and semi-voiced sound marks (once, twice, after a dropped rune)
+// against the full pipeline.
+func TestKanaVoicingFastPath(t *testing.T) {
+	slowRef := func(s string) string { return fixedPoint(normalizeSlow, s) }
+	composed := 0
+	for k := rune(0x3041); k <= 0x30FF; k++ {
+		for _, tail := range []string{"\u3099", "\u309a", "\u3099\u3099", "\xff\u3099", "\u200b\u3099", " \u3099", "\u3099a"} {
+			for _, p := range []string{"", "a", "ｶ"} {
+				s := p + string(k) + tail
+				if got, want := Normalize(s), slowRef(s); got != want {
+					t.Fatalf("%+q: Normalize %+q, full pipeline %+q", s, got, want)
+				}
+				if f, ok := normalizeFast(s); ok {
+					if one := normalizeSlow(s); f != one {
+						t.Fatalf("%+q: fast path %+q, one pass of the full pipeline %+q", s, f, one)
+					}
+				}
+			}
+		}
+		if kanaVoiced(k, 0x3099) != 0 {
+			composed++
+		}
+	}
+	for _, s := range []string{"か\u3099", "ハ\u309a", "ｶ\u3099", "は\u309aは\u3099"} {
+		if _, ok := normalizeFast(s); !ok {
+			t.Errorf("%+q: not handled by the fast path", s)
+		}
+	}
+	if composed < 40 {
+		t.Fatalf("only %d kana take a voiced sound mark", composed)
 	}
 }
