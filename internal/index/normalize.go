@@ -5,6 +5,7 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
@@ -23,9 +24,6 @@ const tagSep = '\x1f'
 // become conjoining choseong U+110E, consistently for texts and queries).
 // Normalize is idempotent: Normalize(Normalize(s)) == Normalize(s).
 func Normalize(s string) string {
-	if isPlainLowerASCII(s) {
-		return s
-	}
 	// The fast path's output is its own normal form unless it made
 	// choseong (not stable runes): skip the checking pass.
 	out, ok, fixed := normalizeFastFixed(s)
@@ -48,9 +46,6 @@ func Normalize(s string) string {
 }
 
 func normalizeOnce(s string) string {
-	if isPlainLowerASCII(s) {
-		return s
-	}
 	if out, ok := normalizeFast(s); ok {
 		return out
 	}
@@ -178,18 +173,26 @@ func normalizeFast(s string) (string, bool) {
 // lower-case ASCII and single inner spaces, which normalizeFast returns
 // unchanged (no lone conjoining jamo was written).
 func normalizeFastFixed(s string) (string, bool, bool) {
-	if isNormalStable(s) {
-		return s, true, true // most Korean and Japanese titles: no copy
+	k := normalPrefix(s)
+	if k == len(s) && (k == 0 || s[k-1] != ' ') {
+		return s, true, true // most texts without capitals: no copy
+	}
+	if k > 0 && s[k-1] == ' ' {
+		k-- // the loop decides whether a space is kept
 	}
 	fold := foldBMP()
 	fixed := true
 	b := make([]byte, 0, len(s)+8)
+	b = append(b, s[:k]...)
 	space := false
 	// prev is the rune the previous input rune wrote last (0: none): a
 	// jongseong after an LV syllable, or a voicing mark after a kana,
 	// composes with it.
-	prev := rune(0)
-	for i := 0; i < len(s); {
+	prev, _ := utf8.DecodeLastRuneInString(s[:k])
+	if k == 0 {
+		prev = 0
+	}
+	for i := k; i < len(s); {
 		r, sz := utf8.DecodeRuneInString(s[i:])
 		i += sz
 		last := prev
@@ -287,7 +290,10 @@ func normalizeFastFixed(s string) (string, bool, bool) {
 		b = utf8.AppendRune(b, r)
 		prev = r
 	}
-	return string(b), true, fixed
+	if len(b) == 0 {
+		return "", true, fixed
+	}
+	return unsafe.String(&b[0], len(b)), true, fixed // b is not written again
 }
 
 // isLV reports whether r is a Hangul syllable without a jongseong.
@@ -346,28 +352,23 @@ func jungOf(r rune) rune {
 	return r
 }
 
-// isNormalStable reports whether s is its own normal form because it holds
-// only stable runes (lower-case ASCII included) and single inner ASCII
-// spaces.
-func isNormalStable(s string) bool {
-	if s == "" {
-		return true
-	}
-	if s[0] == ' ' || s[len(s)-1] == ' ' {
-		return false
-	}
-	prevSpace := false
+// normalPrefix returns the length of the longest prefix of s that is its
+// own normal form as far as it goes: stable runes (lower-case ASCII
+// included) and single inner ASCII spaces, not starting with a space.
+// s is normal when that is len(s) and s does not end with a space.
+func normalPrefix(s string) int {
+	prevSpace := true // no leading space
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c == ' ' {
 				if prevSpace {
-					return false
+					return i
 				}
 				prevSpace = true
 			} else {
 				if c < 0x21 || c == 0x7f || (c >= 'A' && c <= 'Z') {
-					return false
+					return i
 				}
 				prevSpace = false
 			}
@@ -376,12 +377,12 @@ func isNormalStable(s string) bool {
 		}
 		r, sz := utf8.DecodeRuneInString(s[i:])
 		if !isStable(r) {
-			return false
+			return i
 		}
 		prevSpace = false
 		i += sz
 	}
-	return true
+	return len(s)
 }
 
 // foldBMP maps each BMP rune that the full pipeline turns into one stable
@@ -417,33 +418,6 @@ func compatToCho(r rune) rune {
 		return choBase + rune(i)
 	}
 	return -1
-}
-
-// isPlainLowerASCII reports whether s is already in normal form because it is
-// printable lower-case ASCII with single inner spaces (the fast path).
-func isPlainLowerASCII(s string) bool {
-	if s == "" {
-		return true
-	}
-	if s[0] == ' ' || s[len(s)-1] == ' ' {
-		return false
-	}
-	prevSpace := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x80 || c < 0x20 || c == 0x7f || (c >= 'A' && c <= 'Z') {
-			return false
-		}
-		if c == ' ' {
-			if prevSpace {
-				return false
-			}
-			prevSpace = true
-		} else {
-			prevSpace = false
-		}
-	}
-	return true
 }
 
 // normalizeField normalizes s and returns the original string itself when it
