@@ -161,6 +161,11 @@ func appendStr(dst []byte, s string) []byte {
 }
 
 func encodeRec(dst []byte, r *textRec) []byte {
+	n := len(r.thumb) + binary.MaxVarintLen64
+	for _, fi := range textFields {
+		n += len(r.norm[fi]) + len(r.patch[fi]) + 2*binary.MaxVarintLen64
+	}
+	dst = slices.Grow(dst, n) // one allocation
 	for _, fi := range textFields {
 		dst = appendStr(dst, r.norm[fi])
 		dst = appendStr(dst, r.patch[fi])
@@ -175,26 +180,30 @@ func makePatch(dst []byte, norm, raw string) []byte {
 	}
 	if len(norm) == len(raw) {
 		start := len(dst)
-		dst = append(dst, patchCase)
-		var pos []int
+		// Count the ASCII capitals first (the patch starts with their
+		// number), then write their positions.
+		caps := 0
 		ok := true
 		for i := 0; i < len(raw); i++ {
 			if raw[i] == norm[i] {
 				continue
 			}
 			if raw[i] >= 'A' && raw[i] <= 'Z' && norm[i] == raw[i]+('a'-'A') {
-				pos = append(pos, i)
+				caps++
 				continue
 			}
 			ok = false
 			break
 		}
 		if ok {
-			dst = binary.AppendUvarint(dst, uint64(len(pos)))
+			dst = append(dst, patchCase)
+			dst = binary.AppendUvarint(dst, uint64(caps))
 			last := 0
-			for _, p := range pos {
-				dst = binary.AppendUvarint(dst, uint64(p-last))
-				last = p
+			for i := 0; i < len(raw); i++ {
+				if raw[i] != norm[i] {
+					dst = binary.AppendUvarint(dst, uint64(i-last))
+					last = i
+				}
 			}
 			if len(dst)-start < len(raw)+1 {
 				return dst
