@@ -8,18 +8,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
-
-// CPU is the user+system CPU time this process used so far.
-func CPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // Status returns a "kB" line of /proc/self/status (VmRSS, VmHWM, ...) in
 // bytes, 0 if absent.
