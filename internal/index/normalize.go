@@ -240,7 +240,7 @@ func normalizeFastFixed(s string) (string, bool, bool) {
 				return "", false, false
 			case j == jamoT && isLV(last):
 				// A jongseong right after an LV syllable joins it.
-				last, n := utf8.DecodeLastRune(b)
+				_, n := utf8.DecodeLastRune(b)
 				b = utf8.AppendRune(b[:len(b)-n], last+(r-0x11A7))
 				continue
 			case j == jamoL:
@@ -258,7 +258,6 @@ func normalizeFastFixed(s string) (string, bool, bool) {
 					if t, tsz := utf8.DecodeRuneInString(s[i:]); i < len(s) && t >= 0x11A8 && t <= 0x11C2 {
 						i += tsz
 						r += t - 0x11A7
-					} else {
 					}
 				} else {
 					r, fixed = cho, false
