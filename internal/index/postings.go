@@ -5,7 +5,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -547,29 +550,23 @@ func (ix *Index) maybeCompact() {
 	slab := ix.slab
 	listCap := ix.compactListMax
 	ix.mu.Unlock()
-	var scratch []byte
-	var docs []uint32
+	workers := min(2, runtime.GOMAXPROCS(0))
+	scratch := make([]settleScratch, workers)
 	var step []settled
 	for len(todo) > 0 {
 		// Settle a step without the write lock: Apply's mutex keeps the
 		// postings unchanged, and searches only read them.
-		step = step[:0]
 		var work int64
 		n := 0
 		for n < len(todo) && n < compactStep && work < compactBytes {
-			p := todo[n]
-			n++
-			if !p.dirty {
-				step = append(step, settled{p: p, list: p.list, lcard: p.lcard, llast: p.llast,
-					blob: p.frozen, fcard: p.fcard, fmax: p.fmax, mapped: p.mapped}) // moves to the new slab
-				continue
+			if p := todo[n]; p.dirty {
+				sz, _ := p.sizeBytes()
+				work += sz
 			}
-			sz, _ := p.sizeBytes()
-			work += sz
-			s := settle(p, listCap, &scratch, &docs)
-			s.keep = s.keep && !moveAll
-			step = append(step, s)
+			n++
 		}
+		step = slices.Grow(step[:0], n)[:n]
+		settleStep(todo[:n], step, listCap, moveAll, scratch)
 		todo = todo[n:]
 		ix.lockWrite()
 		for i := range step {
@@ -577,4 +574,44 @@ func (ix *Index) maybeCompact() {
 		}
 		ix.mu.Unlock()
 	}
+}
+
+// settleScratch holds one settling goroutine's buffers.
+type settleScratch struct {
+	b []byte
+	d []uint32
+}
+
+// settleStep computes into step[i] the settled form of ps[i], on one
+// goroutine per scratch: each posting is read by one of them only, and
+// none is written (install does that, under the write lock). While a
+// compaction runs, Apply waits for it, so spreading it over the cores
+// shortens that wait.
+func settleStep(ps []*posting, step []settled, listCap int, moveAll bool, scratch []settleScratch) {
+	const block = 64
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range scratch {
+		sc := &scratch[w]
+		wg.Go(func() {
+			for {
+				lo := int(next.Add(block)) - block
+				if lo >= len(ps) {
+					return
+				}
+				for i := lo; i < min(lo+block, len(ps)); i++ {
+					p := ps[i]
+					if !p.dirty { // moves to the new slab as it is
+						step[i] = settled{p: p, list: p.list, lcard: p.lcard, llast: p.llast,
+							blob: p.frozen, fcard: p.fcard, fmax: p.fmax, mapped: p.mapped}
+						continue
+					}
+					s := settle(p, listCap, &sc.b, &sc.d)
+					s.keep = s.keep && !moveAll
+					step[i] = s
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
