@@ -123,9 +123,12 @@ func (t *gramTable) reset(size int) {
 	for n < size {
 		n <<= 1
 	}
-	if len(t.ents) < n || len(t.ents) > 8*n {
+	// Pooled tables serve fields of very different sizes: keep the
+	// largest array and clear only the part this field uses.
+	if cap(t.ents) < n {
 		t.ents = make([]gramEnt, n)
 	} else {
+		t.ents = t.ents[:n]
 		clear(t.ents)
 	}
 	t.shift = uint(64 - bits.TrailingZeros(uint(len(t.ents))))
