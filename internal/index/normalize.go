@@ -192,11 +192,13 @@ func normalizeFastFixed(s string) (string, bool, bool) {
 	if k == 0 {
 		prev = 0
 	}
+	lone := 0 // lone jungseong and jongseong written in a row
 	for i := k; i < len(s); {
 		r, sz := utf8.DecodeRuneInString(s[i:])
 		i += sz
 		last := prev
 		prev = 0
+		loneNow := false
 		switch {
 		case r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == 0x3000 || r == 0xA0:
 			space = len(b) > 0
@@ -263,7 +265,13 @@ func normalizeFastFixed(s string) (string, bool, bool) {
 					r, fixed = cho, false
 				}
 			default: // a jungseong or jongseong on its own stays a conjoining one
-				r, fixed = jungOf(r), false
+				// NFKC counts them as non-starters: after 30 in a row,
+				// x/text inserts U+034F (stream-safe format). Such runs
+				// take the full pipeline.
+				if lone++; lone > 8 {
+					return "", false, false
+				}
+				r, fixed, loneNow = jungOf(r), false, true
 			}
 		case isStable(r):
 		case r < 0x10000 && fold[r] != 0:
@@ -288,6 +296,9 @@ func normalizeFastFixed(s string) (string, bool, bool) {
 		}
 		b = utf8.AppendRune(b, r)
 		prev = r
+		if !loneNow {
+			lone = 0
+		}
 	}
 	if len(b) == 0 {
 		return "", true, fixed

@@ -1,6 +1,9 @@
 package index
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestStableRunesExhaustive checks every BMP rune the fast path passes
 // through unchanged (isStable), alone and between other runes, against the
@@ -127,6 +130,16 @@ func TestHangulJamoFastPath(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d texts took the fast path", fast, len(before)*len(seqs)*len(after))
+	// Long runs: x/text inserts U+034F after 30 non-starters in a row
+	// (lone jungseong and jongseong count; choseong do not).
+	for _, unit := range []string{"ㅔ", "\u1166", "\u11a8", "ㅋ", "\u1100", "ㅠ ", "ㅠ\u200b", "가\u11ab", "ㅋㅏ", "ㅏ\u11a8"} {
+		for _, n := range []int{8, 9, 29, 30, 31, 100} {
+			s := "뷸" + strings.Repeat(unit, n) + "ㄱ"
+			if got, want := Normalize(s), slowRef(s); got != want {
+				t.Fatalf("%d x %+q: Normalize %+q, full pipeline %+q", n, unit, got, want)
+			}
+		}
+	}
 	for _, s := range []string{"\u1100\u1161\u11a8", "ㅋㅋㅋ", "ㅠㅠ", "ㅋㅏ", "가\u11ab", "\u110b\u1167\u11bc\u110b\u1165"} {
 		if _, ok := normalizeFast(s); !ok {
 			t.Errorf("%+q: not handled by the fast path", s)
@@ -165,5 +178,29 @@ func TestKanaVoicingFastPath(t *testing.T) {
 	}
 	if composed < 40 {
 		t.Fatalf("only %d kana take a voiced sound mark", composed)
+	}
+}
+
+// TestNormalizeRealTexts checks Normalize against the full pipeline
+// iterated to its fixed point (no fast path involved) on every real title
+// and channel title of ../shared/data.
+func TestNormalizeRealTexts(t *testing.T) {
+	slowRef := func(s string) string { return fixedPoint(normalizeSlow, s) }
+	fast := 0
+	n := 0
+	for _, v := range loadReal(t) {
+		for _, s := range []string{v.title, v.chanTitle} {
+			n++
+			if got, want := Normalize(s), slowRef(s); got != want {
+				t.Fatalf("%+q: Normalize %+q, full pipeline %+q", s, got, want)
+			}
+			if _, ok := normalizeFast(s); ok {
+				fast++
+			}
+		}
+	}
+	t.Logf("%d of %d real texts took the fast path", fast, n)
+	if fast*100 < n*95 {
+		t.Errorf("only %d of %d real texts took the fast path", fast, n)
 	}
 }
