@@ -1,6 +1,11 @@
 package index
 
 import (
+	"compress/gzip"
+	"encoding/csv"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -182,22 +187,68 @@ func TestKanaVoicingFastPath(t *testing.T) {
 }
 
 // TestNormalizeRealTexts checks Normalize against the full pipeline
-// iterated to its fixed point (no fast path involved) on every real title
-// and channel title of ../shared/data.
+// iterated to its fixed point (no fast path involved) on the real texts of
+// ../shared/data: the KR/JP/US chart titles and channel titles, and every
+// text field of the Kaggle trending samples.
 func TestNormalizeRealTexts(t *testing.T) {
 	slowRef := func(s string) string { return fixedPoint(normalizeSlow, s) }
 	fast := 0
 	n := 0
+	check := func(s string) {
+		n++
+		if got, want := Normalize(s), slowRef(s); got != want {
+			t.Fatalf("%+q: Normalize %+q, full pipeline %+q", s, got, want)
+		}
+		if _, ok := normalizeFast(s); ok {
+			fast++
+		}
+	}
 	for _, v := range loadReal(t) {
-		for _, s := range []string{v.title, v.chanTitle} {
-			n++
-			if got, want := Normalize(s), slowRef(s); got != want {
-				t.Fatalf("%+q: Normalize %+q, full pipeline %+q", s, got, want)
+		check(v.title)
+		check(v.chanTitle)
+	}
+	// The Kaggle samples of 11 countries (Latin with accents, Cyrillic,
+	// Devanagari, Japanese, Korean): titles, channel titles, tags and
+	// descriptions.
+	csvs, _ := filepath.Glob(filepath.Join(sharedData, "trending/kaggle-rsrishav-2020-08-sample/*.csv.gz"))
+	if len(csvs) < 5 {
+		t.Fatalf("%d Kaggle samples in %s", len(csvs), sharedData)
+	}
+	for _, path := range csvs {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := csv.NewReader(zr)
+		r.LazyQuotes = true
+		head, err := r.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols := map[string]int{}
+		for i, h := range head {
+			cols[h] = i
+		}
+		for {
+			row, err := r.Read()
+			if err == io.EOF {
+				break
 			}
-			if _, ok := normalizeFast(s); ok {
-				fast++
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			for _, c := range []string{"title", "channelTitle", "description"} {
+				check(row[cols[c]])
+			}
+			for _, tag := range strings.Split(row[cols["tags"]], "|") {
+				check(tag)
 			}
 		}
+		f.Close()
 	}
 	t.Logf("%d of %d real texts took the fast path", fast, n)
 	if fast*100 < n*95 {
