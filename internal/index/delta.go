@@ -19,6 +19,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 
+	"github.com/tubelake/tubelake/internal/durable"
 	"github.com/tubelake/tubelake/internal/yt"
 )
 
@@ -275,7 +276,7 @@ func (ix *Index) removeDeltas() {
 		}
 	}
 	if len(files) > 0 {
-		if err := syncDir(ix.dir); err != nil {
+		if err := durable.SyncDir(ix.dir); err != nil {
 			ix.log.Warn("index flush: sync dir", "err", err)
 		}
 	}

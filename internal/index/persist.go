@@ -21,6 +21,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 
+	"github.com/tubelake/tubelake/internal/durable"
 	"github.com/tubelake/tubelake/internal/yt"
 )
 
@@ -163,7 +164,7 @@ func (ix *Index) flush(ctx context.Context, checkpoint uint64, mode int) error {
 		err = os.Rename(tmp.Name(), filepath.Join(ix.dir, name))
 	}
 	if err == nil {
-		err = syncDir(ix.dir)
+		err = durable.SyncDir(ix.dir)
 	}
 	if err != nil {
 		// The changes since the last cut are no longer tracked (and the
@@ -183,7 +184,7 @@ func (ix *Index) flush(ctx context.Context, checkpoint uint64, mode int) error {
 				ix.log.Warn("index flush: remove merged delta", "err", err)
 			}
 		}
-		if err := syncDir(ix.dir); err != nil {
+		if err := durable.SyncDir(ix.dir); err != nil {
 			ix.log.Warn("index flush: sync dir", "err", err)
 		}
 	}
@@ -380,15 +381,6 @@ type countWriter struct{ n int64 }
 func (c *countWriter) Write(p []byte) (int, error) {
 	c.n += int64(len(p))
 	return len(p), nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 type encoder struct {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -21,6 +20,7 @@ import (
 	_ "gocloud.dev/blob/fileblob" // file:// URLs and plain directories
 	"golang.org/x/sync/errgroup"
 
+	"github.com/tubelake/tubelake/internal/durable"
 	"github.com/tubelake/tubelake/internal/yt"
 )
 
@@ -414,7 +414,7 @@ func (l *Lake) syncDirs(key string) error {
 	}
 	dir := path.Dir(key)
 	for {
-		if err := syncDir(filepath.Join(l.localDir, filepath.FromSlash(dir))); err != nil {
+		if err := durable.SyncDir(filepath.Join(l.localDir, filepath.FromSlash(dir))); err != nil {
 			return err
 		}
 		if dir == "." || dir == "/" {
@@ -422,16 +422,4 @@ func (l *Lake) syncDirs(key string) error {
 		}
 		dir = path.Dir(dir)
 	}
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("fsync dir: %w", err)
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("fsync dir %s: %w", dir, err)
-	}
-	return nil
 }

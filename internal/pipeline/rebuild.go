@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/tubelake/tubelake/internal/durable"
 	"github.com/tubelake/tubelake/internal/index"
 	"github.com/tubelake/tubelake/internal/lake"
 	"github.com/tubelake/tubelake/internal/lakesql"
@@ -193,7 +194,7 @@ func writeMarker(path string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(path))
+	return durable.SyncDir(filepath.Dir(path))
 }
 
 // finishRebuild puts a complete rebuilt index (<data>/index.rebuild with
@@ -214,7 +215,7 @@ func finishRebuild(dataDir string) error {
 		if err := os.Rename(tmp, final); err != nil {
 			return err
 		}
-		if err := syncDir(dataDir); err != nil {
+		if err := durable.SyncDir(dataDir); err != nil {
 			return err
 		}
 		if err := os.Remove(filepath.Join(final, rebuiltMarker)); err != nil {
@@ -227,15 +228,6 @@ func finishRebuild(dataDir string) error {
 		return err
 	}
 	return os.RemoveAll(old)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // The latest snapshot of each entity (the views keep the newest row per
