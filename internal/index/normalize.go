@@ -243,7 +243,7 @@ func normalizeFastFixed(s string) (string, bool, bool) {
 			case j == jamoT && isLV(last):
 				// A jongseong right after an LV syllable joins it.
 				_, n := utf8.DecodeLastRune(b)
-				b = utf8.AppendRune(b[:len(b)-n], last+(r-0x11A7))
+				b = utf8.AppendRune(b[:len(b)-n], last+(r-jongBase))
 				continue
 			case j == jamoL:
 				cho := r
@@ -256,10 +256,10 @@ func normalizeFastFixed(s string) (string, bool, bool) {
 				}
 				if i < len(s) && jamoClass(n) == jamoV {
 					i += nsz
-					r = hangulBase + ((cho-choBase)*21+(jungOf(n)-0x1161))*28
+					r = syllable(int(cho-choBase), int(jungOf(n)-jungBase), 0)
 					if t, tsz := utf8.DecodeRuneInString(s[i:]); i < len(s) && t >= 0x11A8 && t <= 0x11C2 {
 						i += tsz
-						r += t - 0x11A7
+						r += t - jongBase
 					}
 				} else {
 					r, fixed = cho, false
@@ -306,6 +306,10 @@ func normalizeFastFixed(s string) (string, bool, bool) {
 	return unsafe.String(&b[0], len(b)), true, fixed // b is not written again
 }
 
+// syllable composes a Hangul syllable from its choseong, jungseong and
+// jongseong indexes (jong 0: none).
+func syllable(cho, jung, jong int) rune { return rune(hangulBase + (cho*21+jung)*28 + jong) }
+
 // isLV reports whether r is a Hangul syllable without a jongseong.
 func isLV(r rune) bool { return r >= hangulBase && r <= hangulLast && (r-hangulBase)%28 == 0 }
 
@@ -343,7 +347,7 @@ func jamoClass(r rune) int {
 	switch {
 	case r >= choBase && r <= choLast:
 		return jamoL
-	case r >= 0x1161 && r <= 0x1175, r >= 0x314F && r <= 0x3163:
+	case r >= jungBase && r <= 0x1175, r >= 0x314F && r <= 0x3163:
 		return jamoV
 	case r >= 0x11A8 && r <= 0x11C2:
 		return jamoT
@@ -357,7 +361,7 @@ func jamoClass(r rune) int {
 // does); any other rune is returned as it is.
 func jungOf(r rune) rune {
 	if r >= 0x314F && r <= 0x3163 {
-		return 0x1161 + (r - 0x314F)
+		return jungBase + (r - 0x314F)
 	}
 	return r
 }
@@ -468,6 +472,8 @@ const (
 	hangulBase = 0xAC00
 	hangulLast = 0xD7A3
 	choBase    = 0x1100 // conjoining choseong ᄀ
+	jungBase   = 0x1161 // conjoining jungseong ᅡ
+	jongBase   = 0x11A7 // one before the first conjoining jongseong ᆨ (index 0: none)
 	choLast    = 0x1112
 )
 
@@ -555,7 +561,7 @@ func LayoutToHangul(s string) string {
 			if jong >= 0 {
 				j = jongIdx[jong]
 			}
-			out = append(out, rune(hangulBase+(choIdx[cho]*21+jungIdx[jung])*28+j))
+			out = append(out, syllable(choIdx[cho], jungIdx[jung], j))
 		case cho >= 0:
 			out = append(out, cho)
 			if jong >= 0 {
