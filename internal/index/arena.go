@@ -472,7 +472,10 @@ var idSeed = maphash.MakeSeed()
 
 // idTable maps video ids to doc numbers: linear probing over slots holding
 // the high 32 bits of the id's hash and doc+1 (0 = empty), so a probe reads
-// the id itself (in Index.idBytes) only when the hash bits match.
+// the id itself (in Index.idBytes) only when the hash bits match. The index
+// keeps idShards of them, chosen by hash bits: growing one rehashes a small
+// share of the ids, where one table of 10M ids held the write lock for
+// hundreds of milliseconds each time it doubled.
 type idTable struct {
 	slots []uint64
 	n     int
@@ -482,6 +485,9 @@ type idTable struct {
 // at a fixed stride; any other length (never produced by validated records)
 // is kept in Index.oddIDs.
 const idWidth = 11
+
+// idShards is the number of id tables (a power of two).
+const idShards = 256
 
 // ---- interned strings ----
 
@@ -557,13 +563,26 @@ func (ix *Index) appendID(n uint32, id string) {
 
 func hashID(id string) uint64 { return maphash.String(idSeed, id) }
 
+// idSlots counts the slots of the id tables.
+func (ix *Index) idSlots() int64 {
+	var n int64
+	for i := range ix.ids {
+		n += int64(len(ix.ids[i].slots))
+	}
+	return n
+}
+
+// idShard picks the shard of an id hash: bits 24..31, apart from the slot
+// bits (the low ones) and the tag (the high 32).
+func idShard(hash uint64) int { return int(hash>>24) & (idShards - 1) }
+
 // lookup returns the doc number of video id.
 func (ix *Index) lookup(id string) (uint32, bool) {
-	t := &ix.ids
+	hash := hashID(id)
+	t := &ix.ids[idShard(hash)]
 	if len(t.slots) == 0 {
 		return 0, false
 	}
-	hash := hashID(id)
 	tag := hash >> 32
 	mask := uint64(len(t.slots) - 1)
 	for h := hash & mask; ; h = (h + 1) & mask {
@@ -577,11 +596,13 @@ func (ix *Index) lookup(id string) (uint32, bool) {
 	}
 }
 
-// insertID records that doc n has id (absent from the table).
+// insertID records that doc n has id (absent from the table). A shard that
+// fills up doubles (rehashing 1/idShards of the ids, under the write lock).
 func (ix *Index) insertID(n uint32, id string) {
-	t := &ix.ids
+	hash := hashID(id)
+	t := &ix.ids[idShard(hash)]
 	if (t.n+1)*4 > len(t.slots)*3 {
-		size := max(1024, 2*len(t.slots))
+		size := max(16, 2*len(t.slots))
 		old := t.slots
 		t.slots = make([]uint64, size)
 		mask := uint64(size - 1)
@@ -596,7 +617,6 @@ func (ix *Index) insertID(n uint32, id string) {
 			t.slots[h] = v
 		}
 	}
-	hash := hashID(id)
 	mask := uint64(len(t.slots) - 1)
 	h := hash & mask
 	for t.slots[h] != 0 {

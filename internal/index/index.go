@@ -155,6 +155,8 @@ type Stats struct {
 	Rebuilds     uint64 `json:"rebuilds"`       // rank-order rebuilds
 	InPlace      uint64 `json:"in_place"`       // statistics refreshes applied under the read lock (see applyStats)
 	Checkpoint   uint64 `json:"checkpoint"`
+	// WriteHolds: the write-lock holds so far, each a pause for searches.
+	WriteHolds LockHolds `json:"write_holds"`
 }
 
 // doc is the latest state of one video. Counts and published_at live in
@@ -178,7 +180,7 @@ type Index struct {
 	mu       sync.RWMutex
 	closed   bool
 	docs     []doc
-	ids      idTable           // video id -> doc
+	ids      [idShards]idTable // video id -> doc
 	idBytes  []byte            // all video ids, idWidth bytes each
 	oddIDs   map[uint32]string // ids of another length (not produced by valid records)
 	arena    textArena
@@ -253,7 +255,11 @@ type Index struct {
 	// encodeGate is held by a Flush while it encodes under the read lock;
 	// writers pass it before queueing on mu (see lockWrite).
 	encodeGate sync.Mutex
-	flushHook  func() // tests: called by Flush under the read lock
+	// lockedAt is when the write lock was last taken (written under it);
+	// holds records every hold (see unlockWrite).
+	lockedAt  time.Time
+	holds     holdHist
+	flushHook func() // tests: called by Flush under the read lock
 	// maps are the snapshot maps frozen postings read their blobs from
 	// (see mapping): changed by load, Flush (holding flushMu and applyMu)
 	// and Close.
@@ -323,6 +329,15 @@ func (ix *Index) lockWrite() {
 	ix.encodeGate.Lock()
 	ix.mu.Lock()
 	ix.encodeGate.Unlock()
+	ix.lockedAt = time.Now()
+}
+
+// unlockWrite releases the write lock taken by lockWrite and records how
+// long it was held (Stats.WriteHolds).
+func (ix *Index) unlockWrite() {
+	d := time.Since(ix.lockedAt)
+	ix.mu.Unlock()
+	ix.holds.record(d)
 }
 
 // Wait blocks until the background work started so far (rank-order
@@ -335,7 +350,7 @@ func (ix *Index) Wait() { ix.bg.Wait() }
 func (ix *Index) Close() error {
 	ix.lockWrite()
 	ix.closed = true
-	ix.mu.Unlock()
+	ix.unlockWrite()
 	ix.bg.Wait()
 	// A Flush or an Apply (compacting without the lock) may still read
 	// mapped postings: the maps go once they are done.
@@ -436,7 +451,7 @@ func (ix *Index) applyChunk(ctx context.Context, recs []yt.Record, prep *chunkPr
 		}
 	}
 	ix.lockWrite()
-	defer ix.mu.Unlock()
+	defer ix.unlockWrite()
 	if ix.closed {
 		return ErrClosed
 	}
@@ -453,7 +468,7 @@ func (ix *Index) applyChunk(ctx context.Context, recs []yt.Record, prep *chunkPr
 		if prep.inv == nil && i > 0 && i%applyChunk == 0 {
 			// Not inverted: let searches in every applyChunk records.
 			ix.flushTails()
-			ix.mu.Unlock()
+			ix.unlockWrite()
 			ix.lockWrite()
 			if ix.closed {
 				return ErrClosed
@@ -517,11 +532,11 @@ func (ix *Index) flushMoves() {
 		}
 		ix.lockWrite()
 		if ix.closed {
-			ix.mu.Unlock()
+			ix.unlockWrite()
 			return
 		}
 		ix.flushMovesLocked(movesStep)
-		ix.mu.Unlock()
+		ix.unlockWrite()
 	}
 }
 
@@ -1694,6 +1709,7 @@ func (ix *Index) Stats() Stats {
 		Applied: ix.applied.Load(), Stale: ix.stale.Load(), Rejected: ix.rejected.Load(),
 		Rebuilds: ix.rebuilds.Load(), Checkpoint: ix.checkpoint.Load(), InPlace: ix.inPlace.Load(),
 		Deltas: int(ix.snapDeltas.Load()), SnapBytes: ix.snapBytes.Load(),
+		WriteHolds: ix.holds.snapshot(),
 	}
 	for fi := range ix.post {
 		st.Grams += len(ix.post[fi])
@@ -1751,7 +1767,7 @@ func (ix *Index) measure() [4]int64 {
 	}
 	const docBytes = int64(unsafe.Sizeof(doc{})) + 4*8 + 2*8 // struct, columns, rank entries
 	ix.mu.RLock()
-	mem += postBytes - mapped + ix.arena.memBytes() + int64(cap(ix.idBytes)) + int64(len(ix.ids.slots))*8 + int64(cap(ix.docs))*docBytes
+	mem += postBytes - mapped + ix.arena.memBytes() + int64(cap(ix.idBytes)) + ix.idSlots()*8 + int64(cap(ix.docs))*docBytes
 	ix.mu.RUnlock()
 	return [4]int64{text, postBytes, mem, mapped}
 }

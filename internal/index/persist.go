@@ -113,6 +113,7 @@ func (ix *Index) flush(ctx context.Context, checkpoint uint64, mode int) error {
 	// encoding see the same docs.
 	ix.encodeGate.Lock()
 	ix.mu.Lock()
+	ix.lockedAt = time.Now()
 	closed := ix.closed
 	prev := ix.chg
 	docs := len(ix.docs)
@@ -128,7 +129,7 @@ func (ix *Index) flush(ctx context.Context, checkpoint uint64, mode int) error {
 	if !closed {
 		ix.chg = newChanges(docs)
 	}
-	ix.mu.Unlock()
+	ix.unlockWrite()
 	var plan deltaPlan
 	if !full {
 		plan = st.planDelta(prev)
@@ -310,7 +311,7 @@ func (ix *Index) adopt(f *os.File, recs []adoptRec, postStart, end int64) error 
 		for _, s := range swaps {
 			s.p.frozen, s.p.fcard, s.p.fmax, s.p.bm, s.p.mapped = s.blob, s.fcard, s.fmax, s.rest, true
 		}
-		ix.mu.Unlock()
+		ix.unlockWrite()
 		adopted += len(swaps)
 	}
 	if m != nil {
@@ -367,7 +368,7 @@ func (ix *Index) releaseMaps() {
 	// A search that read a dropped map before its postings moved has ended
 	// once the write lock is ours (searches hold the read lock throughout).
 	ix.lockWrite()
-	ix.mu.Unlock()
+	ix.unlockWrite()
 	for _, m := range drop {
 		if err := m.close(); err != nil {
 			ix.log.Warn("index: unmap snapshot", "err", err)

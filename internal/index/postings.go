@@ -516,12 +516,16 @@ func (ix *Index) maybeCompact() {
 	}
 	ix.lockWrite()
 	if ix.closed || !ix.compactDue() {
-		ix.mu.Unlock()
+		ix.unlockWrite()
 		return
 	}
 	ix.flushTails()
 	ix.postTotal += ix.postAdded
 	ix.postAdded, ix.postCompacted = 0, ix.postTotal
+	ix.unlockWrite()
+	// The scan of every posting (about 100 ms at 2M docs) needs no write
+	// lock: postings change only under applyMu, which Apply holds, and
+	// searches only read them (and the maps).
 	var todo []*posting
 	var live uint64
 	for fi := range ix.post {
@@ -545,11 +549,10 @@ func (ix *Index) maybeCompact() {
 				}
 			}
 		}
-		ix.slab = &listSlab{}
+		ix.slab = &listSlab{} // used only by Apply: applyMu is enough
 	}
 	slab := ix.slab
 	listCap := ix.compactListMax
-	ix.mu.Unlock()
 	workers := min(2, runtime.GOMAXPROCS(0))
 	scratch := make([]settleScratch, workers)
 	var step []settled
@@ -572,7 +575,7 @@ func (ix *Index) maybeCompact() {
 		for i := range step {
 			step[i].install(slab)
 		}
-		ix.mu.Unlock()
+		ix.unlockWrite()
 	}
 }
 

@@ -212,7 +212,7 @@ func (ix *Index) maybeRebuildLocked() {
 		rv, spare := buildRanked(pv, nDocs, nil) // pv is free after, maybe as spare
 		rp, _ := buildRanked(pp, nDocs, spare)
 		ix.lockWrite()
-		defer ix.mu.Unlock()
+		defer ix.unlockWrite()
 		for _, n := range ix.pending {
 			if ix.docs[n].alive {
 				rv.set(n, ix.views[n])

@@ -108,11 +108,26 @@ func TestFlushIndexRecordsDuration(t *testing.T) {
 				got[mf.GetName()] = m.GetGauge().GetValue()
 			case m.GetCounter() != nil:
 				got[mf.GetName()] = m.GetCounter().GetValue()
+			case m.GetHistogram() != nil:
+				h := m.GetHistogram()
+				got[mf.GetName()+"_count"] = float64(h.GetSampleCount())
+				got[mf.GetName()+"_sum"] = h.GetSampleSum()
+				prev := uint64(0)
+				for _, b := range h.GetBucket() {
+					if b.GetCumulativeCount() < prev || b.GetCumulativeCount() > h.GetSampleCount() {
+						t.Fatalf("%s: bucket le=%g count %d after %d (total %d)", mf.GetName(), b.GetUpperBound(), b.GetCumulativeCount(), prev, h.GetSampleCount())
+					}
+					prev = b.GetCumulativeCount()
+				}
 			}
 		}
 	}
 	if got["tubelake_index_docs"] != 10 || got["tubelake_index_deltas"] != 1 || got["tubelake_index_checkpoint"] != 2 ||
 		got["tubelake_index_snapshot_bytes"] <= 0 || got["tubelake_index_applied_records_total"] != 11 || got["tubelake_index_in_place_refreshes_total"] != 1 {
 		t.Fatalf("index metrics: %v", got)
+	}
+	// Applying the records and cutting two flushes took the write lock.
+	if got["tubelake_index_write_lock_hold_seconds_count"] < 3 || got["tubelake_index_write_lock_hold_seconds_sum"] <= 0 {
+		t.Fatalf("write-lock hold histogram: %v", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 type indexCollector struct {
 	ix    *index.Index
 	descs map[string]*prometheus.Desc
+	holds *prometheus.Desc
 }
 
 // indexMetrics are the index's exported figures: name, help, counter.
@@ -34,7 +35,8 @@ var indexMetrics = []struct {
 }
 
 func newIndexCollector(ix *index.Index) *indexCollector {
-	c := &indexCollector{ix: ix, descs: map[string]*prometheus.Desc{}}
+	c := &indexCollector{ix: ix, descs: map[string]*prometheus.Desc{},
+		holds: prometheus.NewDesc("tubelake_index_write_lock_hold_seconds", "How long each hold of the index's write lock lasted (Apply chunks, compaction steps, rank swaps, flush cuts): searches issued during a hold wait for it.", nil, nil)}
 	for _, m := range indexMetrics {
 		c.descs[m.name] = prometheus.NewDesc(m.name, m.help, nil, nil)
 	}
@@ -45,6 +47,7 @@ func (c *indexCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range c.descs {
 		ch <- d
 	}
+	ch <- c.holds
 }
 
 func (c *indexCollector) Collect(ch chan<- prometheus.Metric) {
@@ -56,4 +59,12 @@ func (c *indexCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(c.descs[m.name], t, m.value(&st))
 	}
+	h := st.WriteHolds
+	cum := make(map[float64]uint64, len(h.Buckets))
+	var n uint64
+	for b, k := range h.Buckets[:max(0, len(h.Buckets)-1)] { // the last bucket is +Inf: the count
+		n += k
+		cum[index.UpperSeconds(b)] = n
+	}
+	ch <- prometheus.MustNewConstHistogram(c.holds, h.Count, h.Seconds, cum)
 }

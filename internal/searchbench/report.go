@@ -2,6 +2,7 @@ package searchbench
 
 import (
 	"fmt"
+	"github.com/tubelake/tubelake/internal/index"
 	"io"
 	"strings"
 )
@@ -75,15 +76,18 @@ type Build struct {
 	// debug.FreeOSMemory: what the process keeps resident once the
 	// collector returned the free heap (RSSBytes depends on GOGC and
 	// GOMEMLIMIT: freed memory stays mapped until scavenged).
-	RSSIdleBytes   int64   `json:"rss_idle_bytes"`
-	MemEstimate    int64   `json:"index_mem_estimate_bytes"`
-	IndexTextBytes int64   `json:"index_text_bytes"`
-	Grams          int     `json:"grams"`
-	PostingBytes   int64   `json:"posting_bytes"`
-	HeapPerRaw     float64 `json:"heap_per_raw_text"`
-	RSSPerRaw      float64 `json:"rss_per_raw_text"`
-	FlushSeconds   float64 `json:"flush_seconds"`
-	DiskBytes      int64   `json:"disk_bytes"`
+	RSSIdleBytes int64 `json:"rss_idle_bytes"`
+	// WriteHolds are the index's write-lock holds during the build: each
+	// one a pause for every search issued meanwhile.
+	WriteHolds     index.LockHolds `json:"write_holds"`
+	MemEstimate    int64           `json:"index_mem_estimate_bytes"`
+	IndexTextBytes int64           `json:"index_text_bytes"`
+	Grams          int             `json:"grams"`
+	PostingBytes   int64           `json:"posting_bytes"`
+	HeapPerRaw     float64         `json:"heap_per_raw_text"`
+	RSSPerRaw      float64         `json:"rss_per_raw_text"`
+	FlushSeconds   float64         `json:"flush_seconds"`
+	DiskBytes      int64           `json:"disk_bytes"`
 	// After that first flush (after a GC and FreeOSMemory): the frozen
 	// postings read their blobs from the snapshot's memory map (page
 	// cache) instead of the heap. RssAnon is the process's private
@@ -146,6 +150,8 @@ type Updates struct {
 	// RankRebuilds counts the background re-sorts of the rank orders that
 	// finished in the window.
 	RankRebuilds uint64 `json:"rank_rebuilds"`
+	// WriteHolds are the index's write-lock holds in the window.
+	WriteHolds index.LockHolds `json:"write_holds"`
 }
 
 // Correctness counts answers that differ from the brute-force oracle.
@@ -262,6 +268,13 @@ func count(n int) string {
 	return b.String()
 }
 
+// holdsLine summarizes write-lock holds (bucket bounds are powers of two:
+// p50 and p99 are upper bounds).
+func holdsLine(h index.LockHolds) string {
+	return fmt.Sprintf("%s holds, %.2f s in all, p50 <= %s ms, p99 <= %s ms, max %s ms",
+		count(int(h.Count)), h.Seconds, ms3(1000*h.Quantile(0.5)), ms3(1000*h.Quantile(0.99)), ms3(1000*h.MaxSeconds))
+}
+
 // WriteMarkdown prints the report as markdown tables.
 func (r *Report) WriteMarkdown(w io.Writer) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
@@ -293,6 +306,10 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 		p("After the flush (GC, FreeOSMemory): index heap %s (%.2fx the raw text); frozen postings read in place from the snapshot's memory map %s; RssAnon %s (%.2fx), RssFile %s.",
 			mb(b.FlushedHeapBytes), b.FlushedHeapPerRaw, mb(b.MappedBytes), mb(b.FlushedRSSAnon), ratio(b.FlushedRSSAnon, r.Corpus.RawTextBytes), mb(b.FlushedRSSFile))
 	}
+	if b.WriteHolds.Count > 0 {
+		p("")
+		p("Write-lock holds during the build (a search issued during one waits for it): %s.", holdsLine(b.WriteHolds))
+	}
 	p("")
 	p("#### Queries (sort=views, limit=20, title; %d reps after one warm-up)", r.Config.Reps)
 	p("")
@@ -323,6 +340,10 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 		p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 		p("| %s | %s | %s | %.2f | %s | %s | %s | %s | %s | %d / %.2f | %d |", count(u.Updates), count(u.Applied), count(u.InPlace), u.Seconds, count(int(u.PerSec)), count(u.Queries), ms3(u.QueryP50Ms), ms3(u.QueryP99Ms), ms3(u.QueryMaxMs), u.GCCycles, u.GCCPUSeconds, u.RankRebuilds)
 		p("")
+		if u.WriteHolds.Count > 0 {
+			p("Write-lock holds during the updates: %s.", holdsLine(u.WriteHolds))
+			p("")
+		}
 	}
 	if len(r.Anchors) > 0 {
 		p("#### Anchors (same queries, first %s docs; p99 ratio = anchor p99 / tubelake p99 at %s docs)", count(r.Config.AnchorDocs), count(r.Corpus.Docs))

@@ -401,6 +401,7 @@ func buildIndex(ctx context.Context, cfg *Config, m *Model, ix *index.Index, rep
 	wall := time.Now()
 	lastPrint := wall
 	recs := make([]yt.Record, 0, cfg.Batch)
+	holds0 := ix.Stats().WriteHolds
 	stopProfile, err := startProfile(cfg.CPUProfile)
 	if err != nil {
 		return err
@@ -455,6 +456,8 @@ func buildIndex(ctx context.Context, cfg *Config, m *Model, ix *index.Index, rep
 	b.RSSIdleBytes = procstat.Status("VmRSS")
 	st := ix.Stats()
 	b.IndexTextBytes, b.MemEstimate, b.Grams, b.PostingBytes = st.TextBytes, st.MemBytes, st.Grams, st.PostingBytes
+	b.WriteHolds = st.WriteHolds.Sub(holds0)
+	pf("write-lock holds during the build: %s", holdsLine(b.WriteHolds))
 	if raw > 0 {
 		b.HeapPerRaw = float64(b.IndexHeapBytes) / float64(raw)
 		b.RSSPerRaw = float64(b.RSSBytes) / float64(raw)
@@ -676,6 +679,7 @@ func runUpdates(ctx context.Context, cfg *Config, m *Model, ix *index.Index, s *
 	u.BatchSize = updBatch
 	u.GCCycles, u.GCCPUSeconds = gc.Cycles, gc.CPU.Seconds()
 	u.RankRebuilds = st1.Rebuilds - st0.Rebuilds
+	u.WriteHolds = st1.WriteHolds.Sub(st0.WriteHolds)
 	ks := latStats(qlat)
 	u.Queries, u.QueryP50Ms, u.QueryP99Ms, u.QueryMaxMs = len(qlat), ks.P50Ms, ks.P99Ms, ks.MaxMs
 	pf("updates: %d view-count snapshots in %.2fs (%.0f/s, %d applied in place), %d concurrent queries p50 %.3f ms p99 %.3f ms; %d GC cycles, %.2f s GC CPU",
