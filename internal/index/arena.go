@@ -631,15 +631,15 @@ const noText = ^uint64(0)
 
 // rec decodes the text record of doc n (an empty one if it has none).
 func (ix *Index) rec(n uint32) textRec {
-	if ix.docs[n].text == noText {
+	if ix.docs.at(n).text == noText {
 		return textRec{}
 	}
-	return decodeRec(ix.arena.rec(ix.docs[n].text))
+	return decodeRec(ix.arena.rec(ix.docs.at(n).text))
 }
 
 // norm returns the normalized text of field fi of doc n.
 func (ix *Index) norm(n uint32, fi int) string {
-	d := &ix.docs[n]
+	d := ix.docs.at(n)
 	if fi == fChannel {
 		return ix.strs.normOf(d.chanTitle)
 	}
@@ -657,8 +657,8 @@ func (ix *Index) setRec(n uint32, r *textRec) {
 
 // putRec stores the encoded record b as the text record of doc n.
 func (ix *Index) putRec(n uint32, b []byte) {
-	d := &ix.docs[n]
-	ix.thash[n] = 0
+	d := ix.docs.at(n)
+	*ix.thash.at(n) = 0
 	ix.textGen++
 	if d.text != noText {
 		ix.arena.garbage += int64(recLen(ix.arena.rec(d.text)))

@@ -333,7 +333,7 @@ func BenchmarkMeasure(b *testing.B) {
 	for b.Loop() {
 		ix.measure()
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ix.docs)), "ns/doc")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*ix.docs.len()), "ns/doc")
 }
 
 // BenchmarkFlush writes a snapshot of the bench index.
@@ -347,7 +347,7 @@ func BenchmarkFlush(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ix.docs)), "ns/doc")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*ix.docs.len()), "ns/doc")
 }
 
 // BenchmarkOpen loads a snapshot of the bench index.
@@ -367,7 +367,7 @@ func BenchmarkOpen(b *testing.B) {
 		}
 		ix2.Close()
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ix.docs)), "ns/doc")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*ix.docs.len()), "ns/doc")
 }
 
 // BenchmarkTextHash: the hash every statistics refresh computes of the

@@ -320,7 +320,7 @@ func (ix *Index) encodeDelta(ctx context.Context, e *encoder, checkpoint uint64,
 	binary.Write(w, binary.LittleEndian, st.files[0].crc)
 	binary.Write(w, binary.LittleEndian, seq)
 	binary.Write(w, binary.LittleEndian, st.files[seq-1].crc)
-	start, end := c.cut, uint32(len(ix.docs))
+	start, end := c.cut, uint32(ix.docs.len())
 	e.uvarint(uint64(start))
 	e.uvarint(uint64(end))
 	for n := start; n < end; n++ {
@@ -354,9 +354,9 @@ func (ix *Index) encodeDelta(ctx context.Context, e *encoder, checkpoint uint64,
 		}
 		e.uvarint(uint64(n - prev))
 		prev = n
-		d := &ix.docs[n]
+		d := ix.docs.at(n)
 		for _, v := range []int64{atomic.LoadInt64(&d.fetched), atomic.LoadInt64(&d.textAt), atomic.LoadInt64(&d.chanAt),
-			atomic.LoadInt64(&ix.views[n]), atomic.LoadInt64(&ix.likes[n]), atomic.LoadInt64(&ix.comments[n])} {
+			atomic.LoadInt64(ix.views.at(n)), atomic.LoadInt64(ix.likes.at(n)), atomic.LoadInt64(ix.comments.at(n))} {
 			e.varint(v)
 		}
 	}
@@ -581,8 +581,8 @@ func (ix *Index) decodeDelta(dec *decoder, st *snapState, mapped bool) (postStar
 	if dec.err != nil {
 		return 0, false, dec.err
 	}
-	if start != uint64(len(ix.docs)) || end < start || end > 1<<32-2 || end-start > dec.left()/minDocBytes {
-		return 0, false, fmt.Errorf("delta adds docs %d..%d to %d docs", start, end, len(ix.docs))
+	if start != uint64(ix.docs.len()) || end < start || end > 1<<32-2 || end-start > dec.left()/minDocBytes {
+		return 0, false, fmt.Errorf("delta adds docs %d..%d to %d docs", start, end, ix.docs.len())
 	}
 	var tags []string
 	for n := start; n < end && dec.err == nil; n++ {
@@ -613,9 +613,9 @@ func (ix *Index) decodeDelta(dec *decoder, st *snapState, mapped bool) (postStar
 		return 0, false, err
 	}
 	if err := older("refreshed", func(n uint32) error {
-		d := &ix.docs[n]
+		d := ix.docs.at(n)
 		d.fetched, d.textAt, d.chanAt = dec.varint(), dec.varint(), dec.varint()
-		ix.views[n], ix.likes[n], ix.comments[n] = dec.varint(), dec.varint(), dec.varint()
+		*ix.views.at(n), *ix.likes.at(n), *ix.comments.at(n) = dec.varint(), dec.varint(), dec.varint()
 		return nil
 	}); err != nil {
 		return 0, false, err
@@ -665,7 +665,7 @@ func (ix *Index) decodeDelta(dec *decoder, st *snapState, mapped bool) (postStar
 			}
 			switch kind {
 			case deltaWhole:
-				p, err := ix.loadPosting(b, mapped, uint64(len(ix.docs)))
+				p, err := ix.loadPosting(b, mapped, uint64(ix.docs.len()))
 				if err != nil {
 					return 0, false, fmt.Errorf("posting %x: %w", k, err)
 				}

@@ -42,13 +42,13 @@ func stateOf(t *testing.T, ix *Index) indexState {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	st := indexState{Channels: map[string]string{}, Live: ix.live}
-	for n := range ix.docs {
-		d := &ix.docs[n]
+	for n := range uint32(ix.docs.len()) {
+		d := ix.docs.at(n)
 		ds := docState{
 			ID: ix.docID(uint32(n)), Fetched: d.fetched, TextAt: d.textAt, ChanAt: d.chanAt, Tomb: d.tomb,
 			ChanID: ix.strs.str(d.chanID), ChanTitle: ix.strs.str(d.chanTitle), Cat: ix.strs.str(d.catID),
 			Lang: ix.strs.str(d.lang), Dur: ix.strs.str(d.dur), Alive: d.alive,
-			Views: ix.views[n], Likes: ix.likes[n], Comments: ix.comments[n], Pub: ix.pub[n],
+			Views: *ix.views.at(n), Likes: *ix.likes.at(n), Comments: *ix.comments.at(n), Pub: *ix.pub.at(n),
 		}
 		if d.text != noText {
 			r := ix.rec(uint32(n))

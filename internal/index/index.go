@@ -179,7 +179,7 @@ type Index struct {
 
 	mu       sync.RWMutex
 	closed   bool
-	docs     []doc
+	docs     paged[doc]
 	ids      [idShards]idTable // video id -> doc
 	idBytes  []byte            // all video ids, idWidth bytes each
 	oddIDs   map[uint32]string // ids of another length (not produced by valid records)
@@ -187,16 +187,16 @@ type Index struct {
 	strs     strTable
 	recBuf   []byte
 	patchBuf []byte
-	views    []int64 // columns indexed by doc id
-	likes    []int64
-	comments []int64
-	pub      []int64 // published_at, unix µs
+	views    paged[int64] // columns indexed by doc id (paged: see paged)
+	likes    paged[int64]
+	comments paged[int64]
+	pub      paged[int64] // published_at, unix µs
 	// thash is textHash of the stored texts, set when a doc is created from
 	// a record or a statistics refresh found its texts equal to the stored
 	// ones (0: unknown, compare the texts). Any change of a
 	// doc's texts, channel title or thumbnail resets it (putRec,
 	// setChanTitle).
-	thash []uint64
+	thash paged[uint64]
 	live  int
 
 	post  [nFields]map[uint64]*posting
@@ -684,7 +684,7 @@ func (ix *Index) classify(recs []yt.Record, cp *chunkPrep, need []bool, k, parts
 				continue
 			}
 			cp.doc[i] = n + 1
-			d := &ix.docs[n]
+			d := ix.docs.at(n)
 			f := v.FetchedAt.UnixMicro()
 			valid := validVideoRecord(r)
 			if f <= d.fetched || f <= d.tomb {
@@ -701,13 +701,13 @@ func (ix *Index) classify(recs []yt.Record, cp *chunkPrep, need []bool, k, parts
 			// One 8-byte column instead of the stored texts: a statistics
 			// refresh of a random doc costs a cache miss less per field.
 			h := textHash(v)
-			switch th := ix.thash[n]; {
+			switch th := *ix.thash.at(n); {
 			case th == h:
 			case th != 0 || !ix.sameTexts(n, v, &buf):
 				need[i] = true
 				continue
 			default:
-				atomic.StoreUint64(&ix.thash[n], h)
+				atomic.StoreUint64(ix.thash.at(n), h)
 			}
 			cp.same[i] = true
 			if valid && ix.statsOnly(n, v, f) {
@@ -749,7 +749,7 @@ func (ix *Index) touch(ns []uint32, found []bool) int64 {
 	rv, chg := ix.rankViews, ix.chg
 	for j, n := range ns {
 		if found[j] {
-			sum += ix.docs[n].fetched + ix.pub[n] + ix.views[n] + ix.likes[n] + ix.comments[n] + int64(ix.thash[n])
+			sum += ix.docs.at(n).fetched + *ix.pub.at(n) + *ix.views.at(n) + *ix.likes.at(n) + *ix.comments.at(n) + int64(*ix.thash.at(n))
 			if int(n) < len(rv.docBlock) {
 				sum += int64(rv.docBlock[n])
 			}
@@ -764,7 +764,7 @@ func (ix *Index) touch(ns []uint32, found []bool) int64 {
 	var hs [2 * gatherRecs]string
 	for j, n := range ns {
 		if found[j] {
-			d := &ix.docs[n]
+			d := ix.docs.at(n)
 			if int(d.chanID) < len(strs) {
 				hs[2*j] = strs[d.chanID]
 			}
@@ -811,9 +811,9 @@ func mixHash(h, x uint64) uint64 {
 // lock: same filters, duration and published_at, and the doc already has
 // its rank block. Caller holds ix.mu for reading.
 func (ix *Index) statsOnly(n uint32, v *yt.Video, f int64) bool {
-	d := &ix.docs[n]
+	d := ix.docs.at(n)
 	s := &v.Snippet
-	if s.PublishedAt.UnixMicro() != ix.pub[n] {
+	if s.PublishedAt.UnixMicro() != *ix.pub.at(n) {
 		return false
 	}
 	if ix.strs.str(d.chanID) != s.ChannelID || ix.strs.str(d.catID) != s.CategoryID ||
@@ -833,12 +833,12 @@ func (ix *Index) statsOnly(n uint32, v *yt.Video, f int64) bool {
 // goroutine (idPart), and Apply calls are serialized, so no two writers ever
 // touch one doc at a time.
 func (ix *Index) applyStats(n uint32, v *yt.Video, f int64) {
-	d := &ix.docs[n]
+	d := ix.docs.at(n)
 	views := yt.Val(v.Statistics.ViewCount)
 	ix.chg.markStats(n)
 	atomic.StoreInt64(&d.fetched, f)
-	atomic.StoreInt64(&ix.likes[n], yt.Val(v.Statistics.LikeCount))
-	atomic.StoreInt64(&ix.comments[n], yt.Val(v.Statistics.CommentCount))
+	atomic.StoreInt64(ix.likes.at(n), yt.Val(v.Statistics.LikeCount))
+	atomic.StoreInt64(ix.comments.at(n), yt.Val(v.Statistics.CommentCount))
 	if f > d.textAt {
 		atomic.StoreInt64(&d.textAt, f)
 	}
@@ -850,7 +850,7 @@ func (ix *Index) applyStats(n uint32, v *yt.Video, f int64) {
 		atomic.StoreInt64(&d.chanAt, chanAt)
 	}
 	ix.rankViews.widen(n, views)
-	old := ix.views[n]
+	old := *ix.views.at(n)
 	moved := viewBucketOf(old) != viewBucketOf(views)
 	if moved || ix.rebuilding {
 		ix.pendMu.Lock()
@@ -862,12 +862,17 @@ func (ix *Index) applyStats(n uint32, v *yt.Video, f int64) {
 				ix.movedFrom[n] = uint8(viewBucketOf(old))
 			}
 		}
+		// Stored before the doc joins pending: a rebuild replays pending
+		// under the read lock (see maybeRebuildLocked) and must read the
+		// new count for every entry it sees.
+		atomic.StoreInt64(ix.views.at(n), views)
 		if ix.rebuilding {
 			ix.pending = append(ix.pending, n)
 		}
 		ix.pendMu.Unlock()
+		return
 	}
-	atomic.StoreInt64(&ix.views[n], views)
+	atomic.StoreInt64(ix.views.at(n), views)
 }
 
 // flushMovesLocked re-files up to limit docs whose view-count bucket changed in
@@ -882,7 +887,7 @@ func (ix *Index) flushMovesLocked(limit int) {
 		if bm := ix.viewBucket[from]; bm != nil {
 			bm.Remove(n)
 		}
-		b := viewBucketOf(ix.views[n])
+		b := viewBucketOf(*ix.views.at(n))
 		if ix.viewBucket[b] == nil {
 			ix.viewBucket[b] = roaring.New()
 		}
@@ -1015,7 +1020,7 @@ func validVideoRecord(r *yt.Record) bool {
 
 // sameTexts reports whether doc n (alive) has the texts and thumbnail of v.
 func (ix *Index) sameTexts(n uint32, v *yt.Video, buf *[]byte) bool {
-	d := &ix.docs[n]
+	d := ix.docs.at(n)
 	s := &v.Snippet
 	if ix.strs.str(d.chanTitle) != s.ChannelTitle {
 		return false
@@ -1078,15 +1083,15 @@ func videoLang(s *yt.VideoSnippet) string {
 }
 
 func (ix *Index) newSlot(id string) uint32 {
-	n := uint32(len(ix.docs))
-	ix.docs = append(ix.docs, doc{text: noText})
+	n := uint32(ix.docs.len())
+	ix.docs.push(doc{text: noText})
 	ix.appendID(n, id)
 	ix.insertID(n, id)
-	ix.views = append(ix.views, 0)
-	ix.likes = append(ix.likes, 0)
-	ix.comments = append(ix.comments, 0)
-	ix.pub = append(ix.pub, 0)
-	ix.thash = append(ix.thash, 0)
+	ix.views.push(0)
+	ix.likes.push(0)
+	ix.comments.push(0)
+	ix.pub.push(0)
+	ix.thash.push(0)
 	return n
 }
 
@@ -1119,18 +1124,18 @@ func (ix *Index) applyVideo(v *yt.Video, p *prepared, same bool, hint uint32, df
 	if !ok {
 		n = ix.newSlot(v.ID)
 	}
-	d := &ix.docs[n]
+	d := ix.docs.at(n)
 	if ok && (f <= d.fetched || f <= d.tomb) {
 		return false
 	}
 	ix.markDoc(n)
 	s := &v.Snippet
-	wasAlive, oldViews, oldPub := d.alive, ix.views[n], ix.pub[n]
+	wasAlive, oldViews, oldPub := d.alive, *ix.views.at(n), *ix.pub.at(n)
 	d.fetched = f
-	ix.views[n] = yt.Val(v.Statistics.ViewCount)
-	ix.likes[n] = yt.Val(v.Statistics.LikeCount)
-	ix.comments[n] = yt.Val(v.Statistics.CommentCount)
-	ix.pub[n] = s.PublishedAt.UnixMicro()
+	*ix.views.at(n) = yt.Val(v.Statistics.ViewCount)
+	*ix.likes.at(n) = yt.Val(v.Statistics.LikeCount)
+	*ix.comments.at(n) = yt.Val(v.Statistics.CommentCount)
+	*ix.pub.at(n) = s.PublishedAt.UnixMicro()
 	if ix.strs.str(d.dur) != v.ContentDetails.Duration {
 		d.dur = ix.strs.id(v.ContentDetails.Duration)
 	}
@@ -1186,7 +1191,7 @@ func (ix *Index) applyVideo(v *yt.Video, p *prepared, same bool, hint uint32, df
 		if p != nil && chanTitle == s.ChannelTitle {
 			// The stored texts are the record's: its first statistics
 			// refresh compares one hash instead of every text.
-			ix.thash[n] = p.thash
+			*ix.thash.at(n) = p.thash
 		}
 		ix.addFilters(n, d)
 		d.alive = true
@@ -1252,14 +1257,14 @@ func (ix *Index) applyVideo(v *yt.Video, p *prepared, same bool, hint uint32, df
 
 // setChanTitle sets the channel title of doc n, updating its postings.
 func (ix *Index) setChanTitle(n uint32, title string) {
-	d := &ix.docs[n]
+	d := ix.docs.at(n)
 	if ix.strs.str(d.chanTitle) == title {
 		return
 	}
 	old := ix.strs.normOf(d.chanTitle)
 	d.chanTitle = ix.strs.id(title)
 	ix.markDoc(n) // a text changed: the next delta holds the whole doc
-	ix.thash[n] = 0
+	*ix.thash.at(n) = 0
 	ix.textGen++
 	ix.setText(fChannel, n, old, ix.strs.normOf(d.chanTitle))
 }
@@ -1272,12 +1277,12 @@ func pubBucketOf(us int64) int32 {
 }
 
 func (ix *Index) addBuckets(n uint32) {
-	b := viewBucketOf(ix.views[n])
+	b := viewBucketOf(*ix.views.at(n))
 	if ix.viewBucket[b] == nil {
 		ix.viewBucket[b] = roaring.New()
 	}
 	ix.viewBucket[b].Add(n)
-	pb := pubBucketOf(ix.pub[n])
+	pb := pubBucketOf(*ix.pub.at(n))
 	if ix.pubBucket[pb] == nil {
 		ix.pubBucket[pb] = roaring.New()
 	}
@@ -1299,7 +1304,7 @@ func (ix *Index) removeBuckets(n uint32, views, pub int64) {
 
 // moveBuckets re-files doc n if its views or published_at changed bucket.
 func (ix *Index) moveBuckets(n uint32, oldViews, oldPub int64) {
-	if viewBucketOf(oldViews) == viewBucketOf(ix.views[n]) && (oldPub == ix.pub[n] || pubBucketOf(oldPub) == pubBucketOf(ix.pub[n])) {
+	if viewBucketOf(oldViews) == viewBucketOf(*ix.views.at(n)) && (oldPub == *ix.pub.at(n) || pubBucketOf(oldPub) == pubBucketOf(*ix.pub.at(n))) {
 		return
 	}
 	ix.removeBuckets(n, oldViews, oldPub)
@@ -1308,8 +1313,8 @@ func (ix *Index) moveBuckets(n uint32, oldViews, oldPub int64) {
 
 // rankSet records the current sort keys of doc n in the rank orders.
 func (ix *Index) rankSet(n uint32) {
-	ix.rankViews.set(n, ix.views[n])
-	ix.rankPub.set(n, ix.pub[n])
+	ix.rankViews.set(n, *ix.views.at(n))
+	ix.rankPub.set(n, *ix.pub.at(n))
 	if ix.rebuilding {
 		ix.pending = append(ix.pending, n)
 	}
@@ -1328,7 +1333,7 @@ func (ix *Index) applyChannel(c *yt.Channel) bool {
 		it := p.bitmap().Iterator()
 		for it.HasNext() {
 			n := it.Next()
-			d := &ix.docs[n]
+			d := ix.docs.at(n)
 			if cf <= d.chanAt {
 				continue
 			}
@@ -1363,7 +1368,7 @@ func (ix *Index) applyEvent(e *yt.Event) bool {
 			}
 			n = ix.newSlot(e.EntityID) // remember the tombstone against late replays
 		}
-		d := &ix.docs[n]
+		d := ix.docs.at(n)
 		if o <= d.tomb {
 			return false
 		}
@@ -1377,7 +1382,7 @@ func (ix *Index) applyEvent(e *yt.Event) bool {
 	if !ok {
 		return false
 	}
-	d := &ix.docs[n]
+	d := ix.docs.at(n)
 	if !d.alive || o <= d.textAt {
 		return false
 	}
@@ -1445,12 +1450,12 @@ func parseEventTags(s string) []string {
 
 func (ix *Index) removeDoc(n uint32) {
 	ix.gen++
-	d := &ix.docs[n]
+	d := ix.docs.at(n)
 	for fi := range nFields {
 		ix.removeText(fi, n, ix.norm(n, fi))
 	}
 	ix.removeFilters(n, d)
-	ix.removeBuckets(n, ix.views[n], ix.pub[n])
+	ix.removeBuckets(n, *ix.views.at(n), *ix.pub.at(n))
 	d.alive = false
 	ix.live--
 }
@@ -1640,16 +1645,16 @@ func (ix *Index) removeFilters(n uint32, d *doc) {
 // ---- getters ----
 
 func (ix *Index) hit(n uint32) Hit {
-	d := &ix.docs[n]
+	d := ix.docs.at(n)
 	r := ix.rec(n)
 	id := strings.Clone(ix.docID(n))
 	h := Hit{
 		ID: id, Title: strings.Clone(rawString(r.norm[fTitle], r.patch[fTitle])),
 		ChannelID: ix.strs.str(d.chanID), ChannelTitle: ix.strs.str(d.chanTitle),
-		PublishedAt:  time.UnixMicro(ix.pub[n]).UTC(),
-		ViewCount:    atomic.LoadInt64(&ix.views[n]),
-		LikeCount:    atomic.LoadInt64(&ix.likes[n]),
-		CommentCount: atomic.LoadInt64(&ix.comments[n]),
+		PublishedAt:  time.UnixMicro(*ix.pub.at(n)).UTC(),
+		ViewCount:    atomic.LoadInt64(ix.views.at(n)),
+		LikeCount:    atomic.LoadInt64(ix.likes.at(n)),
+		CommentCount: atomic.LoadInt64(ix.comments.at(n)),
 		CategoryID:   ix.strs.str(d.catID), Language: ix.strs.str(d.lang), ThumbnailURL: thumbURL(id, r.thumb), Duration: ix.strs.str(d.dur),
 	}
 	if tags := rawTags(r.norm[fTags], r.patch[fTags]); len(tags) > 0 {
@@ -1668,7 +1673,7 @@ func (ix *Index) Video(id string) (Hit, bool) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	n, ok := ix.lookup(id)
-	if !ok || !ix.docs[n].alive {
+	if !ok || !ix.docs.at(n).alive {
 		return Hit{}, false
 	}
 	return ix.hit(n), true
@@ -1679,10 +1684,10 @@ func (ix *Index) VideoDoc(id string) (VideoDoc, bool) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	n, ok := ix.lookup(id)
-	if !ok || !ix.docs[n].alive {
+	if !ok || !ix.docs.at(n).alive {
 		return VideoDoc{}, false
 	}
-	d := &ix.docs[n]
+	d := ix.docs.at(n)
 	r := ix.rec(n)
 	desc := strings.Clone(rawString(r.norm[fDesc], r.patch[fDesc]))
 	return VideoDoc{Hit: ix.hit(n), Description: desc, FetchedAt: time.UnixMicro(atomic.LoadInt64(&d.fetched)).UTC()}, true
@@ -1705,7 +1710,7 @@ func (ix *Index) Channel(id string) (yt.Channel, bool) {
 func (ix *Index) Stats() Stats {
 	ix.mu.RLock()
 	st := Stats{
-		Docs: ix.live, Deleted: len(ix.docs) - ix.live, Channels: len(ix.channels),
+		Docs: ix.live, Deleted: ix.docs.len() - ix.live, Channels: len(ix.channels),
 		Applied: ix.applied.Load(), Stale: ix.stale.Load(), Rejected: ix.rejected.Load(),
 		Rebuilds: ix.rebuilds.Load(), Checkpoint: ix.checkpoint.Load(), InPlace: ix.inPlace.Load(),
 		Deltas: int(ix.snapDeltas.Load()), SnapBytes: ix.snapBytes.Load(),
@@ -1739,9 +1744,9 @@ func (ix *Index) measure() [4]int64 {
 	var text, postBytes, mem, mapped int64
 	for lo := 0; ; lo += measureStep {
 		ix.mu.RLock()
-		hi := min(lo+measureStep, len(ix.docs))
+		hi := min(lo+measureStep, ix.docs.len())
 		for i := lo; i < hi; i++ {
-			d := &ix.docs[i]
+			d := ix.docs.at(uint32(i))
 			if d.text == noText {
 				continue
 			}
@@ -1767,7 +1772,7 @@ func (ix *Index) measure() [4]int64 {
 	}
 	const docBytes = int64(unsafe.Sizeof(doc{})) + 4*8 + 2*8 // struct, columns, rank entries
 	ix.mu.RLock()
-	mem += postBytes - mapped + ix.arena.memBytes() + int64(cap(ix.idBytes)) + ix.idSlots()*8 + int64(cap(ix.docs))*docBytes
+	mem += postBytes - mapped + ix.arena.memBytes() + int64(cap(ix.idBytes)) + ix.idSlots()*8 + ix.docs.capBytes(docBytes)
 	ix.mu.RUnlock()
 	return [4]int64{text, postBytes, mem, mapped}
 }

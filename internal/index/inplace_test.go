@@ -79,15 +79,15 @@ func TestInPlaceStats(t *testing.T) {
 			}
 			check()
 			// Re-filed docs are in exactly the bucket of their views.
-			for n := range ix.docs {
+			for n := range uint32(ix.docs.len()) {
 				var in []int
 				for b, bm := range ix.viewBucket {
 					if bm != nil && bm.Contains(uint32(n)) {
 						in = append(in, b)
 					}
 				}
-				if want := []int{viewBucketOf(ix.views[n])}; !slices.Equal(in, want) {
-					t.Fatalf("doc %d with %d views is in buckets %v, want %v", n, ix.views[n], in, want)
+				if want := []int{viewBucketOf(*ix.views.at(n))}; !slices.Equal(in, want) {
+					t.Fatalf("doc %d with %d views is in buckets %v, want %v", n, *ix.views.at(n), in, want)
 				}
 			}
 		})
@@ -114,11 +114,11 @@ func TestCreationTextHash(t *testing.T) {
 	mustApply(t, ix, vspec{id: vidID(500), title: "single", views: 1}.rec())
 	for i := range base {
 		n, _ := ix.lookup(vidID(i))
-		if got := ix.thash[n] != 0; got != (i != 7) {
+		if got := *ix.thash.at(n) != 0; got != (i != 7) {
 			t.Fatalf("doc %d: text hash set %v, want %v", i, got, i != 7)
 		}
 	}
-	if n, _ := ix.lookup(vidID(500)); ix.thash[n] == 0 {
+	if n, _ := ix.lookup(vidID(500)); *ix.thash.at(n) == 0 {
 		t.Fatal("a doc applied on its own has no text hash")
 	}
 	edits := map[int]func(s *vspec){

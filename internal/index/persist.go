@@ -116,7 +116,7 @@ func (ix *Index) flush(ctx context.Context, checkpoint uint64, mode int) error {
 	ix.lockedAt = time.Now()
 	closed := ix.closed
 	prev := ix.chg
-	docs := len(ix.docs)
+	docs := ix.docs.len()
 	var full bool
 	switch mode {
 	case flushFull:
@@ -216,7 +216,7 @@ func (ix *Index) FlushKind() string {
 	ix.flushMu.Lock()
 	defer ix.flushMu.Unlock()
 	ix.mu.RLock()
-	docs := len(ix.docs)
+	docs := ix.docs.len()
 	ix.mu.RUnlock()
 	if ix.snap.fullDue(docs, ix.mergeRatio) {
 		return "full"
@@ -413,8 +413,8 @@ func (ix *Index) encode(ctx context.Context, e *encoder, checkpoint uint64) erro
 	w.WriteString(snapMagic)
 	binary.Write(w, binary.LittleEndian, uint16(snapVersion))
 	binary.Write(w, binary.LittleEndian, checkpoint)
-	e.uvarint(uint64(len(ix.docs)))
-	for i := range ix.docs {
+	e.uvarint(uint64(ix.docs.len()))
+	for i := range ix.docs.len() {
 		if i&65535 == 65535 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -461,7 +461,7 @@ func (ix *Index) encode(ctx context.Context, e *encoder, checkpoint uint64) erro
 // encodeDoc writes doc n (what decodeDoc reads).
 func (ix *Index) encodeDoc(e *encoder, n uint32) {
 	w := e.w
-	d := &ix.docs[n]
+	d := ix.docs.at(n)
 	for _, s := range []string{ix.docID(n), ix.strs.str(d.chanID), ix.strs.str(d.chanTitle), ix.strs.str(d.catID), ix.strs.str(d.lang), ix.strs.str(d.dur)} {
 		e.str(s)
 	}
@@ -474,7 +474,7 @@ func (ix *Index) encodeDoc(e *encoder, n uint32) {
 		w.Write(b)
 	}
 	for _, v := range []int64{atomic.LoadInt64(&d.fetched), atomic.LoadInt64(&d.textAt), atomic.LoadInt64(&d.chanAt), d.tomb,
-		atomic.LoadInt64(&ix.views[n]), atomic.LoadInt64(&ix.likes[n]), atomic.LoadInt64(&ix.comments[n]), ix.pub[n]} {
+		atomic.LoadInt64(ix.views.at(n)), atomic.LoadInt64(ix.likes.at(n)), atomic.LoadInt64(ix.comments.at(n)), *ix.pub.at(n)} {
 		e.varint(v)
 	}
 	if d.alive {
@@ -644,7 +644,7 @@ func (ix *Index) load() error {
 		ix.maps = append(ix.maps, m)
 	}
 	crc := binary.LittleEndian.Uint32(data[size-4:])
-	chain := snapState{baseSize: size, baseDocs: len(ix.docs), forceFull: ix.snap.forceFull, files: []chainFile{{crc: crc, size: size}}}
+	chain := snapState{baseSize: size, baseDocs: ix.docs.len(), forceFull: ix.snap.forceFull, files: []chainFile{{crc: crc, size: size}}}
 	if err := ix.loadDeltas(&chain); err != nil {
 		for _, m := range ix.maps {
 			m.close()
@@ -665,15 +665,15 @@ func (ix *Index) load() error {
 // and starts tracking changes for the next Flush.
 func (ix *Index) finishLoad() {
 	ix.live = 0
-	for n := range ix.docs {
-		if ix.docs[n].alive {
+	for n := range ix.docs.len() {
+		if ix.docs.at(uint32(n)).alive {
 			ix.live++
 			ix.addBuckets(uint32(n))
 		}
 	}
 	ix.addFiltersBulk()
 	ix.rebuildNowLocked()
-	ix.chg = newChanges(len(ix.docs))
+	ix.chg = newChanges(ix.docs.len())
 }
 
 // decode reads a snapshot into the empty index and returns the file offset
@@ -713,7 +713,12 @@ func (ix *Index) decode(dec *decoder, mapped bool) (int64, error) {
 	if nDocs > 1<<32-2 || nDocs > dec.left()/minDocBytes {
 		return 0, fmt.Errorf("%d docs in a snapshot of %d bytes", nDocs, len(dec.r.b))
 	}
-	ix.docs = make([]doc, 0, nDocs)
+	ix.docs.reset(int(nDocs))
+	ix.views.reset(int(nDocs))
+	ix.likes.reset(int(nDocs))
+	ix.comments.reset(int(nDocs))
+	ix.pub.reset(int(nDocs))
+	ix.thash.reset(int(nDocs))
 	var postErr error
 	var wg sync.WaitGroup
 	if postDec != nil {
@@ -828,7 +833,7 @@ func (ix *Index) decodeDoc(dec *decoder, n uint32, replace bool, ver uint16, tag
 	if err != nil {
 		return err
 	}
-	d := &ix.docs[n]
+	d := ix.docs.at(n)
 	if len(rec) > 0 {
 		ix.putRec(n, rec) // copied into the arena
 	} else if d.text != noText {
@@ -847,10 +852,10 @@ func (ix *Index) decodeDocFields(dec *decoder, n uint32, replace bool, id, chanI
 	} else if got := ix.docID(n); got != id {
 		return 0, fmt.Errorf("doc %d is video %q in the snapshot, %q in its delta", n, got, id)
 	}
-	d := &ix.docs[n]
+	d := ix.docs.at(n)
 	d.chanID, d.chanTitle, d.catID, d.lang, d.dur = ix.strs.id(chanID), ix.strs.id(chanTitle), ix.strs.id(catID), ix.strs.id(lang), ix.strs.id(dur)
 	d.fetched, d.textAt, d.chanAt, d.tomb = dec.varint(), dec.varint(), dec.varint(), dec.varint()
-	ix.views[n], ix.likes[n], ix.comments[n], ix.pub[n] = dec.varint(), dec.varint(), dec.varint(), dec.varint()
+	*ix.views.at(n), *ix.likes.at(n), *ix.comments.at(n), *ix.pub.at(n) = dec.varint(), dec.varint(), dec.varint(), dec.varint()
 	d.alive = dec.byte1() == 1
 	return n, nil
 }
@@ -889,7 +894,7 @@ func (ix *Index) decodeDocV2(dec *decoder, n uint32, replace bool, tags *[]strin
 	if err != nil {
 		return err
 	}
-	d := &ix.docs[n]
+	d := ix.docs.at(n)
 	if d.alive || f[1] != "" || f[2] != "" || len(*tags) > 0 || r.norm != [nFields]string{} || f[7] != "" {
 		ix.patchBuf = ix.patchBuf[:0]
 		r.patch[fTitle] = ix.patch(r.norm[fTitle], f[1])
@@ -928,8 +933,8 @@ func (ix *Index) addFiltersBulk() {
 		{ix.byLang, func(d *doc) uint32 { return d.lang }, langFilterKeys},
 	} {
 		clear(start)
-		for n := range ix.docs {
-			if d := &ix.docs[n]; d.alive {
+		for n := range ix.docs.len() {
+			if d := ix.docs.at(uint32(n)); d.alive {
 				start[f.id(d)+1]++
 			}
 		}
@@ -937,8 +942,8 @@ func (ix *Index) addFiltersBulk() {
 			start[i] += start[i-1]
 		}
 		copy(next, start)
-		for n := range ix.docs {
-			if d := &ix.docs[n]; d.alive {
+		for n := range ix.docs.len() {
+			if d := ix.docs.at(uint32(n)); d.alive {
 				k := f.id(d)
 				order[next[k]] = uint32(n)
 				next[k]++
@@ -960,8 +965,8 @@ func (ix *Index) addFiltersBulk() {
 // (queries look trigrams up, so without them they would miss these docs).
 func (ix *Index) addTrigramPostings() {
 	var g []uint64
-	for n := range ix.docs {
-		if !ix.docs[n].alive {
+	for n := range ix.docs.len() {
+		if !ix.docs.at(uint32(n)).alive {
 			continue
 		}
 		for fi := range nFields {

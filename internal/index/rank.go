@@ -204,21 +204,37 @@ func (ix *Index) maybeRebuildLocked() {
 	// ~0.7 s at 10M docs.
 	ix.rebuilding = true
 	ix.pending = ix.pending[:0]
-	nDocs, live := len(ix.docs), ix.live
+	nDocs, live := ix.docs.len(), ix.live
 	ix.bg.Add(1)
 	go func() {
 		defer ix.bg.Done()
 		pv, pp := ix.rankPairsChunked(nDocs, live)
 		rv, spare := buildRanked(pv, nDocs, nil) // pv is free after, maybe as spare
 		rp, _ := buildRanked(pp, nDocs, spare)
-		ix.lockWrite()
-		defer ix.unlockWrite()
-		for _, n := range ix.pending {
-			if ix.docs[n].alive {
-				rv.set(n, ix.views[n])
-				rp.set(n, ix.pub[n])
+		// Replay the docs that changed meanwhile into the new orders
+		// (private until the swap) under the read lock first: during a
+		// bulk load they are hundreds of thousands of new docs, and
+		// replaying them all under the write lock stalled searches for
+		// up to half a second at 10M docs. An entry is in pending only
+		// after its new keys are stored (applyStats, rankSet), and a
+		// later change appends it again, so the write-locked replay of
+		// what is left finishes the job.
+		done := 0
+		for {
+			ix.mu.RLock()
+			ix.pendMu.Lock()
+			batch := ix.pending[done:len(ix.pending):len(ix.pending)]
+			ix.pendMu.Unlock()
+			ix.replayRank(rv, rp, batch)
+			ix.mu.RUnlock()
+			done += len(batch)
+			if len(batch) < replayTail {
+				break
 			}
 		}
+		ix.lockWrite()
+		defer ix.unlockWrite()
+		ix.replayRank(rv, rp, ix.pending[done:])
 		rv.loosened.Store(0)
 		rp.loosened.Store(0)
 		ix.rankViews, ix.rankPub = rv, rp
@@ -226,6 +242,21 @@ func (ix *Index) maybeRebuildLocked() {
 		ix.rebuilding = false
 		ix.rebuilds.Add(1)
 	}()
+}
+
+// replayTail is the fewest pending docs worth another read-locked replay
+// pass before the write-locked one (see maybeRebuildLocked).
+const replayTail = 4096
+
+// replayRank sets the current keys of the alive docs ns in rv and rp.
+// Caller holds ix.mu.
+func (ix *Index) replayRank(rv, rp *ranked, ns []uint32) {
+	for _, n := range ns {
+		if ix.docs.at(n).alive {
+			rv.set(n, ix.viewsOf(n))
+			rp.set(n, *ix.pub.at(n))
+		}
+	}
 }
 
 // rankPairsChunked reads the sort keys of docs below nDocs in chunks, each
@@ -244,16 +275,16 @@ func (ix *Index) rankPairsChunked(nDocs, live int) (pv, pp []docKey) {
 }
 
 func (ix *Index) rankPairsLocked() (pv, pp []docKey) {
-	return ix.appendRankPairs(make([]docKey, 0, ix.live), make([]docKey, 0, ix.live), 0, len(ix.docs))
+	return ix.appendRankPairs(make([]docKey, 0, ix.live), make([]docKey, 0, ix.live), 0, ix.docs.len())
 }
 
 // appendRankPairs appends the (doc, views) and (doc, published) pairs of the
 // alive docs in [lo, hi). Caller holds ix.mu.
 func (ix *Index) appendRankPairs(pv, pp []docKey, lo, hi int) ([]docKey, []docKey) {
 	for i := lo; i < hi; i++ {
-		if ix.docs[i].alive {
+		if ix.docs.at(uint32(i)).alive {
 			pv = append(pv, docKey{uint32(i), ix.viewsOf(uint32(i))})
-			pp = append(pp, docKey{uint32(i), ix.pub[i]})
+			pp = append(pp, docKey{uint32(i), *ix.pub.at(uint32(i))})
 		}
 	}
 	return pv, pp
@@ -263,8 +294,8 @@ func (ix *Index) appendRankPairs(pv, pp []docKey, lo, hi int) ([]docKey, []docKe
 func (ix *Index) rebuildNowLocked() {
 	pv, pp := ix.rankPairsLocked()
 	var spare []docKey
-	ix.rankViews, spare = buildRanked(pv, len(ix.docs), nil)
-	ix.rankPub, _ = buildRanked(pp, len(ix.docs), spare)
+	ix.rankViews, spare = buildRanked(pv, ix.docs.len(), nil)
+	ix.rankPub, _ = buildRanked(pp, ix.docs.len(), spare)
 }
 
 func decodeJSONStrings(s string) ([]string, error) {

@@ -391,14 +391,14 @@ func (ix *Index) colOK(p *plan, n uint32) bool {
 	if !p.colCheck {
 		return true
 	}
-	pub := ix.pub[n]
+	pub := *ix.pub.at(n)
 	return pub >= p.after && pub < p.before && ix.viewsOf(n) >= p.q.MinViews
 }
 
 // verify checks every term of the query against doc n. With score it also
 // computes the relevance score; exact terms then still need their position.
 func (ix *Index) verify(p *plan, n uint32, score bool) (bool, float64) {
-	d := &ix.docs[n]
+	d := ix.docs.at(n)
 	var norms [nFields]string
 	var have [nFields]bool
 	sum := 0.0
@@ -461,7 +461,7 @@ func (ix *Index) check(p *plan, n uint32, needVerify, scoring bool) (bool, float
 
 func (ix *Index) sortKey(p *plan, n uint32) float64 {
 	if p.sort == SortRecent {
-		return float64(ix.pub[n])
+		return float64(*ix.pub.at(n))
 	}
 	return float64(ix.viewsOf(n))
 }
@@ -760,7 +760,7 @@ func (ix *Index) run(ctx context.Context, p *plan) (Result, error) {
 		} else {
 			exactTotal = true
 			if needVerify && !cached {
-				ix.storeTotal(p, uint32(len(ix.docs)), total, true)
+				ix.storeTotal(p, uint32(ix.docs.len()), total, true)
 			}
 		}
 	} else {
@@ -846,12 +846,12 @@ func (ix *Index) walk(ctx context.Context, p *plan, s *searcher, cand *roaring.B
 	// a few ns per candidate, and the walk probes about k*N/card docs, so
 	// it pays when card^2 is below ~20*k*N.
 	var dense []uint64
-	if card := cand.GetCardinality(); card*card <= 400*uint64(len(ix.docs)) {
+	if card := cand.GetCardinality(); card*card <= 400*uint64(ix.docs.len()) {
 		buf := denseSets.Get().(*[]uint64)
-		if need := len(ix.docs)/64 + 1; cap(*buf) < need {
+		if need := ix.docs.len()/64 + 1; cap(*buf) < need {
 			*buf = make([]uint64, need)
 		}
-		dense = (*buf)[:len(ix.docs)/64+1]
+		dense = (*buf)[:ix.docs.len()/64+1]
 		setDense(dense, cand, true)
 		defer func() {
 			setDense(dense, cand, false) // back to all zeros for the next walk
@@ -907,7 +907,7 @@ func (ix *Index) walk(ctx context.Context, p *plan, s *searcher, cand *roaring.B
 			if s.full() {
 				var k int64
 				if recent {
-					k = ix.pub[n]
+					k = *ix.pub.at(n)
 				} else {
 					k = ix.viewsOf(n)
 				}
@@ -1021,7 +1021,7 @@ func (ix *Index) gather(p *plan, it roaring.IntIterable, buf []uint32) int {
 func (ix *Index) touchCandidates(ns []uint32) byte {
 	var refs [verifyGather]uint64
 	for j, n := range ns {
-		refs[j] = ix.docs[n].text
+		refs[j] = ix.docs.at(n).text
 	}
 	var sink byte
 	for _, ref := range refs[:len(ns)] {
@@ -1060,7 +1060,7 @@ func (ix *Index) cachedCount(ctx context.Context, p *plan, cand *roaring.Bitmap,
 		return ix.count(ctx, p, cand, needVerify, 0, 0)
 	}
 	e, ok := ix.lookupTotal(p)
-	horizon := uint32(len(ix.docs))
+	horizon := uint32(ix.docs.len())
 	from, base := uint32(0), 0
 	if ok {
 		if !e.exact && !p.q.ExactTotal {
@@ -1142,4 +1142,4 @@ func (p *plan) totalKey() string {
 
 // viewsOf loads the current view count of doc n: statistics refreshes store
 // it under the read lock (applyStats).
-func (ix *Index) viewsOf(n uint32) int64 { return atomic.LoadInt64(&ix.views[n]) }
+func (ix *Index) viewsOf(n uint32) int64 { return atomic.LoadInt64(ix.views.at(n)) }
