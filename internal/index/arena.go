@@ -543,18 +543,18 @@ func (ix *Index) docID(n uint32) string {
 			return id
 		}
 	}
-	start := int(n) * idWidth
-	return aliasString(ix.idBytes[start : start+idWidth])
+	return aliasString(ix.idBytes.at(n)[:])
 }
 
 // appendID stores the id of the new doc n.
 func (ix *Index) appendID(n uint32, id string) {
 	if len(id) == idWidth {
-		ix.idBytes = append(ix.idBytes, id...)
+		var b [idWidth]byte
+		copy(b[:], id)
+		ix.idBytes.push(b)
 		return
 	}
-	var pad [idWidth]byte
-	ix.idBytes = append(ix.idBytes, pad[:]...)
+	ix.idBytes.push([idWidth]byte{})
 	if ix.oddIDs == nil {
 		ix.oddIDs = map[uint32]string{}
 	}

@@ -180,9 +180,9 @@ type Index struct {
 	mu       sync.RWMutex
 	closed   bool
 	docs     paged[doc]
-	ids      [idShards]idTable // video id -> doc
-	idBytes  []byte            // all video ids, idWidth bytes each
-	oddIDs   map[uint32]string // ids of another length (not produced by valid records)
+	ids      [idShards]idTable    // video id -> doc
+	idBytes  paged[[idWidth]byte] // the video id of each doc
+	oddIDs   map[uint32]string    // ids of another length (not produced by valid records)
 	arena    textArena
 	strs     strTable
 	recBuf   []byte
@@ -1772,7 +1772,7 @@ func (ix *Index) measure() [4]int64 {
 	}
 	const docBytes = int64(unsafe.Sizeof(doc{})) + 4*8 + 2*8 // struct, columns, rank entries
 	ix.mu.RLock()
-	mem += postBytes - mapped + ix.arena.memBytes() + int64(cap(ix.idBytes)) + ix.idSlots()*8 + ix.docs.capBytes(docBytes)
+	mem += postBytes - mapped + ix.arena.memBytes() + ix.idBytes.capBytes(idWidth) + ix.idSlots()*8 + ix.docs.capBytes(docBytes)
 	ix.mu.RUnlock()
 	return [4]int64{text, postBytes, mem, mapped}
 }

@@ -719,6 +719,7 @@ func (ix *Index) decode(dec *decoder, mapped bool) (int64, error) {
 	ix.comments.reset(int(nDocs))
 	ix.pub.reset(int(nDocs))
 	ix.thash.reset(int(nDocs))
+	ix.idBytes.reset(int(nDocs))
 	var postErr error
 	var wg sync.WaitGroup
 	if postDec != nil {
