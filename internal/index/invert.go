@@ -224,31 +224,43 @@ func (t *gramTable) group(g *invGroups, ps []*prepared, in []bool, fi int) {
 // chunk. created[i] is the doc number + 1 of the doc record i created (0:
 // none, its postings were handled by applyVideo); chanDirect[i]: its
 // channel field was indexed directly (another channel title applied).
-// Caller holds ix.mu for writing.
-func (ix *Index) applyInversion(inv *inversion, created []uint32, chanDirect []bool) {
+// It works in invParts parts (each a share of every field's grams), calling
+// yield between them: the whole inversion of a 4096-doc chunk held the
+// write lock for tens of milliseconds. Caller holds ix.mu for writing.
+func (ix *Index) applyInversion(inv *inversion, created []uint32, chanDirect []bool, yield func()) {
 	ix.flushTails()
 	var added [nFields]uint64
-	var wg sync.WaitGroup
-	for fi := range nFields {
-		wg.Go(func() { added[fi] = ix.invertField(fi, &inv.fields[fi], created, chanDirect) })
+	for part := range invParts {
+		if part > 0 {
+			yield()
+		}
+		var wg sync.WaitGroup
+		for fi := range nFields {
+			g := &inv.fields[fi]
+			lo, hi := part*len(g.grams)/invParts, (part+1)*len(g.grams)/invParts
+			wg.Go(func() { added[fi] += ix.invertField(fi, g, lo, hi, created, chanDirect) })
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	for _, a := range added {
 		ix.postAdded += a
 	}
 }
 
-// invertField adds the docs of one field's groups to its postings. It
+// invParts is the number of write-lock holds a chunk's inversion is cut in.
+const invParts = 4
+
+// invertField adds the docs of one field's groups from..to-1 to its postings. It
 // touches only that field's gram map and postings, so the fields run in
 // parallel. It returns the entries added.
-func (ix *Index) invertField(fi int, g *invGroups, created []uint32, chanDirect []bool) uint64 {
+func (ix *Index) invertField(fi int, g *invGroups, from, to int, created []uint32, chanDirect []bool) uint64 {
 	var docs []uint32
 	var added uint64
 	var sink uint64
 	var ps [gatherGrams]*posting
 	m := ix.post[fi]
-	for lo := 0; lo < len(g.grams); lo += gatherGrams {
-		grams := g.grams[lo:min(lo+gatherGrams, len(g.grams))]
+	for lo := from; lo < to; lo += gatherGrams {
+		grams := g.grams[lo:min(lo+gatherGrams, to)]
 		// Gather: each gram's posting is a chain of cold cache lines (map
 		// slot, posting, bitmap, its last container and the container's
 		// end). Walking them for a group of grams in tight loops lets the

@@ -1083,7 +1083,7 @@ func (ix *Index) cachedCount(ctx context.Context, p *plan, cand *roaring.Bitmap,
 // (exact: c counts all of them, not just TotalCap). Totals of queries with
 // column filters are not cached (they change with statistics).
 func (ix *Index) storeTotal(p *plan, horizon uint32, c int, exact bool) {
-	if p.colCheck || ix.totals.off {
+	if p.colCheck || ix.totals.off || ix.inverting {
 		return
 	}
 	tc := &ix.totals
