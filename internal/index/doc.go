@@ -89,7 +89,8 @@
 //
 // # Top-k without sorting every match
 //
-// Counts and published_at live in columns (slices indexed by doc id) next to
+// Counts and published_at live in columns (arrays indexed by doc id, kept in
+// pages of 65,536 so growing them never copies: see paged.go) next to
 // the postings: a statistics refresh updates the columns in place and never
 // touches a posting list. Two rank orders (views desc, published desc) cut the
 // doc ids into blocks of 128 with an upper and lower bound of the current key
@@ -163,11 +164,21 @@
 // a search may be visible in one counter and not yet in another.
 //
 // Everything else (new docs, text changes, filters, tombstones, channels)
-// is applied under the write lock, one chunk per hold (a chunk that cannot
-// be inverted, below, releases it every 256 records), so searches never wait
-// behind a large batch; the preparing goroutines normalize texts and cut
-// grams (pure functions of the record, into one pooled buffer per chunk) for
-// the next chunk meanwhile.
+// is applied under the write lock in short holds, so searches never wait
+// behind a large batch: a chunk that cannot be inverted (below) releases it
+// every 256 records; an inverted chunk of new docs every 1024 records and
+// then between the four parts of its inversion (meanwhile its new docs are
+// found by some terms and not yet by others, never falsely, and totals are
+// not cached). A chunk keeps encodeGate throughout, so no Flush cuts into
+// it. The preparing goroutines normalize texts and cut grams (pure
+// functions of the record, into one pooled buffer per chunk) for the next
+// chunk meanwhile. Every write-lock hold is recorded (Stats.WriteHolds,
+// exported as tubelake_index_write_lock_hold_seconds): at 10M docs the
+// longest were 1-2 s while the doc table and columns were slices copied on
+// growth and the id table one hash table rehashed at once; the id table is
+// now 256 tables, the compaction's scan of every posting runs without the
+// write lock, and a rank rebuild replays the docs changed meanwhile under
+// the read lock, leaving a short tail for its swap.
 //
 // New docs are indexed by batch inversion (invert.go): adding a doc's grams
 // one by one costs a lookup in the field's gram map per gram (~220 grams a

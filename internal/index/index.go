@@ -539,7 +539,7 @@ func (ix *Index) yieldWrite() {
 // inversion, and reports what it did.
 type deferral struct {
 	on         bool   // the record's grams are in the chunk's inversion
-	created    bool   // a new doc was created, its postings left to the inversion
+	created    bool   // a new doc was created, its postings (and filter postings) left to the inversion
 	doc        uint32 // the new doc
 	chanDirect bool   // its channel field was indexed directly
 }
@@ -1235,7 +1235,9 @@ func (ix *Index) applyVideo(v *yt.Video, p *prepared, same bool, hint uint32, df
 			// refresh compares one hash instead of every text.
 			*ix.thash.at(n) = p.thash
 		}
-		ix.addFilters(n, d)
+		if !deferred {
+			ix.addFilters(n, d) // else the inversion adds them (addFiltersMany)
+		}
 		d.alive = true
 		ix.live++
 	} else if same {
@@ -1670,6 +1672,39 @@ func postRemove(m map[string]*posting, k string, n uint32) {
 			delete(m, k)
 		}
 	}
+}
+
+// addFiltersMany adds the filter postings of the new docs created[i]-1
+// (ascending; 0 = none). The channel postings are looked up for a group of
+// docs first and their list tails touched in a tight loop, so the CPU
+// overlaps the cache misses of different channels (about 2 µs a doc at
+// 10M docs one by one). It touches only the filter maps and postings.
+func (ix *Index) addFiltersMany(created []uint32) {
+	const group = 16
+	var ns [group]uint32
+	var ps [group]*posting
+	var sink byte
+	for i := 0; i < len(created); {
+		m := 0
+		for ; i < len(created) && m < group; i++ {
+			if created[i] != 0 {
+				ns[m] = created[i] - 1
+				m++
+			}
+		}
+		for j, n := range ns[:m] {
+			ps[j] = ix.byChannel[ix.strs.str(ix.docs.at(n).chanID)]
+		}
+		for _, p := range ps[:m] {
+			if p != nil && len(p.list) > 0 {
+				sink += p.list[len(p.list)-1]
+			}
+		}
+		for _, n := range ns[:m] {
+			ix.addFilters(n, ix.docs.at(n))
+		}
+	}
+	runtime.KeepAlive(sink)
 }
 
 func (ix *Index) addFilters(n uint32, d *doc) {

@@ -224,7 +224,8 @@ func (t *gramTable) group(g *invGroups, ps []*prepared, in []bool, fi int) {
 // chunk. created[i] is the doc number + 1 of the doc record i created (0:
 // none, its postings were handled by applyVideo); chanDirect[i]: its
 // channel field was indexed directly (another channel title applied).
-// It works in invParts parts (each a share of every field's grams), calling
+// The new docs' filter postings (channel, category, language) are added
+// beside the first part. It works in invParts parts (each a share of every field's grams), calling
 // yield between them: the whole inversion of a 4096-doc chunk held the
 // write lock for tens of milliseconds. Caller holds ix.mu for writing.
 func (ix *Index) applyInversion(inv *inversion, created []uint32, chanDirect []bool, yield func()) {
@@ -235,6 +236,9 @@ func (ix *Index) applyInversion(inv *inversion, created []uint32, chanDirect []b
 			yield()
 		}
 		var wg sync.WaitGroup
+		if part == 0 {
+			wg.Go(func() { ix.addFiltersMany(created) })
+		}
 		for fi := range nFields {
 			g := &inv.fields[fi]
 			lo, hi := part*len(g.grams)/invParts, (part+1)*len(g.grams)/invParts

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -20,6 +21,21 @@ func postingSets(ix *Index) [nFields]map[uint64][]uint32 {
 		for g, p := range ix.post[fi] {
 			if !p.isEmpty() {
 				out[fi][g] = p.bitmap().ToArray()
+			}
+		}
+	}
+	return out
+}
+
+// filterSets returns the docs of every filter posting, keyed by filter and key.
+func filterSets(ix *Index) map[string][]uint32 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	out := map[string][]uint32{}
+	for name, m := range map[string]map[string]*posting{"channel": ix.byChannel, "category": ix.byCategory, "language": ix.byLang} {
+		for k, p := range m {
+			if !p.isEmpty() {
+				out[name+"="+k] = p.bitmap().ToArray()
 			}
 		}
 	}
@@ -56,6 +72,7 @@ func TestInversionMatchesPerRecord(t *testing.T) {
 		specs[i] = vspec{
 			id: vidID(i), title: text(2 + r.IntN(8)), desc: text(r.IntN(20)),
 			chanID: chanID(i % 40), chanTitle: "Channel " + word(),
+			cat: fmt.Sprint(1 + r.IntN(5)), lang: []string{"ko", "ja", "en-US", ""}[r.IntN(4)],
 			tags: []string{word(), word() + " " + word()}, views: r.Int64N(1e9),
 			pub: t0.Add(-time.Duration(r.IntN(1000)) * time.Hour), fetched: t0,
 		}
@@ -108,6 +125,16 @@ func TestInversionMatchesPerRecord(t *testing.T) {
 			if db := b[fi][g]; !slices.Equal(da, db) {
 				t.Fatalf("field %d gram %x: batched docs %v, record by record %v", fi, g, da, db)
 			}
+		}
+	}
+	// The filter postings too (the inversion adds the new docs' in bulk).
+	fa, fb := filterSets(batched), filterSets(single)
+	if len(fa) != len(fb) || len(fa) < 40+5+3 {
+		t.Errorf("filter postings: %d batched, %d record by record", len(fa), len(fb))
+	}
+	for k, da := range fa {
+		if db := fb[k]; !slices.Equal(da, db) {
+			t.Fatalf("filter %s: batched docs %v, record by record %v", k, da, db)
 		}
 	}
 	if len(a[fTitle]) < 5000 {

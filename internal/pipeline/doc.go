@@ -25,7 +25,9 @@
 // tubelake_index_flush_seconds histogram (label kind: delta or full), and
 // the index's figures in tubelake_index_* gauges and counters (docs,
 // grams, heap and mapped bytes, snapshot bytes and deltas, checkpoint,
-// applied, in-place, stale and rejected records). RebuildIndex (tubelake index
+// applied, in-place, stale and rejected records), plus the
+// tubelake_index_write_lock_hold_seconds histogram: how long each write
+// of the index kept searches waiting. RebuildIndex (tubelake index
 // rebuild) rebuilds the index from the lake instead, with the lake's
 // checkpoint, into index.rebuild; a marker then makes it complete and it
 // replaces the index (Open finishes a swap a crash interrupted). A Node and a rebuild hold an exclusive lock on DataDir/LOCK
