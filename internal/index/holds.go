@@ -61,6 +61,10 @@ func UpperSeconds(b int) float64 {
 	return holdBound(b).Seconds()
 }
 
+// WriteHolds returns the write-lock holds so far (as Stats does, without
+// Stats' measurement of the memory figures).
+func (ix *Index) WriteHolds() LockHolds { return ix.holds.snapshot() }
+
 func (h *holdHist) snapshot() LockHolds {
 	s := LockHolds{Buckets: make([]uint64, holdBuckets+1)}
 	for b := range s.Buckets {

@@ -401,7 +401,7 @@ func buildIndex(ctx context.Context, cfg *Config, m *Model, ix *index.Index, rep
 	wall := time.Now()
 	lastPrint := wall
 	recs := make([]yt.Record, 0, cfg.Batch)
-	holds0 := ix.Stats().WriteHolds
+	holds0 := ix.WriteHolds() // not Stats: its memory figures would be cached for the end of the build
 	stopProfile, err := startProfile(cfg.CPUProfile)
 	if err != nil {
 		return err

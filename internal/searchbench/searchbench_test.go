@@ -139,9 +139,13 @@ func TestRunSmall(t *testing.T) {
 	if rep.Build.DiskBytes == 0 || rep.Corpus.RawTextBytes == 0 || rep.Build.IndexTextBytes != rep.Corpus.RawTextBytes {
 		t.Errorf("build: %+v corpus raw %d", rep.Build, rep.Corpus.RawTextBytes)
 	}
+	// Building the index took the write lock in many short holds.
+	if h := rep.Build.WriteHolds; h.Count < 10 || h.Seconds <= 0 || h.MaxSeconds <= 0 || h.MaxSeconds > h.Seconds || h.Quantile(0.99) > h.MaxSeconds {
+		t.Errorf("write-lock holds during the build: %+v", h)
+	}
 	var md bytes.Buffer
 	rep.WriteMarkdown(&md)
-	if !strings.Contains(md.String(), "| common |") || !strings.Contains(md.String(), "mismatches vs brute-force oracle: 0") ||
+	if !strings.Contains(md.String(), "| common |") || !strings.Contains(md.String(), "Write-lock holds during the build") || !strings.Contains(md.String(), "mismatches vs brute-force oracle: 0") ||
 		!strings.Contains(md.String(), "Snapshot round trip") || !strings.Contains(md.String(), "speed probe") {
 		t.Errorf("markdown:\n%s", md.String())
 	}
