@@ -224,10 +224,11 @@ func (t *gramTable) group(g *invGroups, ps []*prepared, in []bool, fi int) {
 // chunk. created[i] is the doc number + 1 of the doc record i created (0:
 // none, its postings were handled by applyVideo); chanDirect[i]: its
 // channel field was indexed directly (another channel title applied).
-// The new docs' filter postings (channel, category, language) are added
-// beside the first part. It works in invParts parts (each a share of every field's grams), calling
-// yield between them: the whole inversion of a 4096-doc chunk held the
-// write lock for tens of milliseconds. Caller holds ix.mu for writing.
+// It works in invParts parts, each a share of every field's grams, and
+// calls yield between them: the whole inversion of a 4096-doc chunk held
+// the write lock for tens of milliseconds. The new docs' filter postings
+// (channel, category, language) are added beside the first part. Caller
+// holds ix.mu for writing.
 func (ix *Index) applyInversion(inv *inversion, created []uint32, chanDirect []bool, yield func()) {
 	ix.flushTails()
 	var added [nFields]uint64
@@ -254,9 +255,9 @@ func (ix *Index) applyInversion(inv *inversion, created []uint32, chanDirect []b
 // invParts is the number of write-lock holds a chunk's inversion is cut in.
 const invParts = 4
 
-// invertField adds the docs of one field's groups from..to-1 to its postings. It
-// touches only that field's gram map and postings, so the fields run in
-// parallel. It returns the entries added.
+// invertField adds the docs of groups from..to-1 of one field to its
+// postings. It touches only that field's gram map and postings, so the
+// fields run in parallel. It returns the entries added.
 func (ix *Index) invertField(fi int, g *invGroups, from, to int, created []uint32, chanDirect []bool) uint64 {
 	var docs []uint32
 	var added uint64
