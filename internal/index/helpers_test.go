@@ -88,20 +88,29 @@ type realVideo struct {
 	views, likes, comments               int64
 }
 
+// gzCSV opens a gzipped CSV file for reading; it is closed when the test ends.
+func gzCSV(t testing.TB, path string) *csv.Reader {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return csv.NewReader(zr)
+}
+
 // loadReal reads the real KR/JP/US chart titles, or skips the test.
 func loadReal(t testing.TB) []realVideo {
 	t.Helper()
 	path := filepath.Join(sharedData, "trending/kr-jp-us-mostpopular-2025-11/videos_latest.csv.gz")
-	f, err := os.Open(path)
-	if err != nil {
+	if _, err := os.Stat(path); err != nil {
 		t.Skipf("real data missing (%v): see docs on ../shared/data", err)
 	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cr := csv.NewReader(zr)
+	cr := gzCSV(t, path)
 	cr.FieldsPerRecord = -1
 	if _, err := cr.Read(); err != nil {
 		t.Fatal(err)

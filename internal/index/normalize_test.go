@@ -1,10 +1,7 @@
 package index
 
 import (
-	"compress/gzip"
-	"encoding/csv"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -215,15 +212,7 @@ func TestNormalizeRealTexts(t *testing.T) {
 		t.Fatalf("%d Kaggle samples in %s", len(csvs), sharedData)
 	}
 	for _, path := range csvs {
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := csv.NewReader(zr)
+		r := gzCSV(t, path)
 		r.LazyQuotes = true
 		head, err := r.Read()
 		if err != nil {
@@ -248,7 +237,6 @@ func TestNormalizeRealTexts(t *testing.T) {
 				check(tag)
 			}
 		}
-		f.Close()
 	}
 	t.Logf("%d of %d real texts took the fast path", fast, n)
 	if fast*100 < n*95 {
