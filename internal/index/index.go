@@ -1655,7 +1655,12 @@ func postAdd(m map[string]*posting, k string, n uint32) {
 	if k == "" {
 		return
 	}
-	p := m[k]
+	postAddTo(m, k, m[k], n)
+}
+
+// postAddTo adds doc n to p, the posting of key k in m already looked up
+// (nil: absent, created here).
+func postAddTo(m map[string]*posting, k string, p *posting, n uint32) {
 	if p == nil {
 		p = &posting{}
 		m[k] = p
@@ -1683,6 +1688,7 @@ func (ix *Index) addFiltersMany(created []uint32) {
 	const group = 16
 	var ns [group]uint32
 	var ps [group]*posting
+	var keys [group]string
 	var sink byte
 	for i := 0; i < len(created); {
 		m := 0
@@ -1693,15 +1699,23 @@ func (ix *Index) addFiltersMany(created []uint32) {
 			}
 		}
 		for j, n := range ns[:m] {
-			ps[j] = ix.byChannel[ix.strs.str(ix.docs.at(n).chanID)]
+			keys[j] = ix.strs.str(ix.docs.at(n).chanID)
+			ps[j] = ix.byChannel[keys[j]]
 		}
 		for _, p := range ps[:m] {
 			if p != nil && len(p.list) > 0 {
 				sink += p.list[len(p.list)-1]
 			}
 		}
-		for _, n := range ns[:m] {
-			ix.addFilters(n, ix.docs.at(n))
+		for j, n := range ns[:m] {
+			p := ps[j]
+			if p == nil && keys[j] != "" {
+				p = ix.byChannel[keys[j]] // an earlier doc of the group may have created it
+			}
+			if keys[j] != "" {
+				postAddTo(ix.byChannel, keys[j], p, n)
+			}
+			ix.addOtherFilters(n, ix.docs.at(n))
 		}
 	}
 	runtime.KeepAlive(sink)
@@ -1709,6 +1723,11 @@ func (ix *Index) addFiltersMany(created []uint32) {
 
 func (ix *Index) addFilters(n uint32, d *doc) {
 	postAdd(ix.byChannel, ix.strs.str(d.chanID), n)
+	ix.addOtherFilters(n, d)
+}
+
+// addOtherFilters adds doc n to its category and language postings.
+func (ix *Index) addOtherFilters(n uint32, d *doc) {
 	postAdd(ix.byCategory, ix.strs.str(d.catID), n)
 	langFilterKeys(ix.strs.str(d.lang), func(k string) { postAdd(ix.byLang, k, n) })
 }
