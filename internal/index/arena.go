@@ -31,17 +31,25 @@ const (
 )
 
 // textArena is append-only: bytes never move once written, so strings
-// returned by get alias them safely.
+// returned by get alias them safely. With a spill (see textSpill), every
+// chunk of at least sealMin bytes is moved to a read-only memory map of the
+// spill file when the arena starts the next one (under the write lock, so
+// no search reads it meanwhile; a string aliasing the heap copy stays valid,
+// the collector frees it once no one holds it).
 type textArena struct {
 	chunks  [][]byte
 	garbage int64 // bytes of records replaced by newer ones
 	used    int64
+	spill   *textSpill // nil: every chunk stays in the heap
+	sealMin int        // smallest chunk capacity sealed (tests lower it)
+	sealed  int        // chunks [0, sealed) were offered to the spill
 }
 
 // put appends b and returns its reference.
 func (a *textArena) put(b []byte) uint64 {
 	if len(b) > arenaChunk/4 {
 		// Big record: a chunk of its own.
+		a.sealFull()
 		c := slices.Clone(b)
 		a.chunks = append(a.chunks, c)
 		a.used += int64(len(b))
@@ -53,6 +61,7 @@ func (a *textArena) put(b []byte) uint64 {
 		if n > 0 {
 			size = min(arenaChunk, max(size, 2*cap(a.chunks[n-1])))
 		}
+		a.sealFull()
 		a.chunks = append(a.chunks, make([]byte, 0, size))
 		n++
 	}
@@ -63,17 +72,54 @@ func (a *textArena) put(b []byte) uint64 {
 	return uint64(n-1)<<arenaChunkBits | uint64(off)
 }
 
+// sealFull offers the chunks no longer appended to (all of them: put calls
+// it before it starts a new chunk) to the spill.
+func (a *textArena) sealFull() {
+	for ; a.sealed < len(a.chunks); a.sealed++ {
+		c := a.chunks[a.sealed]
+		if a.spill == nil || a.spill.failed || cap(c) < a.sealMin || len(c) == 0 {
+			continue
+		}
+		m, err := a.spill.seal(c)
+		if err != nil {
+			a.spill.failed = true
+			a.spill.log.Warn("index: texts stay in the heap: cannot spill them to a file", "dir", a.spill.dir, "err", err)
+			continue
+		}
+		a.chunks[a.sealed] = m
+	}
+}
+
 // rec returns the bytes from ref to the end of its chunk.
 func (a *textArena) rec(ref uint64) []byte {
 	return a.chunks[ref>>arenaChunkBits][ref&(arenaChunk-1):]
 }
 
+// memBytes is the heap the arena holds (sealed chunks are mapped).
 func (a *textArena) memBytes() int64 {
 	var n int64
 	for _, c := range a.chunks {
 		n += int64(cap(c))
 	}
-	return n
+	return n - a.mappedBytes()
+}
+
+// mappedBytes is the text the arena reads from its spill file's maps.
+func (a *textArena) mappedBytes() int64 {
+	if a.spill == nil {
+		return 0
+	}
+	return a.spill.mapped
+}
+
+// close releases the spill's maps and file; the arena must not be read
+// afterwards.
+func (a *textArena) close() error {
+	if a.spill == nil {
+		return nil
+	}
+	a.chunks = nil
+	return a.spill.close()
 }
 
 // ---- text records ----

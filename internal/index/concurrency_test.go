@@ -21,7 +21,8 @@ func TestConcurrentApplySearchFlush(t *testing.T) {
 	// Settle postings often, mostly as frozen blobs, so compaction's
 	// lock-free settling runs beside the searches.
 	ix.compactMin, ix.compactListMax = 500, 8
-	ix.mergeRatio = 3 // most flushes write deltas, beside the writers
+	ix.arena.sealMin = 0 // every full text chunk moves to the spill file
+	ix.mergeRatio = 3    // most flushes write deltas, beside the writers
 	var base []yt.Record
 	for i := range 3000 {
 		base = append(base, vspec{id: vidID(i), title: "영어 먹방 minecraft " + string(rune('가'+i%300)), views: int64(i), pub: t0.Add(time.Duration(i) * time.Minute)}.rec())
@@ -108,6 +109,9 @@ func TestConcurrentApplySearchFlush(t *testing.T) {
 	wg.Wait()
 	// The new videos are all searchable (each title holds "새 영어").
 	st := ix.Stats()
+	if st.TextMappedBytes == 0 {
+		t.Error("no text chunk was spilled: the test does not cover texts read from the spill")
+	}
 	res, err := ix.Search(context.Background(), Query{Q: "새 영어", ExactTotal: true, Limit: 1})
 	if err != nil {
 		t.Fatal(err)

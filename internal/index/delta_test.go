@@ -119,6 +119,8 @@ func TestDeltaChain(t *testing.T) {
 	// Postings freeze (and get mapped) often; deltas chain up to twice
 	// the base's size.
 	ix.compactMin, ix.compactListMax, ix.mergeRatio = 500, 8, 2
+	ix.arena.sealMin = 0 // every full text chunk moves to the spill file
+	var spilled int64    // text bytes the indexes read from their spill
 	rng := rand.New(rand.NewPCG(7, 11))
 	words := []string{"영어", "먹방", "minecraft", "초등", "vlog", "ゲーム", "실황", "asmr", "공부", "music"}
 	title := func() string {
@@ -237,14 +239,20 @@ func TestDeltaChain(t *testing.T) {
 		}
 		ix2.Close()
 		if round%10 == 0 { // continue on the reopened index: its chain goes on
+			spilled += ix.arena.mappedBytes()
 			ix.Close()
 			if ix, err = Open(dir, Options{}); err != nil {
 				t.Fatal(err)
 			}
 			ix.compactMin, ix.compactListMax, ix.mergeRatio = 500, 8, 2
+			ix.arena.sealMin = 0 // every full text chunk moves to the spill file
 		}
 	}
-	t.Logf("flushes: %v", kinds)
+	spilled += ix.arena.mappedBytes()
+	t.Logf("flushes: %v; texts spilled: %d bytes", kinds, spilled)
+	if spilled == 0 {
+		t.Fatal("no text chunk was spilled: the test does not cover texts read from the spill")
+	}
 	if kinds["delta"] < 25 || kinds["full"] < 2 {
 		t.Fatalf("flushes %v: want mostly deltas and at least one merge", kinds)
 	}

@@ -157,6 +157,9 @@ type Stats struct {
 	Checkpoint   uint64 `json:"checkpoint"`
 	// WriteHolds: the write-lock holds so far, each a pause for searches.
 	WriteHolds LockHolds `json:"write_holds"`
+	// TextMappedBytes: text records read from the spill file's memory map
+	// (page cache, not heap; see textSpill).
+	TextMappedBytes int64 `json:"text_mapped_bytes"`
 }
 
 // doc is the latest state of one video. Counts and published_at live in
@@ -246,7 +249,7 @@ type Index struct {
 
 	statsMu    sync.Mutex
 	statsAt    time.Time
-	statsBytes [4]int64 // text, posting, mem, mapped (see measure)
+	statsBytes [5]int64 // text, posting, mem, mapped, text mapped (see measure)
 
 	checkpoint                         atomic.Uint64
 	applied, stale, rejected, rebuilds atomic.Uint64
@@ -319,6 +322,10 @@ func newIndex(dir string, opts Options) *Index {
 		chg:            newChanges(0),
 		mergeRatio:     mergeRatio,
 	}
+	ix.arena.sealMin = arenaChunk
+	if dir != "" {
+		ix.arena.spill = &textSpill{dir: dir, log: log}
+	}
 	for f := range ix.post {
 		ix.post[f] = map[uint64]*posting{}
 	}
@@ -370,6 +377,11 @@ func (ix *Index) Close() error {
 		}
 	}
 	ix.maps = nil
+	ix.mu.Lock() // no search can be running (closed), but keep the race detector informed
+	if cerr := ix.arena.close(); err == nil && cerr != nil {
+		err = fmt.Errorf("index close: %w", cerr)
+	}
+	ix.mu.Unlock()
 	return err
 }
 
@@ -1754,11 +1766,11 @@ func (ix *Index) hit(n uint32) Hit {
 		CategoryID:   ix.strs.str(d.catID), Language: ix.strs.str(d.lang), ThumbnailURL: thumbURL(id, r.thumb), Duration: ix.strs.str(d.dur),
 	}
 	if tags := rawTags(r.norm[fTags], r.patch[fTags]); len(tags) > 0 {
+		// The tags may alias the text arena (read from a memory map that
+		// Close unmaps): a hit holds copies.
 		h.Tags = tags
-		if r.patch[fTags] == "" {
-			for i := range tags {
-				h.Tags[i] = strings.Clone(tags[i])
-			}
+		for i := range tags {
+			h.Tags[i] = strings.Clone(tags[i])
 		}
 	}
 	return h
@@ -1768,6 +1780,9 @@ func (ix *Index) hit(n uint32) Hit {
 func (ix *Index) Video(id string) (Hit, bool) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
+	if ix.closed {
+		return Hit{}, false
+	}
 	n, ok := ix.lookup(id)
 	if !ok || !ix.docs.at(n).alive {
 		return Hit{}, false
@@ -1779,6 +1794,9 @@ func (ix *Index) Video(id string) (Hit, bool) {
 func (ix *Index) VideoDoc(id string) (VideoDoc, bool) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
+	if ix.closed {
+		return VideoDoc{}, false
+	}
 	n, ok := ix.lookup(id)
 	if !ok || !ix.docs.at(n).alive {
 		return VideoDoc{}, false
@@ -1823,6 +1841,7 @@ func (ix *Index) Stats() Stats {
 		ix.statsAt = time.Now()
 	}
 	st.TextBytes, st.PostingBytes, st.MemBytes, st.MappedBytes = ix.statsBytes[0], ix.statsBytes[1], ix.statsBytes[2], ix.statsBytes[3]
+	st.TextMappedBytes = ix.statsBytes[4]
 	return st
 }
 
@@ -1836,10 +1855,14 @@ const measureStep = 1 << 16
 // steps: a held read lock would stall Apply's write lock, and every search
 // queued behind it, for the whole walk. Under concurrent writes the figures
 // mix moments, which is fine for an estimate.
-func (ix *Index) measure() [4]int64 {
-	var text, postBytes, mem, mapped int64
+func (ix *Index) measure() [5]int64 {
+	var text, postBytes, mem, mapped, textMapped int64
 	for lo := 0; ; lo += measureStep {
 		ix.mu.RLock()
+		if ix.closed { // the texts may be unmapped
+			ix.mu.RUnlock()
+			break
+		}
 		hi := min(lo+measureStep, ix.docs.len())
 		for i := lo; i < hi; i++ {
 			d := ix.docs.at(uint32(i))
@@ -1869,6 +1892,7 @@ func (ix *Index) measure() [4]int64 {
 	const docBytes = int64(unsafe.Sizeof(doc{})) + 4*8 + 2*8 // struct, columns, rank entries
 	ix.mu.RLock()
 	mem += postBytes - mapped + ix.arena.memBytes() + ix.idBytes.capBytes(idWidth) + ix.idSlots()*8 + ix.docs.capBytes(docBytes)
+	textMapped = ix.arena.mappedBytes()
 	ix.mu.RUnlock()
-	return [4]int64{text, postBytes, mem, mapped}
+	return [5]int64{text, postBytes, mem, mapped, textMapped}
 }

@@ -454,7 +454,9 @@ func buildIndex(ctx context.Context, cfg *Config, m *Model, ix *index.Index, rep
 	b.RSSBytes, b.HWMBytes = procstat.Status("VmRSS"), procstat.Status("VmHWM")
 	debug.FreeOSMemory()
 	b.RSSIdleBytes = procstat.Status("VmRSS")
+	b.IdleRSSAnon, b.IdleRSSFile = procstat.Status("RssAnon"), procstat.Status("RssFile")
 	st := ix.Stats()
+	b.TextMappedBytes = st.TextMappedBytes
 	b.IndexTextBytes, b.MemEstimate, b.Grams, b.PostingBytes = st.TextBytes, st.MemBytes, st.Grams, st.PostingBytes
 	b.WriteHolds = st.WriteHolds.Sub(holds0)
 	pf("write-lock holds during the build: %s", holdsLine(b.WriteHolds))
@@ -475,8 +477,8 @@ func buildIndex(ctx context.Context, cfg *Config, m *Model, ix *index.Index, rep
 	if raw > 0 {
 		b.FlushedHeapPerRaw = float64(b.FlushedHeapBytes) / float64(raw)
 	}
-	pf("index: %d docs, apply %.1fs (%.0f docs/s), heap %s (%.2fx raw text %s), RSS %s, HWM %s, flush %.1fs, disk %s; after the flush heap %s (%.2fx), mapped postings %s, RssAnon %s, RssFile %s",
-		cfg.Docs, b.ApplySeconds, b.DocsPerSec, mb(b.IndexHeapBytes), b.HeapPerRaw, mb(raw), mb(b.RSSBytes), mb(b.HWMBytes), b.FlushSeconds, mb(b.DiskBytes),
+	pf("index: %d docs, apply %.1fs (%.0f docs/s), heap %s (%.2fx raw text %s), RSS %s, HWM %s, RssAnon %s, RssFile %s, mapped texts %s, flush %.1fs, disk %s; after the flush heap %s (%.2fx), mapped postings %s, RssAnon %s, RssFile %s",
+		cfg.Docs, b.ApplySeconds, b.DocsPerSec, mb(b.IndexHeapBytes), b.HeapPerRaw, mb(raw), mb(b.RSSBytes), mb(b.HWMBytes), mb(b.IdleRSSAnon), mb(b.IdleRSSFile), mb(b.TextMappedBytes), b.FlushSeconds, mb(b.DiskBytes),
 		mb(b.FlushedHeapBytes), b.FlushedHeapPerRaw, mb(b.MappedBytes), mb(b.FlushedRSSAnon), mb(b.FlushedRSSFile))
 	return nil
 }
