@@ -88,6 +88,10 @@ type Build struct {
 	RSSPerRaw      float64         `json:"rss_per_raw_text"`
 	FlushSeconds   float64         `json:"flush_seconds"`
 	DiskBytes      int64           `json:"disk_bytes"`
+	// ApplyCPUSeconds is the process CPU time (every goroutine, the
+	// collector included) spent inside Apply: over ApplySeconds, the cores
+	// the indexing kept busy.
+	ApplyCPUSeconds float64 `json:"apply_cpu_seconds"`
 	// Before the flush, after FreeOSMemory: the private resident memory
 	// (RssAnon) and the resident file pages (RssFile: the text chunks the
 	// index moved to its spill file's memory map, TextMappedBytes).
@@ -311,6 +315,11 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	p("| %s | %.1f | %s | %.1f | %s | %.2fx | %s | %.2fx | %s (%.2fx) | %s | %s | %s | %.1f | %s |", count(b.Docs), b.ApplySeconds, count(int(b.DocsPerSec)), b.WallSeconds,
 		mb(b.IndexHeapBytes), b.HeapPerRaw, mb(b.RSSBytes), b.RSSPerRaw, mb(b.RSSIdleBytes), ratio(b.RSSIdleBytes, r.Corpus.RawTextBytes), mb(b.HWMBytes), mb(b.MemEstimate), count(b.Grams), b.FlushSeconds, mb(b.DiskBytes))
+	if b.ApplyCPUSeconds > 0 {
+		p("")
+		p("Apply used %.1f s of CPU (every goroutine, the collector included) in %.1f s: %.2f cores busy, %.1f µs of CPU a doc.",
+			b.ApplyCPUSeconds, b.ApplySeconds, b.ApplyCPUSeconds/b.ApplySeconds, 1e6*b.ApplyCPUSeconds/float64(b.Docs))
+	}
 	if b.IdleRSSAnon > 0 {
 		p("")
 		p("Before the flush (FreeOSMemory): RssAnon %s (%.2fx the raw text), RssFile %s; text records read from the spill file's memory map %s (page cache, not heap).",

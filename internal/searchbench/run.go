@@ -394,7 +394,7 @@ func batchGen(ctx context.Context, m *Model, seed uint64, docs, lo, hi, batch, w
 
 func buildIndex(ctx context.Context, cfg *Config, m *Model, ix *index.Index, rep *Report, pf func(string, ...any)) error {
 	heapBefore := liveHeap()
-	var applyDur time.Duration
+	var applyDur, applyCPU time.Duration
 	var raw, titleBytes int64
 	langs := map[string]int{}
 	done := 0
@@ -419,11 +419,12 @@ func buildIndex(ctx context.Context, cfg *Config, m *Model, ix *index.Index, rep
 			langs[d.Language]++
 			recs = append(recs, d.Record(FetchedAt, d.Views))
 		}
-		t := time.Now()
+		t, c := time.Now(), procstat.CPU()
 		if err := ix.Apply(ctx, recs); err != nil {
 			return err
 		}
 		applyDur += time.Since(t)
+		applyCPU += procstat.CPU() - c
 		done += len(b)
 		if time.Since(lastPrint) > 5*time.Second || done == cfg.Docs {
 			lastPrint = time.Now()
@@ -440,6 +441,9 @@ func buildIndex(ctx context.Context, cfg *Config, m *Model, ix *index.Index, rep
 	b.WallSeconds = time.Since(wall).Seconds()
 	b.ApplySeconds = applyDur.Seconds()
 	b.DocsPerSec = float64(cfg.Docs) / applyDur.Seconds()
+	b.ApplyCPUSeconds = applyCPU.Seconds()
+	pf("Apply used %.1f s of CPU in %.1f s: %.2f cores busy, %.1f µs of CPU a doc", b.ApplyCPUSeconds, b.ApplySeconds,
+		b.ApplyCPUSeconds/b.ApplySeconds, 1e6*b.ApplyCPUSeconds/float64(cfg.Docs))
 	rep.Corpus.Docs = cfg.Docs
 	rep.Corpus.RawTextBytes = raw
 	rep.Corpus.TitleBytes = titleBytes
