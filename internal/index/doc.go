@@ -55,6 +55,22 @@
 // counted as garbage; the arena is not compacted yet). Channel titles are
 // interned with their normalized form.
 //
+// The texts (about 1.1x the raw text, a third of the index before its
+// first flush) need not stay in the heap: when the arena starts a new
+// 4 MiB chunk, the full one is written to a spill file in the index
+// directory and replaced by a read-only memory map of it (textspill.go),
+// under the write lock. The file is unlinked as soon as it is created
+// (scratch: the snapshot holds the texts durably), each byte is written
+// once (chunks never change once full), and its pages live in the page
+// cache: resident while searches verify against them, evictable under
+// memory pressure. If the file cannot be made, written or mapped, the
+// chunks stay in the heap (logged once); nothing is lost. Hits copy
+// every string they take from the arena, and searches, Video and Stats
+// after Close answer without reading it, so unmapping at Close is safe.
+// At 10M docs the heap after the build fell from 3.79x to 2.70x the raw
+// text (Stats.TextMappedBytes: 2.44 GiB mapped), at no measured cost to
+// indexing or queries.
+//
 // Posting lists (postings.go) start as delta-varint lists: a new gram's
 // first doc makes a list, and new docs (ids only grow) are appended to it
 // until it holds 2048 docs, when it becomes a roaring bitmap; any other

@@ -323,7 +323,7 @@ func newIndex(dir string, opts Options) *Index {
 		mergeRatio:     mergeRatio,
 	}
 	ix.arena.sealMin = arenaChunk
-	if dir != "" {
+	if dir != "" && canMmap {
 		ix.arena.spill = &textSpill{dir: dir, log: log}
 	}
 	for f := range ix.post {

@@ -25,6 +25,7 @@ var indexMetrics = []struct {
 	{"tubelake_index_grams", "Posting lists (distinct field and gram).", false, func(st *index.Stats) float64 { return float64(st.Grams) }},
 	{"tubelake_index_heap_bytes", "Estimated heap held by the index.", false, func(st *index.Stats) float64 { return float64(st.MemBytes) }},
 	{"tubelake_index_mapped_bytes", "Posting bytes read from the snapshot files' memory maps (page cache).", false, func(st *index.Stats) float64 { return float64(st.MappedBytes) }},
+	{"tubelake_index_text_mapped_bytes", "Text bytes read from the index's spill file's memory map (page cache).", false, func(st *index.Stats) float64 { return float64(st.TextMappedBytes) }},
 	{"tubelake_index_snapshot_bytes", "The full snapshot and its deltas on disk.", false, func(st *index.Stats) float64 { return float64(st.SnapBytes) }},
 	{"tubelake_index_deltas", "Snapshot deltas on top of the full snapshot.", false, func(st *index.Stats) float64 { return float64(st.Deltas) }},
 	{"tubelake_index_checkpoint", "Stream sequence of the last flush.", false, func(st *index.Stats) float64 { return float64(st.Checkpoint) }},
