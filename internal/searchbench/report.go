@@ -189,21 +189,24 @@ type Goal struct {
 
 // Report is the result of a run.
 type Report struct {
-	Date        string         `json:"date"`
-	Command     string         `json:"command,omitempty"`
-	Seconds     float64        `json:"seconds"`
-	Machine     Machine        `json:"machine"`
-	Config      Config         `json:"config"`
-	Corpus      Corpus         `json:"corpus"`
-	Build       Build          `json:"build"`
-	Kinds       []KindStats    `json:"kinds"`
-	API         *APIReport     `json:"api,omitempty"`
-	Updates     Updates        `json:"updates"`
-	Reopen      *Reopen        `json:"reopen,omitempty"`
-	Anchors     []AnchorReport `json:"anchors"`
-	Correctness Correctness    `json:"correctness"`
-	Goals       []Goal         `json:"goals"`
-	Queries     []Query        `json:"queries"`
+	Date    string      `json:"date"`
+	Command string      `json:"command,omitempty"`
+	Seconds float64     `json:"seconds"`
+	Machine Machine     `json:"machine"`
+	Config  Config      `json:"config"`
+	Corpus  Corpus      `json:"corpus"`
+	Build   Build       `json:"build"`
+	Kinds   []KindStats `json:"kinds"`
+	// QueryMajorFaults: page faults that read from disk while the queries
+	// ran (a text or posting page the kernel had evicted).
+	QueryMajorFaults int64          `json:"query_major_faults"`
+	API              *APIReport     `json:"api,omitempty"`
+	Updates          Updates        `json:"updates"`
+	Reopen           *Reopen        `json:"reopen,omitempty"`
+	Anchors          []AnchorReport `json:"anchors"`
+	Correctness      Correctness    `json:"correctness"`
+	Goals            []Goal         `json:"goals"`
+	Queries          []Query        `json:"queries"`
 }
 
 func (r *Report) kind(k string) *KindStats {
@@ -351,6 +354,8 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 		}
 		p("| %s | %d | %s | %s | %s | %s | %s | %s |%s %s |", k.Kind, k.Queries, count(k.MedianMatches), count(k.MaxMatches), ms3(k.P50Ms), ms3(k.P95Ms), ms3(k.P99Ms), ms3(k.MaxMs), apiCol, slowest(k))
 	}
+	p("")
+	p("Major page faults while these queries ran (mapped text or posting pages read back from disk): %d.", r.QueryMajorFaults)
 	p("")
 	if a := r.API; a != nil {
 		p("API column: the same queries through `GET /v1/videos/search?q=...&sort=views&limit=20&in=title` on a loopback server over this index, %d concurrent clients, each sending every query %d times after one warm-up pass whose answers are checked against the oracle (%d of %d differ); a request's latency runs from sending it to reading the whole body. %s timed requests; %.1f s with the warm-up pass (%.0f timed requests/s); all kinds p50 %s ms, p99 %s ms.",

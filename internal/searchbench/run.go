@@ -178,6 +178,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	lat := map[string][]time.Duration{}
 	totals := map[string][]int{}
+	faults0 := procstat.MajorFaults()
 	slowMs, slowQ := map[string]float64{}, map[string]string{}
 	for i, q := range qs {
 		res, err := ix.Search(ctx, index.Query{Q: q.Q, Sort: index.SortViews, Limit: topK})
@@ -219,7 +220,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Kinds = append(rep.Kinds, ks)
 	}
 	stopProfile()
-	pf("tubelake: %d queries x %d reps measured, %d mismatches", len(qs), cfg.Reps, rep.Correctness.Mismatches)
+	rep.QueryMajorFaults = procstat.MajorFaults() - faults0
+	pf("tubelake: %d queries x %d reps measured, %d mismatches, %d major page faults (mapped pages read back from disk)", len(qs), cfg.Reps, rep.Correctness.Mismatches, rep.QueryMajorFaults)
 
 	// ---- the same queries through the HTTP API ----
 	if cfg.Handler != nil {
