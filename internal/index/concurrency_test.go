@@ -99,7 +99,7 @@ func TestConcurrentApplySearchFlush(t *testing.T) {
 			}
 			// The memory estimate takes the read lock in steps while the
 			// writers run.
-			if m := ix.measure(); m[0] <= 0 || m[1] <= 0 || m[2] < m[1] {
+			if m := ix.measure(); m.text <= 0 || m.postings <= 0 || m.mem < m.postings {
 				t.Errorf("measure during writes: %v", m)
 				return
 			}

@@ -249,7 +249,7 @@ type Index struct {
 
 	statsMu    sync.Mutex
 	statsAt    time.Time
-	statsBytes [5]int64 // text, posting, mem, mapped, text mapped (see measure)
+	statsBytes byteFigures // see measure
 
 	checkpoint                         atomic.Uint64
 	applied, stale, rejected, rebuilds atomic.Uint64
@@ -339,8 +339,13 @@ func newIndex(dir string, opts Options) *Index {
 // which a Flush holds while it encodes, and wait there instead.
 func (ix *Index) lockWrite() {
 	ix.encodeGate.Lock()
-	ix.mu.Lock()
+	ix.lockMu()
 	ix.encodeGate.Unlock()
+}
+
+// lockMu takes mu for writing and starts timing the hold (see unlockWrite).
+func (ix *Index) lockMu() {
+	ix.mu.Lock()
 	ix.lockedAt = time.Now()
 }
 
@@ -472,8 +477,7 @@ func (ix *Index) applyChunk(ctx context.Context, recs []yt.Record, prep *chunkPr
 	// Flush's cut nor another writer may see it half applied.
 	ix.encodeGate.Lock()
 	defer ix.encodeGate.Unlock()
-	ix.mu.Lock()
-	ix.lockedAt = time.Now()
+	ix.lockMu()
 	defer ix.unlockWrite()
 	if ix.closed {
 		return ErrClosed
@@ -543,8 +547,7 @@ const invYieldEvery = 1024
 // either, so ix.closed need not be checked again.
 func (ix *Index) yieldWrite() {
 	ix.unlockWrite()
-	ix.mu.Lock()
-	ix.lockedAt = time.Now()
+	ix.lockMu()
 }
 
 // deferral asks applyVideo to leave a new doc's postings to the chunk's
@@ -1840,8 +1843,8 @@ func (ix *Index) Stats() Stats {
 		ix.statsBytes = ix.measure()
 		ix.statsAt = time.Now()
 	}
-	st.TextBytes, st.PostingBytes, st.MemBytes, st.MappedBytes = ix.statsBytes[0], ix.statsBytes[1], ix.statsBytes[2], ix.statsBytes[3]
-	st.TextMappedBytes = ix.statsBytes[4]
+	b := ix.statsBytes
+	st.TextBytes, st.PostingBytes, st.MemBytes, st.MappedBytes, st.TextMappedBytes = b.text, b.postings, b.mem, b.mapped, b.textMapped
 	return st
 }
 
@@ -1855,7 +1858,7 @@ const measureStep = 1 << 16
 // steps: a held read lock would stall Apply's write lock, and every search
 // queued behind it, for the whole walk. Under concurrent writes the figures
 // mix moments, which is fine for an estimate.
-func (ix *Index) measure() [5]int64 {
+func (ix *Index) measure() byteFigures {
 	var text, postBytes, mem, mapped, textMapped int64
 	for lo := 0; ; lo += measureStep {
 		ix.mu.RLock()
@@ -1894,5 +1897,11 @@ func (ix *Index) measure() [5]int64 {
 	mem += postBytes - mapped + ix.arena.memBytes() + ix.idBytes.capBytes(idWidth) + ix.idSlots()*8 + ix.docs.capBytes(docBytes)
 	textMapped = ix.arena.mappedBytes()
 	ix.mu.RUnlock()
-	return [5]int64{text, postBytes, mem, mapped, textMapped}
+	return byteFigures{text: text, postings: postBytes, mem: mem, mapped: mapped, textMapped: textMapped}
+}
+
+// byteFigures are measure's estimates (see the Stats fields of the same
+// names): raw text, posting bytes, heap, mapped posting bytes, mapped text.
+type byteFigures struct {
+	text, postings, mem, mapped, textMapped int64
 }

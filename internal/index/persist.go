@@ -112,8 +112,7 @@ func (ix *Index) flush(ctx context.Context, checkpoint uint64, mode int) error {
 	// lockWrite). Holding it, the cut (under the write lock) and the
 	// encoding see the same docs.
 	ix.encodeGate.Lock()
-	ix.mu.Lock()
-	ix.lockedAt = time.Now()
+	ix.lockMu()
 	closed := ix.closed
 	prev := ix.chg
 	docs := ix.docs.len()
