@@ -75,7 +75,7 @@
 // first doc makes a list, and new docs (ids only grow) are appended to it
 // until it holds 2048 docs, when it becomes a roaring bitmap; any other
 // change (a removal, a revived doc) also turns a list into a bitmap. Once the
-// entries added since the last compaction exceed a quarter of the entries
+// entries added since the last compaction exceed an eighth of the entries
 // then (geometric, so each entry is rewritten a bounded number of times),
 // Apply settles the postings modified since: it computes their settled form
 // without the write lock (Apply's mutex keeps them unchanged, searches only
@@ -89,6 +89,11 @@
 // reads a frozen blob in place (roaring's FromBuffer: container headers
 // only, copy-on-write) and ORs in the docs added since the freeze, which
 // wait in a small roaring bitmap; a removal thaws the posting into a bitmap.
+// A frozen blob outside the slab (its own allocation, or a snapshot's map)
+// is rewritten with its additions only once they reach a quarter of its
+// frozen docs (frozenRewrite); until then it stays as it is, its additions
+// beside it. Rewriting every modified blob at every compaction copied each
+// big posting about nine times over a build.
 // Settled postings hold no pointers, so the collector does not walk
 // millions of roaring containers, and a snapshot load keeps the blobs it
 // reads as they are. When over a quarter of the slab is garbage, every
