@@ -89,11 +89,6 @@
 // reads a frozen blob in place (roaring's FromBuffer: container headers
 // only, copy-on-write) and ORs in the docs added since the freeze, which
 // wait in a small roaring bitmap; a removal thaws the posting into a bitmap.
-// A frozen blob outside the slab (its own allocation, or a snapshot's map)
-// is rewritten with its additions only once they reach a quarter of its
-// frozen docs (frozenRewrite); until then it stays as it is, its additions
-// beside it. Rewriting every modified blob at every compaction copied each
-// big posting about nine times over a build.
 // Settled postings hold no pointers, so the collector does not walk
 // millions of roaring containers, and a snapshot load keeps the blobs it
 // reads as they are. When over a quarter of the slab is garbage, every

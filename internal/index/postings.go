@@ -324,12 +324,6 @@ func (p *posting) settledBytes() uint64 {
 	return uint64(cap(p.list) + len(p.frozen))
 }
 
-// frozenRewrite: a frozen posting outside the slab is rewritten with its
-// additions once they reach 1/frozenRewrite of its frozen docs (see settle),
-// so each doc is copied a few times over the posting's growth, and at most
-// about a fifth of a big posting's docs wait in its additions bitmap.
-const frozenRewrite = 4
-
 // containerOverhead is the heap cost of one roaring container beyond its
 // data (container struct, interface, key, flags, allocation rounding).
 const containerOverhead = 56
@@ -344,13 +338,12 @@ type settled struct {
 	fcard, fmax  uint32
 	mapped       bool // blob is p's mapped blob, kept where it is
 	empty        bool
-	keep         bool // p stays as it is: a list in the slab, or a blob outside it with its additions
+	keep         bool // the list stays where it is, in the slab
 }
 
 // settle computes the smaller settled form of dirty p: a list when it holds
 // at most listCap docs and the list is smaller than the roaring form, a
-// frozen blob otherwise; a big frozen blob with few additions stays as it
-// is (see frozenRewrite). It only reads p (callers hold Apply's mutex, so no
+// frozen blob otherwise. It only reads p (callers hold Apply's mutex, so no
 // one modifies p meanwhile; searches may read it). The scratch buffers are
 // reused between calls.
 func settle(p *posting, listCap int, scratch *[]byte, docs *[]uint32) settled {
@@ -365,14 +358,6 @@ func settle(p *posting, listCap int, scratch *[]byte, docs *[]uint32) settled {
 		bm = p.bitmap() // longer than listCap (tests lower it)
 	case p.frozenOnly():
 		s.blob, s.fcard, s.fmax, s.mapped = p.frozen, p.fcard, p.fmax, p.mapped
-		return s
-	case p.frozen != nil && !p.inSlab() && p.bm.GetCardinality()*frozenRewrite < uint64(p.fcard):
-		// A blob of its own (or mapped) with few additions stays as it
-		// is, its additions beside it. Merging them rewrote every big
-		// posting at every compaction, about nine times over a build: the
-		// largest share of the compaction's copying and of the garbage
-		// the collector then had to clear.
-		s.keep = true
 		return s
 	case p.frozen != nil:
 		bm = p.bitmap()
@@ -625,7 +610,7 @@ func settleStep(ps []*posting, step []settled, listCap int, moveAll bool, scratc
 						continue
 					}
 					s := settle(p, listCap, &sc.b, &sc.d)
-					s.keep = s.keep && (!moveAll || !p.inSlab())
+					s.keep = s.keep && !moveAll
 					step[i] = s
 				}
 			}
