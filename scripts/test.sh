@@ -12,6 +12,13 @@ if ! command -v go >/dev/null; then
   echo "Go 1.26 is required (expected at /usr/local/go)"; exit 1
 fi
 go version
+# CI (.ci/run) runs this script as the README's test command: the second
+# line of the README's first code block must still name it.
+readme_cmd=$(awk '/^```/ { if (inblock) exit; inblock = 1; next } inblock { n++; if (n == 2) { print; exit } }' README.md)
+if [ "$readme_cmd" != "./scripts/test.sh" ]; then
+  echo "README.md's test command is '$readme_cmd', but CI runs ./scripts/test.sh: update one of them" >&2
+  exit 1
+fi
 if [ ! -d ../shared/data ]; then
   echo "warning: ../shared/data is missing; tests that need real YouTube data will skip" >&2
 fi
