@@ -91,8 +91,12 @@ func (r *ranked) block(b int) []uint32 {
 }
 
 func (r *ranked) needsRebuild() bool {
-	return r.loosened.Load() > int64(len(r.order)/8+1024)
+	return r.loosened.Load() > int64(rebuildAfter(len(r.order)))
 }
+
+// rebuildAfter is how many bound widenings and tail appends an order of n
+// docs takes before it is rebuilt.
+func rebuildAfter(n int) int { return n/8 + 1024 }
 
 // rebuildDue reports, under the read lock, whether maybeRebuildLocked would
 // start a rebuild.
@@ -115,11 +119,12 @@ type docKey struct {
 func buildRanked(pairs []docKey, nDocs int, scratch []docKey) (*ranked, []docKey) {
 	sorted, spare := sortRankPairs(pairs, scratch)
 	pairs = sorted
-	// Room for the docs that arrive until the next rebuild (one runs
-	// after about len/8 of them), so that appending them under the write
-	// lock copies nothing: without it, the first new doc after a swap
-	// copied both arrays (80 MB an order at 10M docs) under the lock.
-	room := len(pairs)/4 + blockSize
+	// Room for the docs that arrive until the next rebuild (it starts
+	// after at most rebuildAfter of them; twice that, for margin), so that
+	// appending them under the write lock copies nothing: without it, the
+	// first new doc after a swap copied both arrays (80 MB an order at 10M
+	// docs) under the lock.
+	room := 2*rebuildAfter(len(pairs)) + blockSize
 	r := &ranked{
 		order:    make([]uint32, len(pairs), len(pairs)+room),
 		docBlock: make([]uint32, nDocs, nDocs+room),

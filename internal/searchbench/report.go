@@ -209,6 +209,13 @@ type Report struct {
 	Queries          []Query        `json:"queries"`
 }
 
+// cpuSummary says how much CPU Apply used: "X s of CPU in Y s: Z cores
+// busy, W µs of CPU a doc".
+func (b *Build) cpuSummary() string {
+	return fmt.Sprintf("%.1f s of CPU in %.1f s: %.2f cores busy, %.1f µs of CPU a doc",
+		b.ApplyCPUSeconds, b.ApplySeconds, b.ApplyCPUSeconds/b.ApplySeconds, 1e6*b.ApplyCPUSeconds/float64(b.Docs))
+}
+
 func (r *Report) kind(k string) *KindStats {
 	for i := range r.Kinds {
 		if r.Kinds[i].Kind == k {
@@ -320,8 +327,7 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 		mb(b.IndexHeapBytes), b.HeapPerRaw, mb(b.RSSBytes), b.RSSPerRaw, mb(b.RSSIdleBytes), ratio(b.RSSIdleBytes, r.Corpus.RawTextBytes), mb(b.HWMBytes), mb(b.MemEstimate), count(b.Grams), b.FlushSeconds, mb(b.DiskBytes))
 	if b.ApplyCPUSeconds > 0 {
 		p("")
-		p("Apply used %.1f s of CPU (every goroutine, the collector included) in %.1f s: %.2f cores busy, %.1f µs of CPU a doc.",
-			b.ApplyCPUSeconds, b.ApplySeconds, b.ApplyCPUSeconds/b.ApplySeconds, 1e6*b.ApplyCPUSeconds/float64(b.Docs))
+		p("Apply used %s (every goroutine, the collector included).", b.cpuSummary())
 	}
 	if b.IdleRSSAnon > 0 {
 		p("")

@@ -444,8 +444,7 @@ func buildIndex(ctx context.Context, cfg *Config, m *Model, ix *index.Index, rep
 	b.ApplySeconds = applyDur.Seconds()
 	b.DocsPerSec = float64(cfg.Docs) / applyDur.Seconds()
 	b.ApplyCPUSeconds = applyCPU.Seconds()
-	pf("Apply used %.1f s of CPU in %.1f s: %.2f cores busy, %.1f µs of CPU a doc", b.ApplyCPUSeconds, b.ApplySeconds,
-		b.ApplyCPUSeconds/b.ApplySeconds, 1e6*b.ApplyCPUSeconds/float64(cfg.Docs))
+	pf("Apply used %s", b.cpuSummary())
 	rep.Corpus.Docs = cfg.Docs
 	rep.Corpus.RawTextBytes = raw
 	rep.Corpus.TitleBytes = titleBytes
